@@ -1,0 +1,56 @@
+"""Findings: every rule's hits conformed to one schema, priced, concatenated once, collected once, sorted.
+
+The sort is total (every finding has a distinct rule, claim, line and kind), so the same input always
+gives byte-identical findings files whatever order the streaming engine produced rows in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from leakaudit.pricing import estimate
+from leakaudit.rules import HIT_SCHEMA, AuditContext, Rule
+from leakaudit.schema import MONEY
+
+#: Hit columns that only tell pricing how to value a hit; findings carry the result instead.
+PRICE_REQUEST_COLUMNS = ("price_basis", "price_code", "price_quantity")
+
+FINDING_SCHEMA = pl.Schema(
+    {name: dtype for name, dtype in HIT_SCHEMA.items() if name not in PRICE_REQUEST_COLUMNS}
+    | {"estimated_amount": MONEY, "estimate_method": pl.String()}
+)
+
+SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_code", "message")
+
+
+def conform(hits: pl.LazyFrame) -> pl.LazyFrame:
+    """Select and cast a rule's output to :data:`HIT_SCHEMA` (raises if a column is missing)."""
+    return hits.select(pl.col(name).cast(dtype) for name, dtype in HIT_SCHEMA.items())
+
+
+def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
+    """Run every rule, price the hits, and return the sorted findings table."""
+    if not rules:
+        return pl.DataFrame(schema=FINDING_SCHEMA)
+    hits = pl.concat([conform(rule.find(ctx)) for rule in rules], how="vertical")
+    priced = estimate(hits, ctx).with_columns(
+        (pl.col("estimated_cents").cast(MONEY) / 100).cast(MONEY).alias("estimated_amount")
+    )
+    findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect()
+    return findings.sort(list(SORT_KEYS), nulls_last=True)
+
+
+def rule_totals(findings: pl.DataFrame) -> pl.DataFrame:
+    """Per rule and kind: findings, claims affected, estimated total and findings left unpriced."""
+    return (
+        findings.group_by("rule_id", "finding_kind")
+        .agg(
+            pl.len().alias("count"),
+            pl.col("claim_id").n_unique().alias("claims"),
+            pl.col("estimated_amount").sum().cast(MONEY).alias("estimated_total"),
+            pl.col("estimated_amount").is_null().sum().alias("unpriced"),
+        )
+        .sort("rule_id", "finding_kind")
+    )

@@ -1,0 +1,18 @@
+"""Input layer: files, directories and globs of claim lines -> canonical LazyFrames and rejects."""
+
+from leakaudit.io.counting import count_rows
+from leakaudit.io.errors import InputError
+from leakaudit.io.mapping import ColumnMapping, load_mapping
+from leakaudit.io.reader import ClaimLines, encounter_key, scan_claim_lines
+from leakaudit.io.sources import resolve_sources
+
+__all__ = [
+    "ClaimLines",
+    "ColumnMapping",
+    "InputError",
+    "count_rows",
+    "encounter_key",
+    "load_mapping",
+    "resolve_sources",
+    "scan_claim_lines",
+]

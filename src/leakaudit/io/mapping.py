@@ -1,0 +1,63 @@
+"""Column mappings: rename a practice-management export's columns to the canonical names.
+
+A mapping is a small TOML file (see ``docs/mapping.md``)::
+
+    [columns]
+    claim_id = "Claim Number"
+    service_date = "DOS"
+
+    [options]
+    date_format = "%m/%d/%Y"
+
+Columns not named in ``[columns]`` are looked up under their canonical name.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from leakaudit.io.errors import InputError
+from leakaudit.schema import LINE_COLUMNS
+
+#: The split modifier columns an export may carry instead of one ``modifiers`` string.
+MODIFIER_COLUMNS = ("modifier_1", "modifier_2", "modifier_3", "modifier_4")
+MAPPABLE = frozenset(c.name for c in LINE_COLUMNS) | frozenset(MODIFIER_COLUMNS)
+ISO_DATE = "%Y-%m-%d"
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which source column feeds each canonical column, and how dates are written."""
+
+    columns: dict[str, str] = field(default_factory=dict)
+    date_format: str = ISO_DATE
+
+    def source_name(self, canonical: str) -> str:
+        """Return the name of the source column that feeds ``canonical``."""
+        return self.columns.get(canonical, canonical)
+
+
+def load_mapping(path: str | Path | None) -> ColumnMapping:
+    """Read a mapping TOML file; ``None`` gives the identity mapping with ISO dates."""
+    if path is None:
+        return ColumnMapping()
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: mapping file not found") from None
+    except tomllib.TOMLDecodeError as err:
+        raise InputError(f"{path}: not valid TOML: {err}") from None
+    columns = data.get("columns", {})
+    options = data.get("options", {})
+    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
+        raise InputError(f"{path}: [columns] must map canonical names to source column names (strings)")
+    unknown = sorted(set(columns) - MAPPABLE)
+    if unknown:
+        raise InputError(f"{path}: [columns] names unknown canonical column(s): {', '.join(unknown)}")
+    date_format = options.get("date_format", ISO_DATE)
+    if not isinstance(date_format, str):
+        raise InputError(f'{path}: [options] date_format must be a string such as "%m/%d/%Y"')
+    return ColumnMapping(columns=dict(columns), date_format=date_format)

@@ -1,0 +1,60 @@
+"""Turn the user's PATH arguments (files, directories, globs) into a sorted list of input files."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+
+from leakaudit.io.errors import InputError
+
+#: File endings read as claim-line tables.
+CSV_SUFFIXES = (".csv", ".txt")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
+
+
+def file_format(path: Path) -> str:
+    """Return ``"csv"`` or ``"parquet"`` for a supported input file, else raise :class:`InputError`."""
+    suffix = path.suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        return "csv"
+    if suffix in PARQUET_SUFFIXES:
+        return "parquet"
+    raise InputError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
+
+
+def resolve_sources(paths: Sequence[str | Path]) -> list[Path]:
+    """Expand files, directories (searched recursively) and globs into a sorted, de-duplicated list.
+
+    >>> resolve_sources(["sample_data/"])  # doctest: +SKIP
+    [PosixPath('sample_data/claims.csv')]
+
+    Directories contribute only supported files; a named file or a glob match of another type is an
+    error, so a typo never silently audits nothing.
+    """
+    if not paths:
+        raise InputError("no input given: name at least one CSV/Parquet file, directory or glob")
+    found: list[Path] = []
+    for raw in paths:
+        text = str(raw)
+        path = Path(text)
+        if path.is_dir():
+            matches = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            if not matches:
+                raise InputError(f"{path}: directory holds no {'/'.join(SUPPORTED_SUFFIXES)} files")
+            found.extend(matches)
+        elif path.is_file():
+            file_format(path)
+            found.append(path)
+        elif glob.has_magic(text):
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
+            if not matches:
+                raise InputError(f"{text}: no file matches this pattern")
+            for match in matches:
+                file_format(match)
+            found.extend(matches)
+        else:
+            raise InputError(f"{text}: no such file or directory")
+    unique: dict[Path, None] = dict.fromkeys(found)
+    return list(unique)

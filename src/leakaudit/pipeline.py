@@ -1,0 +1,130 @@
+"""The audit job: read → validate → rules → price → findings → outputs and report.
+
+The validated lines are written once to a work Parquet file beside the outputs, so that the rules
+scan clean, typed data (and the input CSVs are parsed once) with bounded memory.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from leakaudit.findings import find_all, rule_totals
+from leakaudit.io import ColumnMapping, InputError, count_rows, scan_claim_lines
+from leakaudit.report import build_report_context, render_report
+from leakaudit.rules import AuditContext, get_rules
+
+DEFAULT_OUT = Path("leakaudit-report")
+
+
+class ReconciliationError(RuntimeError):
+    """Rows read differ from rows audited plus rows rejected: a bug, never silently ignored."""
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What one audit produced: where it wrote, the summary, the findings and the rejects."""
+
+    out_dir: Path
+    summary: dict[str, Any]
+    findings: pl.DataFrame
+    rejects: pl.DataFrame
+
+
+def run_audit(
+    paths: Sequence[str | Path], out_dir: str | Path = DEFAULT_OUT, mapping: ColumnMapping | None = None
+) -> AuditResult:
+    """Audit the claim lines in ``paths`` and write findings, rejects, summary and report to ``out_dir``."""
+    claim_lines = scan_claim_lines(paths, mapping)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    rules = get_rules()
+    with tempfile.TemporaryDirectory(dir=out, prefix=".work-") as work:
+        lines_file = Path(work) / "lines.parquet"
+        try:
+            claim_lines.audited.sink_parquet(lines_file)
+            rejects = claim_lines.rejects.collect().sort("source_file", "source_row")
+        except pl.exceptions.PolarsError as err:
+            files = ", ".join(str(f) for f in claim_lines.files)
+            raise InputError(f"cannot read the input ({files}): {err}") from None
+        lines = pl.scan_parquet(lines_file)
+        profile = lines.select(
+            pl.len().alias("rows"),
+            pl.col("service_date").min().alias("first"),
+            pl.col("service_date").max().alias("last"),
+        ).collect()
+        findings = find_all(rules, AuditContext(lines=lines))
+
+    rows_by_file = {str(path): count_rows(path) for path in claim_lines.files}
+    rows_read = sum(rows_by_file.values())
+    rows_audited = int(profile["rows"][0])
+    if rows_read != rows_audited + rejects.height:
+        raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rejects.height}")
+    summary = _summary(rules, findings, rejects, rows_by_file, rows_audited, profile)
+    _write_outputs(out, findings, rejects, summary)
+    context = build_report_context(summary=summary, findings=findings, rules=rules)
+    (out / "report.html").write_text(render_report(context), encoding="utf-8")
+    return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
+
+
+def _summary(
+    rules: Sequence[Any],
+    findings: pl.DataFrame,
+    rejects: pl.DataFrame,
+    rows_by_file: dict[str, int],
+    rows_audited: int,
+    profile: pl.DataFrame,
+) -> dict[str, Any]:
+    totals = rule_totals(findings)
+    per_rule: dict[str, Any] = {}
+    for rule in rules:
+        mine = totals.filter(pl.col("rule_id") == rule.id)
+        lost = mine.filter(pl.col("finding_kind") == "lost_revenue")
+        exposure = mine.filter(pl.col("finding_kind") == "compliance_exposure")
+        per_rule[rule.id] = {
+            "title": rule.title,
+            "count": int(mine["count"].sum()),
+            "estimated_total": _dollars(lost["estimated_total"].sum()),
+            "compliance_exposure_total": _dollars(exposure["estimated_total"].sum()),
+            "unpriced": int(mine["unpriced"].sum()),
+        }
+    lost_revenue = findings.filter(pl.col("finding_kind") == "lost_revenue")
+    first, last = profile["first"][0], profile["last"][0]
+    rejects_by_reason = (
+        rejects.group_by("column", "reason")
+        .agg(pl.len().alias("count"))
+        .sort("count", "column", "reason", descending=[True, False, False])
+    )
+    return {
+        "rows_read": sum(rows_by_file.values()),
+        "rows_audited": rows_audited,
+        "rows_rejected": rejects.height,
+        "inputs": [{"file": name, "rows": rows} for name, rows in rows_by_file.items()],
+        "service_dates": {
+            "first": first.isoformat() if first else None,
+            "last": last.isoformat() if last else None,
+        },
+        "findings": findings.height,
+        "claims_affected": findings["claim_id"].n_unique(),
+        "estimated_total": _dollars(lost_revenue["estimated_amount"].sum()),
+        "rules": per_rule,
+        "rejects_by_reason": rejects_by_reason.to_dicts(),
+    }
+
+
+def _dollars(value: Any) -> float:
+    """A Decimal dollar total as a JSON number with two decimals."""
+    return round(float(value or 0), 2)
+
+
+def _write_outputs(out: Path, findings: pl.DataFrame, rejects: pl.DataFrame, summary: dict[str, Any]) -> None:
+    findings.write_parquet(out / "findings.parquet")
+    findings.write_csv(out / "findings.csv")
+    rejects.write_csv(out / "rejects.csv")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -1,0 +1,119 @@
+"""The rule framework: the base class every rule derives from, and the shape of what rules return.
+
+A rule is a class with an ``id`` (kebab-case), a ``title``, a docstring whose sections explain the
+billing problem, and a pure ``find(ctx) -> LazyFrame`` that returns *hits* in :data:`HIT_SCHEMA`:
+no I/O, no ``collect()``, no printing. A hit names the line at fault and the price basis that values
+it; :mod:`leakaudit.pricing` turns hits into dollar estimates and :mod:`leakaudit.findings` into
+findings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar
+
+import polars as pl
+
+from leakaudit.rules.context import AuditContext
+from leakaudit.schema import QUANTITY
+
+#: Kinds of finding. Only ``lost_revenue`` counts towards estimated leakage; ``compliance_exposure``
+#: (e.g. units billed above the dose given) is money at risk of recoupment, reported apart.
+FINDING_KINDS = ("lost_revenue", "compliance_exposure")
+CONFIDENCES = ("high", "medium", "low")
+
+HIT_SCHEMA = pl.Schema(
+    {
+        "rule_id": pl.String(),
+        "finding_kind": pl.String(),
+        "claim_id": pl.String(),
+        "line_number": pl.Int64(),
+        "encounter_key": pl.String(),
+        "patient_id": pl.String(),
+        "payer_id": pl.String(),
+        "payer_type": pl.String(),
+        "rendering_npi": pl.String(),
+        "service_date": pl.Date(),
+        "procedure_code": pl.String(),
+        "confidence": pl.String(),
+        "message": pl.String(),
+        # Which price basis values the loss, the code it is priced on and how many of it were lost.
+        "price_basis": pl.String(),
+        "price_code": pl.String(),
+        "price_quantity": QUANTITY,
+    }
+)
+
+DOC_SECTIONS = ("Why it leaks:", "How the loss is estimated:", "Example:")
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
+
+
+class Rule:
+    """Base class of all rules; a subclass is checked for its id, title and docstring when defined."""
+
+    id: ClassVar[str]
+    title: ClassVar[str]
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        rule_id = getattr(cls, "id", "")
+        if not _ID.match(rule_id):
+            raise TypeError(f"{cls.__name__}: id {rule_id!r} must be kebab-case, e.g. 'drug-admin-without-drug'")
+        if not getattr(cls, "title", ""):
+            raise TypeError(f"{cls.__name__}: a rule needs a title")
+        doc = cls.__doc__ or ""
+        missing = [s for s in DOC_SECTIONS if s not in doc]
+        if missing:
+            raise TypeError(f"{cls.__name__}: docstring lacks section(s) {', '.join(missing)}")
+
+    @classmethod
+    def summary(cls) -> str:
+        """The docstring's first line: the one-sentence statement users see."""
+        return (cls.__doc__ or "").strip().splitlines()[0]
+
+    @classmethod
+    def section(cls, heading: str) -> str:
+        """The text of one docstring section (e.g. ``"How the loss is estimated:"``), dedented."""
+        doc = (cls.__doc__ or "").expandtabs()
+        start = doc.index(heading) + len(heading)
+        rest = doc[start:]
+        ends = [rest.index(h) for h in DOC_SECTIONS if h in rest]
+        body = rest[: min(ends)] if ends else rest
+        return " ".join(line.strip() for line in body.strip().splitlines() if line.strip())
+
+    @staticmethod
+    def find(ctx: AuditContext) -> pl.LazyFrame:
+        """Return this rule's hits in :data:`HIT_SCHEMA`."""
+        raise NotImplementedError
+
+
+def hits(
+    lines: pl.LazyFrame,
+    *,
+    rule_id: str,
+    finding_kind: str,
+    confidence: pl.Expr,
+    message: pl.Expr,
+    price_basis: str | None,
+    price_code: pl.Expr,
+    price_quantity: pl.Expr,
+) -> pl.LazyFrame:
+    """Shape the offending lines of a rule into :data:`HIT_SCHEMA`."""
+    return lines.select(
+        pl.lit(rule_id).alias("rule_id"),
+        pl.lit(finding_kind).alias("finding_kind"),
+        "claim_id",
+        "line_number",
+        "encounter_key",
+        "patient_id",
+        "payer_id",
+        "payer_type",
+        "rendering_npi",
+        "service_date",
+        "procedure_code",
+        confidence.alias("confidence"),
+        message.alias("message"),
+        pl.lit(price_basis, dtype=pl.String()).alias("price_basis"),
+        price_code.cast(pl.String()).alias("price_code"),
+        price_quantity.cast(QUANTITY).alias("price_quantity"),
+    )

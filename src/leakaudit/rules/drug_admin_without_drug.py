@@ -1,0 +1,123 @@
+"""Rule ``drug-admin-without-drug``: an administration code with nothing administered on the encounter."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from leakaudit.refdata import codeset
+from leakaudit.rules.base import Rule, hits
+from leakaudit.rules.context import AuditContext
+
+#: The kinds of administration code, each with the product code set that satisfies it.
+HYDRATION, DRUG, IMMUNIZATION = "hydration", "drug", "immunization"
+
+
+def admin_kind(code: pl.Expr) -> pl.Expr:
+    """``hydration``, ``drug`` or ``immunization`` for an administration code, else null."""
+    return (
+        pl.when(codeset("hydration_admin").contains(code))
+        .then(pl.lit(HYDRATION))
+        .when(codeset("drug_admin").contains(code))
+        .then(pl.lit(DRUG))
+        .when(codeset("immunization_admin").contains(code))
+        .then(pl.lit(IMMUNIZATION))
+        .otherwise(None)
+    )
+
+
+def is_drug_product(code: pl.Expr) -> pl.Expr:
+    """The code bills a drug or biological (what drug and hydration administration give)."""
+    return codeset("drug_products").contains(code)
+
+
+def is_vaccine_product(code: pl.Expr) -> pl.Expr:
+    """The code bills a vaccine or toxoid (what immunization administration gives)."""
+    return codeset("vaccine_products").contains(code)
+
+
+def satisfied(kind: pl.Expr, has_drug: pl.Expr, has_vaccine: pl.Expr) -> pl.Expr:
+    """Whether an administration of ``kind`` has its product on the encounter."""
+    return pl.when(kind == IMMUNIZATION).then(has_vaccine).otherwise(has_drug)
+
+
+class DrugAdminWithoutDrug(Rule):
+    """A drug or vaccine administration was billed, but not the drug or vaccine given.
+
+    Why it leaks:
+        Administration codes (hydration 96360-96361, infusions and injections 96365-96379 such as
+        96372, chemotherapy 96401-96549, immunization 90460-90474 and G0008-G0010) pay only for giving
+        the product. The product itself is billed on its own line: a drug HCPCS code (J0120-J9999,
+        drug Q-codes, C9000-C9399, A9500-A9700, immune globulins 90281-90399) or, for immunization, a
+        vaccine product code (90476-90759, Q2034-Q2039). When no such code is on the encounter (same
+        patient and date of service, across all claims; the claim when the patient is unknown), the
+        drug is paid $0. Hydration alone is often billed without a separate fluid code, so those
+        findings are low confidence; the others are medium (the drug may have been supplied free).
+
+    How the loss is estimated:
+        The median total payment for the product(s) on the organisation's own paid encounters that
+        carry the same administration code: the rendering provider's own encounters when there are
+        at least 5, else the whole organisation's. With no such history the amount is left empty
+        with method "no price basis".
+
+    Example:
+        Claim C1 bills 96372 on 2025-03-14 for patient P7, and no claim for P7 that day bills a
+        J-code: one finding on the 96372 line, valued at the median of what the organisation was paid
+        for the drugs on its other 96372 encounters. If claim C2 for P7 that day bills J3301, there is
+        no finding.
+    """
+
+    id = "drug-admin-without-drug"
+    title = "Drug administration without a drug code"
+
+    @staticmethod
+    def find(ctx: AuditContext) -> pl.LazyFrame:
+        """One hit per encounter whose administration codes lack their product."""
+        code = pl.col("procedure_code")
+        kind = admin_kind(code)
+        # NOTE: filter first, then one group-by per encounter: the group-by sees only administration and
+        # product lines, and no window function is needed.
+        relevant = ctx.lines.filter(kind.is_not_null() | is_drug_product(code) | is_vaccine_product(code))
+        unsatisfied = kind.is_not_null() & ~satisfied(kind, is_drug_product(code).any(), is_vaccine_product(code).any())
+        line_columns = [c for c in ctx.lines.collect_schema().names() if c != "encounter_key"]
+        per_encounter = relevant.group_by("encounter_key").agg(
+            # The finding sits on the first unsatisfied administration line, non-hydration first.
+            pl.struct(*line_columns, kind.alias("admin_kind"))
+            .filter(unsatisfied)
+            .sort_by(
+                [
+                    kind.filter(unsatisfied) == HYDRATION,
+                    pl.col("claim_id").filter(unsatisfied),
+                    pl.col("line_number").filter(unsatisfied),
+                ]
+            )
+            .first()
+            .alias("anchor"),
+            (unsatisfied & (kind != HYDRATION)).any().alias("beyond_hydration"),
+            code.filter(unsatisfied).unique().sort().str.join(", ").alias("admin_codes"),
+        )
+        anchored = per_encounter.filter(pl.col("anchor").is_not_null()).unnest("anchor")
+        product = (
+            pl.when(pl.col("admin_kind") == IMMUNIZATION)
+            .then(pl.lit("vaccine"))
+            .when(pl.col("admin_kind") == HYDRATION)
+            .then(pl.lit("fluid or drug"))
+            .otherwise(pl.lit("drug"))
+        )
+        message = pl.format(
+            "{} billed with no {} code for the same patient and date of service: the {} given was not billed "
+            "and is paid $0 (administration codes without their product: {}).",
+            code,
+            product,
+            product,
+            pl.col("admin_codes"),
+        )
+        return hits(
+            anchored,
+            rule_id=DrugAdminWithoutDrug.id,
+            finding_kind="lost_revenue",
+            confidence=pl.when(pl.col("beyond_hydration")).then(pl.lit("medium")).otherwise(pl.lit("low")),
+            message=message,
+            price_basis="product_for_admin_code",
+            price_code=code,
+            price_quantity=pl.lit(1),
+        )

@@ -1,0 +1,39 @@
+"""Shared helpers: write claim lines as a real CSV export, locate the bundled sample data."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = ROOT / "sample_data"
+SAMPLE_CSV = SAMPLE_DIR / "claims.csv"
+
+#: Values a test line gets unless it says otherwise (required columns only).
+LINE_DEFAULTS = {"line_number": "1", "service_date": "2025-03-14", "units": "1", "charge_amount": "100.00"}
+
+
+def write_claims_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """Write rows (missing required values filled from LINE_DEFAULTS) as a CSV export; return its path."""
+    filled = [{**LINE_DEFAULTS, **{k: "" if v is None else str(v) for k, v in row.items()}} for row in rows]
+    columns: list[str] = []
+    for row in filled:
+        columns += [c for c in row if c not in columns]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows(filled)
+    return path
+
+
+@pytest.fixture
+def claims_csv(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A function that writes rows to a CSV in tmp_path and returns its path."""
+
+    def write(rows: list[dict[str, Any]], name: str = "claims.csv") -> Path:
+        return write_claims_csv(tmp_path / name, rows)
+
+    return write

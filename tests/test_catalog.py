@@ -1,0 +1,63 @@
+"""Every registered rule has its case file, its docstring sections, and schema-conform output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+import yaml
+
+from conftest import SAMPLE_CSV
+from leakaudit.io import scan_claim_lines
+from leakaudit.rules import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, AuditContext, Rule, get_rules
+from leakaudit.rules.base import DOC_SECTIONS
+
+CASE_DIR = Path(__file__).parent / "rules"
+
+
+@pytest.mark.parametrize("rule", get_rules(), ids=lambda r: r.id)
+def test_rule_has_cases_with_positive_and_negative(rule: type[Rule]) -> None:
+    path = CASE_DIR / f"{rule.id}.yml"
+    assert path.exists(), f"{rule.id} needs tests/rules/{rule.id}.yml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert data["rule"] == rule.id
+    cases = data["cases"].values()
+    assert any(c.get("findings") for c in cases), "at least one case with findings"
+    assert any(not c.get("findings") for c in cases), "at least one case without findings"
+
+
+@pytest.mark.parametrize("rule", get_rules(), ids=lambda r: r.id)
+def test_rule_docstring_has_sections(rule: type[Rule]) -> None:
+    assert rule.summary()
+    for heading in DOC_SECTIONS:
+        assert len(rule.section(heading)) > 40, heading
+
+
+@pytest.mark.parametrize("rule", get_rules(), ids=lambda r: r.id)
+def test_rule_output_conforms_on_sample_data(rule: type[Rule]) -> None:
+    hits = rule.find(AuditContext(lines=scan_claim_lines([SAMPLE_CSV]).audited)).collect()
+    assert hits.schema == HIT_SCHEMA
+    assert hits.height > 0, "the sample data plants positive cases of every rule"
+    assert set(hits["confidence"]) <= set(CONFIDENCES)
+    assert set(hits["finding_kind"]) <= set(FINDING_KINDS)
+    assert hits["message"].null_count() == 0
+
+
+def test_registry_refuses_bad_rules() -> None:
+    with pytest.raises(TypeError, match="kebab-case"):
+        type("BadId", (Rule,), {"id": "Bad_Id", "title": "t", "__doc__": "x"})
+    with pytest.raises(TypeError, match="docstring lacks"):
+        type("NoDoc", (Rule,), {"id": "no-doc", "title": "t", "__doc__": "Only a summary."})
+
+
+def test_rule_ids_are_unique() -> None:
+    ids = [r.id for r in get_rules()]
+    assert len(ids) == len(set(ids))
+
+
+def test_find_does_not_collect() -> None:
+    """Rules return lazy plans: they can run partition by partition."""
+    lines = scan_claim_lines([SAMPLE_CSV]).audited
+    for rule in get_rules():
+        assert isinstance(rule.find(AuditContext(lines=lines)), pl.LazyFrame)

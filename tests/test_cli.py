@@ -1,0 +1,136 @@
+"""The command end to end on the bundled sample data: CSV, Parquet, directory, errors, determinism."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from conftest import SAMPLE_CSV, SAMPLE_DIR
+from leakaudit.cli import ExitCode, main
+from leakaudit.findings import FINDING_SCHEMA
+
+
+def _audit(tmp_path: Path, *paths: str | Path, out: str = "out") -> tuple[Path, dict]:  # type: ignore[type-arg]
+    out_dir = tmp_path / out
+    assert main(["audit", *map(str, paths), "--out", str(out_dir)]) == ExitCode.OK
+    return out_dir, json.loads((out_dir / "summary.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:  # type: ignore[type-arg]
+    return _audit(tmp_path_factory.mktemp("sample"), SAMPLE_CSV)
+
+
+def test_sample_audit_writes_every_output(sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    out, summary = sample_run
+    for name in ("findings.parquet", "findings.csv", "rejects.csv", "summary.json", "report.html"):
+        assert (out / name).stat().st_size > 0, name
+    findings = pl.read_parquet(out / "findings.parquet")
+    assert findings.schema == FINDING_SCHEMA
+    assert findings.height == summary["findings"] > 0
+    assert set(findings["confidence"]) <= {"high", "medium", "low"}
+    assert findings["message"].null_count() == 0 and findings["estimate_method"].null_count() == 0
+
+
+def test_counts_reconcile_with_the_file(sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    out, summary = sample_run
+    data_rows = len(SAMPLE_CSV.read_text().splitlines()) - 1
+    rejects = pl.read_csv(out / "rejects.csv", infer_schema=False)
+    assert summary["rows_read"] == data_rows
+    assert summary["rows_rejected"] == rejects.height == 7
+    assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"]
+    assert sum(r["count"] for r in summary["rejects_by_reason"]) == rejects.height
+    assert set(rejects["column"]) == {
+        "service_date",
+        "charge_amount",
+        "claim_id",
+        "procedure_code",
+        "units",
+        "line_number",
+        "payer_type",
+    }
+
+
+def test_summary_totals_match_findings(sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    out, summary = sample_run
+    findings = pl.read_parquet(out / "findings.parquet")
+    for rule_id, totals in summary["rules"].items():
+        mine = findings.filter(pl.col("rule_id") == rule_id)
+        assert totals["count"] == mine.height
+        lost = mine.filter(pl.col("finding_kind") == "lost_revenue")["estimated_amount"].sum()
+        assert totals["estimated_total"] == round(float(lost or 0), 2)
+    assert summary["estimated_total"] == round(sum(r["estimated_total"] for r in summary["rules"].values()), 2)
+
+
+def test_parquet_and_directory_inputs_give_the_same_findings(
+    tmp_path: Path,
+    sample_run: tuple[Path, dict],  # type: ignore[type-arg]
+) -> None:
+    out_csv, summary_csv = sample_run
+    # Parquet with the same text columns as the CSV export.
+    parquet = tmp_path / "claims.parquet"
+    pl.read_csv(SAMPLE_CSV, infer_schema=False).write_parquet(parquet)
+    out_pq, summary_pq = _audit(tmp_path, parquet, out="pq")
+    out_dir, summary_dir = _audit(tmp_path, SAMPLE_DIR, out="dir")
+    keep = ["rule_id", "claim_id", "line_number", "estimated_amount", "estimate_method", "confidence"]
+    reference = pl.read_parquet(out_csv / "findings.parquet").select(keep)
+    assert pl.read_parquet(out_pq / "findings.parquet").select(keep).equals(reference)
+    assert pl.read_parquet(out_dir / "findings.parquet").select(keep).equals(reference)
+    assert summary_pq["rows_rejected"] == summary_dir["rows_rejected"] == summary_csv["rows_rejected"]
+
+
+def test_claims_split_across_files_are_one_table(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    """A drug billed in one file satisfies its administration billed in another."""
+    lines = SAMPLE_CSV.read_text().splitlines()
+    header, body = lines[0], lines[1:]
+    split = tmp_path / "split"
+    split.mkdir()
+    (split / "part1.csv").write_text("\n".join([header, *body[0::2]]) + "\n")
+    (split / "part2.csv").write_text("\n".join([header, *body[1::2]]) + "\n")
+    out, summary = _audit(tmp_path, str(split / "*.csv"), out="split-out")
+    keep = ["rule_id", "claim_id", "line_number", "estimated_amount"]
+    assert (
+        pl.read_parquet(out / "findings.parquet")
+        .select(keep)
+        .equals(pl.read_parquet(sample_run[0] / "findings.parquet").select(keep))
+    )
+    assert [i["rows"] for i in summary["inputs"]] == [len(body[0::2]), len(body[1::2])]
+
+
+def test_same_input_gives_byte_identical_findings(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    again, _ = _audit(tmp_path, SAMPLE_CSV, out="again")
+    for name in ("findings.csv", "findings.parquet", "rejects.csv", "summary.json", "report.html"):
+        assert (again / name).read_bytes() == (sample_run[0] / name).read_bytes(), name
+
+
+def test_missing_required_column_exits_2_naming_file_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text("claim_id,line_number,service_date,procedure_code,charge_amount\nC1,1,2025-01-01,99213,10\n")
+    assert main(["audit", str(export), "--out", str(tmp_path / "out")]) == ExitCode.INPUT_ERROR
+    err = capsys.readouterr().err
+    assert "export.csv" in err and "units" in err
+    assert not (tmp_path / "out").exists(), "no work before the input is known to be usable"
+
+
+def test_rules_command_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "drug-admin-without-drug" in out and "Why it leaks" in out
+
+
+def test_installed_console_script_runs(tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("leakaudit")
+    if not script.exists():
+        pytest.skip("console script not installed in this environment")
+    shutil.copy(SAMPLE_CSV, tmp_path / "in.csv")
+    done = subprocess.run([str(script), "audit", "in.csv"], cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "leakaudit-report" / "report.html").exists()

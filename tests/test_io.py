@@ -1,0 +1,160 @@
+"""Reading exports: formats, directories, globs, mappings, validation and rejects."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from leakaudit.io import InputError, load_mapping, resolve_sources, scan_claim_lines
+
+
+def test_bad_values_are_rejected_with_file_row_column_and_reason(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    path = claims_csv(
+        [
+            {"claim_id": "C1", "procedure_code": "99213"},
+            {"claim_id": "C2", "procedure_code": "99213", "service_date": "2025-02-30"},
+            {"claim_id": "C3", "procedure_code": "99213", "charge_amount": "12O.00"},
+            {"claim_id": "", "procedure_code": "99213"},
+            {"claim_id": "C5", "procedure_code": " "},
+            {"claim_id": "C6", "procedure_code": "99213", "line_number": "1.5"},
+            {"claim_id": "C7", "procedure_code": "99213", "payer_type": "workers comp"},
+            {"claim_id": "C8", "procedure_code": "J3301", "ndc_unit": "XX"},
+            {"claim_id": "C9", "procedure_code": "99213", "paid_amount": "n/a"},
+        ]
+    )
+    lines = scan_claim_lines([path])
+    rejects = lines.rejects.collect().sort("source_row")
+    assert lines.audited.collect()["claim_id"].to_list() == ["C1"]
+    assert rejects.select("source_row", "column", "value").rows() == [
+        (2, "service_date", "2025-02-30"),
+        (3, "charge_amount", "12O.00"),
+        (4, "claim_id", None),
+        (5, "procedure_code", None),
+        (6, "line_number", "1.5"),
+        (7, "payer_type", "workers comp"),
+        (8, "ndc_unit", "XX"),
+        (9, "paid_amount", "n/a"),
+    ]
+    assert set(rejects["source_file"]) == {str(path)}
+    reasons = dict(zip(rejects["column"], rejects["reason"], strict=True))
+    assert reasons["service_date"] == "not a valid date (expected YYYY-MM-DD)"
+    assert reasons["claim_id"] == "missing required value"
+    assert reasons["line_number"] == "not a whole number"
+    assert "commercial" in reasons["payer_type"]
+
+
+def test_values_are_normalised(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    path = claims_csv(
+        [
+            {
+                "claim_id": " C1 ",
+                "procedure_code": "j3301",
+                "charge_amount": "$1,040.50",
+                "modifiers": "jw; 59 rt",
+                "diagnosis_codes": "M17.11, e11.9",
+                "revenue_code": "274",
+                "place_of_service": "11",
+                "payer_type": "Medicare Advantage",
+                "ndc_unit": "me",
+            }
+        ]
+    )
+    row = scan_claim_lines([path]).audited.collect().row(0, named=True)
+    assert row["claim_id"] == "C1"
+    assert row["procedure_code"] == "J3301"
+    assert row["charge_amount"] == Decimal("1040.50")
+    assert row["modifiers"] == "JW,59,RT"
+    assert row["diagnosis_codes"] == "M17.11;E11.9"
+    assert row["revenue_code"] == "0274"
+    assert row["payer_type"] == "medicare_advantage"
+    assert row["ndc_unit"] == "ME"
+    assert row["patient_id"] is None  # missing optional column: not known
+    assert row["encounter_key"] == "C:C1"
+
+
+def test_split_modifier_columns_are_joined(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    path = claims_csv(
+        [{"claim_id": "C1", "procedure_code": "L1812", "modifier_1": "rt", "modifier_2": "", "modifier_3": "NU"}]
+    )
+    assert scan_claim_lines([path]).audited.collect()["modifiers"].to_list() == ["RT,NU"]
+
+
+def test_missing_required_column_names_file_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("claim_id,line_number,procedure_code,units,charge_amount\nC1,1,99213,1,10\n")
+    with pytest.raises(InputError, match=r"export\.csv: missing required column\(s\): service_date"):
+        scan_claim_lines([path])
+
+
+def test_mapping_renames_columns_and_parses_dates(tmp_path: Path) -> None:
+    export = tmp_path / "pm.csv"
+    export.write_text('Claim Number,Line #,DOS,CPT/HCPCS,Units,Charges,Mod 1\nA1,1,03/14/2025,96372,1,"$25.00",25\n')
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(
+        '[columns]\nclaim_id = "Claim Number"\nline_number = "Line #"\nservice_date = "DOS"\n'
+        'procedure_code = "CPT/HCPCS"\nunits = "Units"\ncharge_amount = "Charges"\nmodifier_1 = "Mod 1"\n'
+        '[options]\ndate_format = "%m/%d/%Y"\n'
+    )
+    row = scan_claim_lines([export], load_mapping(mapping)).audited.collect().row(0, named=True)
+    assert (row["claim_id"], str(row["service_date"]), row["modifiers"]) == ("A1", "2025-03-14", "25")
+
+
+def test_mapping_errors_name_the_file(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[columns]\nclaim_number = "Claim"\n')
+    with pytest.raises(InputError, match=r"bad\.toml: .*unknown canonical column\(s\): claim_number"):
+        load_mapping(bad)
+    with pytest.raises(InputError, match="mapping file not found"):
+        load_mapping(tmp_path / "absent.toml")
+    export = tmp_path / "pm.csv"
+    export.write_text("Claim,line_number,DOS,procedure_code,units,charge_amount\nA1,1,2025-01-01,99213,1,1\n")
+    good = tmp_path / "map.toml"
+    good.write_text('[columns]\nclaim_id = "Claim"\nservice_date = "Date of Service"\n')
+    with pytest.raises(InputError, match=r"service_date \(mapped from 'Date of Service'\)"):
+        scan_claim_lines([export], load_mapping(good))
+
+
+def test_parquet_with_native_types_reads_like_csv(tmp_path: Path) -> None:
+    frame = pl.DataFrame(
+        {
+            "claim_id": ["C1", "C2"],
+            "line_number": [1, 2],
+            "service_date": [dt.date(2025, 3, 14), None],
+            "procedure_code": ["96372", "J3301"],
+            "units": [1.0, 4.0],
+            "charge_amount": [25.0, 40.5],
+            "revenue_code": [274, 636],
+        },
+    )
+    path = tmp_path / "lines.parquet"
+    frame.write_parquet(path)
+    lines = scan_claim_lines([path])
+    audited = lines.audited.collect()
+    assert audited["charge_amount"].to_list() == [Decimal("25.00")]
+    assert audited["revenue_code"].to_list() == ["0274"]
+    assert lines.rejects.collect().select("source_row", "column").rows() == [(2, "service_date")]
+
+
+def test_directories_and_globs_are_expanded_sorted(tmp_path: Path) -> None:
+    (tmp_path / "2025").mkdir()
+    for name in ("2025/b.csv", "2025/a.parquet", "notes.md", "c.csv"):
+        (tmp_path / name).write_text("x")
+    assert resolve_sources([tmp_path]) == [tmp_path / "2025/a.parquet", tmp_path / "2025/b.csv", tmp_path / "c.csv"]
+    assert resolve_sources([str(tmp_path / "**/*.csv")]) == [tmp_path / "2025/b.csv", tmp_path / "c.csv"]
+    with pytest.raises(InputError, match="no file matches"):
+        resolve_sources([str(tmp_path / "*.xlsx")])
+    with pytest.raises(InputError, match="no such file"):
+        resolve_sources([tmp_path / "missing.csv"])
+    with pytest.raises(InputError, match="unsupported file type"):
+        resolve_sources([tmp_path / "notes.md"])
+
+
+def test_row_numbers_are_per_file(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    first = claims_csv([{"claim_id": "A", "procedure_code": "99213"}, {"claim_id": "", "procedure_code": "1"}], "a.csv")
+    second = claims_csv([{"claim_id": "", "procedure_code": "99213"}], "b.csv")
+    rejects = scan_claim_lines([first, second]).rejects.collect().sort("source_file")
+    assert rejects.select("source_file", "source_row").rows() == [(str(first), 2), (str(second), 1)]
