@@ -158,6 +158,25 @@ class Practice:
             ndc_unit=unit,
         )
 
+    def spravato(self, claim: Claim, date: dt.date, payer: tuple[str, str, float, float]) -> None:
+        self.visit(claim, payer, "25")
+        if payer[1] == "medicare":  # Medicare bills the G-code bundle, not the drug code
+            claim.add("G2082", 1, 1900.0, self.paid(906.51, payer))
+            return
+        units = self.rng.choice([56, 84])
+        switched = date >= dt.date(2026, 1, 1)
+        code = "J0013" if switched else "S0013"
+        if switched and self.rng.random() < 0.3:
+            code = "S0013"  # POSITIVE: the old code billed after its termination
+        elif not switched and date >= dt.date(2025, 12, 1) and self.rng.random() < 0.3:
+            code = "J0013"  # POSITIVE: the new code billed before it is effective
+        claim.add(
+            code,
+            units,
+            units * 25.0,
+            0.0 if code != ("J0013" if switched else "S0013") else self.paid(units * 10.5, payer, 0.0),
+        )
+
 
 def build(seed: int = SEED) -> list[dict[str, str]]:
     """All sample lines, bad rows included, in claim order."""
@@ -212,6 +231,8 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
                 practice.drug(claim, "J7050", ("00264-5802-00", "ML", 250, [4], 0.649, "96360"), payer)
             elif roll < 0.93:  # POSITIVE (low confidence): hydration alone
                 practice.admin(claim, "96360", payer)
+            elif roll < 0.97:  # esketamine (Spravato) session: S0013 until 2025-12-31, J0013 from 2026-01-01
+                practice.spravato(claim, date, payer)
             else:  # visit with an office procedure, no drug rules apply
                 practice.visit(claim, payer, "25")
                 claim.add("20610", 1, 210.0, practice.paid(68.0, payer), modifiers="RT")
@@ -226,6 +247,15 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
         else:  # POSITIVE: the only drug is on another claim, which cannot be linked without a patient
             other = practice.claim("", date, npi, payer)
             practice.drug(other, "J1885", DRUGS["J1885"], payer)
+
+    # Codes no payer accepts: discontinued in the January 2025 HCPCS release, a typo, an internal code,
+    # and J0013 billed before it took effect on 2026-01-01.
+    rejected_codes = [("J0135", 2, 10), ("J0135", 2, 55), ("J0001", 1, 100), ("SUPPLY", 1, 145), ("J0013", 56, 347)]
+    for n, (code, units, day) in enumerate(rejected_codes):
+        payer, npi, date = PAYERS[4], PROVIDERS[n], start + dt.timedelta(days=day)
+        claim = practice.claim(f"P{900 - n:05d}", date, npi, payer)
+        practice.visit(claim, payer, "25")
+        claim.add(code, units, 150.0, 0.0)
 
     lines = [line for claim in practice.claims for line in claim.lines]
     _plant_bad_rows(lines)

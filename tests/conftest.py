@@ -16,9 +16,10 @@ SAMPLE_CSV = SAMPLE_DIR / "claims.csv"
 LINE_DEFAULTS = {"line_number": "1", "service_date": "2025-03-14", "units": "1", "charge_amount": "100.00"}
 
 
-def write_claims_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
-    """Write rows (missing required values filled from LINE_DEFAULTS) as a CSV export; return its path."""
-    filled = [{**LINE_DEFAULTS, **{k: "" if v is None else str(v) for k, v in row.items()}} for row in rows]
+def write_claims_csv(path: Path, rows: list[dict[str, Any]], defaults: dict[str, str] | None = None) -> Path:
+    """Write rows (missing values filled from ``defaults``, LINE_DEFAULTS unless given) as CSV; return its path."""
+    base = LINE_DEFAULTS if defaults is None else defaults
+    filled = [{**base, **{k: "" if v is None else str(v) for k, v in row.items()}} for row in rows]
     columns: list[str] = []
     for row in filled:
         columns += [c for c in row if c not in columns]

@@ -1,6 +1,7 @@
 """Runs every rule's YAML case file (tests/rules/<rule-id>.yml).
 
-Each case gives claim lines (written as a real CSV export and read through the real reader) and the
+Each case gives claim lines (and, where it needs them, ``cpt_codes`` rows for a user CPT list and a
+``state`` for DMEPOS fees) (written as a real CSV export and read through the real reader) and the
 findings expected, with their amounts and methods. A case passes when the rule's findings, priced,
 are exactly the expected ones.
 """
@@ -17,6 +18,7 @@ import yaml
 from conftest import write_claims_csv
 from leakaudit.findings import find_all
 from leakaudit.io import scan_claim_lines
+from leakaudit.refdata import load_refdata
 from leakaudit.rules import AuditContext, get_rule
 
 CASE_DIR = Path(__file__).parent / "rules"
@@ -57,7 +59,13 @@ def test_rule_case(rule_id: str, case: dict[str, Any], tmp_path: Path) -> None:
     rule = get_rule(rule_id)
     lines = scan_claim_lines([write_claims_csv(tmp_path / "claims.csv", case["lines"])])
     assert lines.rejects.collect().height == 0, "case lines must all be valid"
-    findings = [dict(row) for row in find_all([rule], AuditContext(lines=lines.audited)).iter_rows(named=True)]
+    cpt = None
+    if "cpt_codes" in case:
+        cpt = write_claims_csv(tmp_path / "cpt.csv", case["cpt_codes"], defaults={})
+    context = AuditContext(
+        lines=lines.audited, refdata=load_refdata(cpt_codes=cpt, include_user_store=False), state=case.get("state")
+    )
+    findings = [dict(row) for row in find_all([rule], context).iter_rows(named=True)]
     expected = case.get("findings") or []
     assert len(findings) == len(expected), findings
     unmatched = list(findings)

@@ -7,9 +7,11 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from enum import IntEnum
+from pathlib import Path
 
 from leakaudit.io import InputError, load_mapping
 from leakaudit.pipeline import DEFAULT_OUT, run_audit
+from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
 from leakaudit.rules import get_rules
 
 
@@ -27,8 +29,53 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("paths", nargs="+", metavar="PATH", help="CSV or Parquet file, directory of them, or glob")
     audit.add_argument("--out", default=str(DEFAULT_OUT), metavar="DIR", help="output directory (%(default)s)")
     audit.add_argument("--map", dest="mapping", metavar="MAPPING.toml", help="rename export columns to canonical")
+    audit.add_argument("--state", help="two-letter state for DMEPOS fees (default: national median)")
+    audit.add_argument(
+        "--refdata-dir",
+        action="append",
+        default=[],
+        metavar="DIR",
+        type=Path,
+        help="extra reference-data store (besides the shipped snapshot and the user store)",
+    )
+    audit.add_argument(
+        "--cpt-codes",
+        metavar="FILE",
+        type=Path,
+        help="licensed CPT code list (CSV: code[, effective_date, termination_date])",
+    )
     commands.add_parser("rules", help="list the rules and what each one finds")
+
+    refdata = commands.add_parser("refdata", help="import or list CMS reference data releases")
+    refdata_commands = refdata.add_subparsers(dest="refdata_command", required=True)
+    importer = refdata_commands.add_parser("import", help="import an official CMS file as a release")
+    which = importer.add_mutually_exclusive_group(required=True)
+    for name, dataset in DATASETS.items():
+        which.add_argument(f"--{name}", metavar="FILE", type=Path, help=dataset.title)
+    importer.add_argument("--release", help="release label YYYY-MM, when the file does not say")
+    importer.add_argument("--store", type=Path, default=None, help="store to write to (default: the user store)")
+    show = refdata_commands.add_parser("show", help="list the loaded releases and where each came from")
+    show.add_argument("--store", type=Path, action="append", default=[], help="also list this store")
     return parser
+
+
+def _refdata(args: argparse.Namespace) -> int:
+    if args.refdata_command == "import":
+        store = args.store or user_store()
+        dataset = next(name for name in DATASETS if getattr(args, name) is not None)
+        info = import_file(dataset, getattr(args, dataset), store, args.release)
+        print(f"Imported {info.dataset} release {info.release}: {info.rows} rows from {info.source_file}")
+        print(f"  sha256 {info.source_sha256}")
+        print(f"  stored in {info.path}")
+        return ExitCode.OK
+    stores = [shipped_store(), user_store(), *args.store]
+    print(f"{'dataset':10} {'release':8} {'rows':>8}  source file (sha256)  [store]")
+    for info in releases(s for s in stores if s.is_dir()):
+        where = "shipped" if info.path.is_relative_to(shipped_store()) else str(info.path.parent.parent)
+        source = f"{info.source_file} ({info.source_sha256[:12]})"
+        print(f"{info.dataset:10} {info.release:8} {info.rows:>8}  {source}  [{where}]")
+    print("hcpcs      plus the shipped supplement of later changes (hcpcs_supplement.csv)")
+    return ExitCode.OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -43,7 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print()
         return ExitCode.OK
     try:
-        result = run_audit(args.paths, args.out, load_mapping(args.mapping))
+        if args.command == "refdata":
+            return _refdata(args)
+        if args.state is not None and not (len(args.state) == 2 and args.state.isalpha()):
+            raise InputError(f"--state {args.state!r}: give a two-letter state code such as TX")
+        refdata = load_refdata(args.refdata_dir, cpt_codes=args.cpt_codes)
+        result = run_audit(args.paths, args.out, load_mapping(args.mapping), refdata=refdata, state=args.state)
     except InputError as err:
         print(f"leakaudit: error: {err}", file=sys.stderr)
         return ExitCode.INPUT_ERROR

@@ -35,9 +35,7 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     hits = pl.concat([conform(rule.find(ctx)) for rule in rules], how="vertical")
-    priced = estimate(hits, ctx).with_columns(
-        (pl.col("estimated_cents").cast(MONEY) / 100).cast(MONEY).alias("estimated_amount")
-    )
+    priced = estimate(hits, ctx)
     findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect()
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 

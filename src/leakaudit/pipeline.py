@@ -17,6 +17,8 @@ import polars as pl
 
 from leakaudit.findings import find_all, rule_totals
 from leakaudit.io import ColumnMapping, InputError, count_rows, scan_claim_lines
+from leakaudit.pricing import BASES
+from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import build_report_context, render_report
 from leakaudit.rules import AuditContext, get_rules
 
@@ -38,10 +40,19 @@ class AuditResult:
 
 
 def run_audit(
-    paths: Sequence[str | Path], out_dir: str | Path = DEFAULT_OUT, mapping: ColumnMapping | None = None
+    paths: Sequence[str | Path],
+    out_dir: str | Path = DEFAULT_OUT,
+    mapping: ColumnMapping | None = None,
+    *,
+    refdata: RefData | None = None,
+    state: str | None = None,
 ) -> AuditResult:
-    """Audit the claim lines in ``paths`` and write findings, rejects, summary and report to ``out_dir``."""
+    """Audit the claim lines in ``paths`` and write findings, rejects, summary and report to ``out_dir``.
+
+    ``refdata`` defaults to the shipped snapshot plus the user's store; ``state`` selects DMEPOS fees.
+    """
     claim_lines = scan_claim_lines(paths, mapping)
+    refdata = refdata or load_refdata()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rules = get_rules()
@@ -59,7 +70,7 @@ def run_audit(
             pl.col("service_date").min().alias("first"),
             pl.col("service_date").max().alias("last"),
         ).collect()
-        findings = find_all(rules, AuditContext(lines=lines))
+        findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
 
     rows_by_file = {str(path): count_rows(path) for path in claim_lines.files}
     rows_read = sum(rows_by_file.values())
@@ -67,8 +78,19 @@ def run_audit(
     if rows_read != rows_audited + rejects.height:
         raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rejects.height}")
     summary = _summary(rules, findings, rejects, rows_by_file, rows_audited, profile)
+    summary["reference_data"] = [
+        {"dataset": r.dataset, "release": r.release, "source_file": r.source_file, "sha256": r.source_sha256}
+        for r in refdata.releases
+    ] + (
+        [{"dataset": "cpt", "release": None, "source_file": refdata.cpt_source, "sha256": None}]
+        if refdata.cpt_source
+        else []
+    )
+    summary["dmepos_state"] = state.upper() if state else "national median"
     _write_outputs(out, findings, rejects, summary)
-    context = build_report_context(summary=summary, findings=findings, rules=rules)
+    context = build_report_context(
+        summary=summary, findings=findings, rules=rules, price_bases=[b.description for b in BASES.values()]
+    )
     (out / "report.html").write_text(render_report(context), encoding="utf-8")
     return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
 

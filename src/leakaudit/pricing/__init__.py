@@ -1,8 +1,8 @@
-"""The price basis of every estimate: own history, then (later) contract and CMS reference prices.
+"""The price basis of every estimate: own history first, then CMS reference prices.
 
 :func:`estimate` values a LazyFrame of rule hits: for each hit it tries the tiers of its price basis in
 order and records the amount and the method of the first tier that knows a price; a hit no tier
-prices keeps an empty amount with method "no price basis".
+prices keeps an empty amount, with the reason the first tier gave, else "no price basis".
 """
 
 from __future__ import annotations
@@ -10,39 +10,45 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.pricing.admin_product import PRODUCT_FOR_ADMIN_CODE
-from leakaudit.pricing.basis import NO_PRICE_BASIS, PriceBasis, PriceTier, median_cents
+from leakaudit.pricing.basis import NO_PRICE_BASIS, UNIT_PRICE, PriceBasis, PriceTier, median_price
+from leakaudit.pricing.code_payment import CODE_PAYMENT
+from leakaudit.pricing.reference import reference_unit_prices
 from leakaudit.rules import AuditContext
+from leakaudit.schema import MONEY
 
-BASES: dict[str, PriceBasis] = {basis.name: basis for basis in (PRODUCT_FOR_ADMIN_CODE,)}
+BASES: dict[str, PriceBasis] = {basis.name: basis for basis in (PRODUCT_FOR_ADMIN_CODE, CODE_PAYMENT)}
 
 
 def estimate(hits: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
-    """Add ``estimated_cents`` and ``estimate_method`` to rule hits."""
+    """Add ``estimated_amount`` (dollars) and ``estimate_method`` to rule hits."""
+    unknown = hits.filter(pl.col("price_basis").is_null() | ~pl.col("price_basis").is_in(list(BASES)))
     priced: list[pl.LazyFrame] = [
-        hits.filter(pl.col("price_basis").is_null() | ~pl.col("price_basis").is_in(list(BASES))).with_columns(
-            pl.lit(None, dtype=pl.Int64()).alias("estimated_cents"),
-            pl.lit(NO_PRICE_BASIS).alias("estimate_method"),
+        unknown.with_columns(
+            pl.lit(None, dtype=MONEY).alias("estimated_amount"), pl.lit(NO_PRICE_BASIS).alias("estimate_method")
         )
     ]
     for basis in BASES.values():
         frame = hits.filter(pl.col("price_basis") == basis.name)
-        prices, methods = [], []
+        prices, methods, reasons, scratch = [], [], [], []
         for i, tier in enumerate(basis.tiers):
+            price, method = f"_price_{i}", f"_method_{i}"
             table = tier.table(ctx).select(
-                *tier.keys, pl.col("price_cents").alias(f"_price_{i}"), pl.col("method").alias(f"_method_{i}")
+                *tier.keys, pl.col("unit_price").cast(UNIT_PRICE).alias(price), pl.col("method").alias(method)
             )
-            frame = frame.join(table, on=list(tier.keys), how="left")
-            prices.append(pl.col(f"_price_{i}"))
-            methods.append(pl.when(pl.col(f"_price_{i}").is_not_null()).then(pl.col(f"_method_{i}")))
-        unit_cents = pl.coalesce(prices)
-        estimated = (unit_cents.cast(pl.Decimal(18, 0)) * pl.col("price_quantity")).round(0).cast(pl.Int64)
+            frame = frame.join(table, on=list(tier.keys), how="left", nulls_equal=False)
+            prices.append(pl.col(price))
+            methods.append(pl.when(pl.col(price).is_not_null()).then(pl.col(method)))
+            reasons.append(pl.when(pl.col(price).is_null()).then(pl.format(NO_PRICE_BASIS + ": {}", pl.col(method))))
+            scratch += [price, method]
+        unit_price = pl.coalesce(prices)
+        amount = (unit_price * pl.col("price_quantity")).round(2).cast(MONEY)
         priced.append(
             frame.with_columns(
-                estimated.alias("estimated_cents"),
-                pl.coalesce([*methods, pl.lit(NO_PRICE_BASIS)]).alias("estimate_method"),
-            ).drop([f"_price_{i}" for i in range(len(basis.tiers))] + [f"_method_{i}" for i in range(len(basis.tiers))])
+                amount.alias("estimated_amount"),
+                pl.coalesce([*methods, *reasons, pl.lit(NO_PRICE_BASIS)]).alias("estimate_method"),
+            ).drop(scratch)
         )
     return pl.concat(priced, how="vertical")
 
 
-__all__ = ["BASES", "NO_PRICE_BASIS", "PriceBasis", "PriceTier", "estimate", "median_cents"]
+__all__ = ["BASES", "NO_PRICE_BASIS", "PriceBasis", "PriceTier", "estimate", "median_price", "reference_unit_prices"]

@@ -1,51 +1,60 @@
 """Price basis ``product_for_admin_code``: what is paid for the product given with an administration code.
 
-The drug given with 96372, the vaccine given with 90471, and so on.
+The drug given with 96372, the vaccine given with 90471, and so on: first what the organisation is
+paid for it (the provider's own encounters, then the organisation's), then the CMS reference price
+of the product it most often gives with that administration code.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-from leakaudit.pricing.basis import PriceBasis, PriceTier, median_cents
+from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price
+from leakaudit.pricing.reference import reference_unit_prices
 from leakaudit.rules import AuditContext
-from leakaudit.rules.drug_admin_without_drug import (
-    IMMUNIZATION,
-    admin_kind,
-    is_drug_product,
-    is_vaccine_product,
-)
+from leakaudit.rules.drug_admin_without_drug import IMMUNIZATION, admin_kind, is_drug_product, is_vaccine_product
 
 #: A provider's own history is used only when it has at least this many paid encounters.
 MIN_PROVIDER_ENCOUNTERS = 5
 
 
-def product_payments(ctx: AuditContext) -> pl.LazyFrame:
-    """Per encounter and administration code: the total paid for the products that satisfy it."""
+def _administrations(ctx: AuditContext) -> pl.LazyFrame:
     code = pl.col("procedure_code")
-    paid = pl.col("paid_amount").fill_null(0)
-    products = (
-        ctx.lines.filter((is_drug_product(code) | is_vaccine_product(code)) & (pl.col("paid_amount") > 0))
-        .group_by("encounter_key")
-        .agg(
-            paid.filter(is_drug_product(code)).sum().alias("drug_paid"),
-            paid.filter(is_vaccine_product(code)).sum().alias("vaccine_paid"),
-        )
-    )
-    admins = (
+    return (
         ctx.lines.filter(admin_kind(code).is_not_null())
         .select("encounter_key", code.alias("price_code"), "rendering_npi", admin_kind(code).alias("admin_kind"))
         .unique()
     )
+
+
+def _products(ctx: AuditContext) -> pl.LazyFrame:
+    """Product lines with what kind of administration they satisfy."""
+    code = pl.col("procedure_code")
+    return ctx.lines.filter(is_drug_product(code) | is_vaccine_product(code)).select(
+        "encounter_key",
+        code.alias("product_code"),
+        "units",
+        "paid_amount",
+        is_vaccine_product(code).alias("is_vaccine"),
+    )
+
+
+def _given_with(ctx: AuditContext) -> pl.LazyFrame:
+    """Each administration joined to the products that satisfy it on the same encounter."""
     return (
-        admins.join(products, on="encounter_key", how="inner")
-        .with_columns(
-            pl.when(pl.col("admin_kind") == IMMUNIZATION)
-            .then(pl.col("vaccine_paid"))
-            .otherwise(pl.col("drug_paid"))
-            .alias("product_paid")
-        )
-        .filter(pl.col("product_paid") > 0)
+        _administrations(ctx)
+        .join(_products(ctx), on="encounter_key", how="inner")
+        .filter((pl.col("admin_kind") == IMMUNIZATION) == pl.col("is_vaccine"))
+    )
+
+
+def product_payments(ctx: AuditContext) -> pl.LazyFrame:
+    """Per encounter and administration code: the total paid for the products that satisfy it."""
+    return (
+        _given_with(ctx)
+        .filter(pl.col("paid_amount") > 0)
+        .group_by("encounter_key", "price_code", "rendering_npi")
+        .agg(pl.col("paid_amount").sum().alias("product_paid"))
     )
 
 
@@ -55,16 +64,16 @@ def provider_history(ctx: AuditContext) -> pl.LazyFrame:
         product_payments(ctx)
         .filter(pl.col("rendering_npi").is_not_null())
         .group_by("price_code", "rendering_npi")
-        .agg(median_cents(pl.col("product_paid")).alias("price_cents"), pl.len().alias("n"))
+        .agg(median_price(pl.col("product_paid")).alias("unit_price"), pl.len().alias("n"))
         .filter(pl.col("n") >= MIN_PROVIDER_ENCOUNTERS)
         .select(
             "price_code",
             "rendering_npi",
-            "price_cents",
+            "unit_price",
             pl.format(
                 "median product payment on {} of the rendering provider's own paid encounters with {}",
-                pl.col("n"),
-                pl.col("price_code"),
+                "n",
+                "price_code",
             ).alias("method"),
         )
     )
@@ -75,16 +84,68 @@ def organisation_history(ctx: AuditContext) -> pl.LazyFrame:
     return (
         product_payments(ctx)
         .group_by("price_code")
-        .agg(median_cents(pl.col("product_paid")).alias("price_cents"), pl.len().alias("n"))
+        .agg(median_price(pl.col("product_paid")).alias("unit_price"), pl.len().alias("n"))
         .select(
             "price_code",
-            "price_cents",
+            "unit_price",
             pl.format(
-                "median product payment on {} of the organisation's paid encounters with {}",
-                pl.col("n"),
-                pl.col("price_code"),
+                "median product payment on {} of the organisation's paid encounters with {}", "n", "price_code"
             ).alias("method"),
         )
+    )
+
+
+def reference_for_usual_product(ctx: AuditContext) -> pl.LazyFrame:
+    """CMS reference price of the product most often given with the administration code, at its median units."""
+    usage = (
+        _given_with(ctx)
+        .group_by("price_code", "product_code")
+        .agg(
+            pl.col("encounter_key").n_unique().alias("encounters"),
+            pl.col("units").cast(pl.Float64).median().alias("units"),
+        )
+    )
+    usual = (
+        usage.group_by("price_code")
+        .agg(
+            pl.struct("product_code", "encounters", "units")
+            .sort_by([pl.col("encounters"), pl.col("product_code")], descending=[True, False])
+            .first()
+            .alias("usual"),
+            pl.col("encounters").sum().alias("with_product"),
+        )
+        .unnest("usual")
+    )
+    priced = usual.join(
+        reference_unit_prices(ctx).rename({"code": "product_code", "unit_price": "product_price"}),
+        on="product_code",
+        how="left",
+    )
+    known = pl.col("product_price").is_not_null()
+    administrations = _administrations(ctx).select("price_code").unique()
+    return administrations.join(priced, on="price_code", how="left").select(
+        "price_code",
+        (pl.col("product_price") * pl.col("units").round(3).cast(pl.Decimal(18, 3))).alias("unit_price"),
+        pl.when(pl.col("product_code").is_null())
+        .then(pl.format("no drug or vaccine was billed with {} in this history", "price_code"))
+        .when(known)
+        .then(
+            pl.format(
+                "{}, the product most often billed with {} here ({} encounters), at its median {} units",
+                "method",
+                "price_code",
+                "encounters",
+                pl.col("units").round(3),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "{}, the product most often billed with {} here, has no CMS reference price",
+                "product_code",
+                "price_code",
+            )
+        )
+        .alias("method"),
     )
 
 
@@ -94,10 +155,12 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
         "The drug or vaccine missing from an administration encounter is valued at the median total paid "
         "for the products on the organisation's own paid encounters with the same administration code: "
         f"the rendering provider's own encounters where there are at least {MIN_PROVIDER_ENCOUNTERS}, "
-        "else the whole organisation's."
+        "else the whole organisation's; with no paid history, at the CMS reference price (ASP) of the "
+        "product most often given with that code, times its median units."
     ),
     tiers=(
         PriceTier("provider history", ("price_code", "rendering_npi"), provider_history),
         PriceTier("organisation history", ("price_code",), organisation_history),
+        PriceTier("CMS reference price", ("price_code",), reference_for_usual_product),
     ),
 )

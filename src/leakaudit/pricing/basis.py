@@ -1,9 +1,10 @@
-"""Price bases: ordered tiers of price tables, the first tier that knows a price wins.
+"""Price bases: ordered tiers of price tables; the first tier that knows a price wins.
 
-A tier is a LazyFrame keyed on hit columns (``price_code`` and optionally ``rendering_npi`` or
-``payer_id``) with ``price_cents`` (integer cents per unit of ``price_quantity``) and ``method`` (the
-sentence the finding carries to say how it was valued, e.g. "provider's own median ... on 7 paid
-encounters"). Tiers run from the most specific evidence (the provider's own history) to the most
+A tier is a LazyFrame keyed on hit columns (``price_code``, and optionally ``procedure_code``,
+``rendering_npi`` or ``payer_id``) with ``unit_price`` (dollars per unit of ``price_quantity``, as a
+Decimal) and ``method``: the sentence the finding carries to say how it was valued. A row with a null
+``unit_price`` says why this tier cannot price that key; the finding carries that reason when no
+tier prices it. Tiers run from the most specific evidence (the provider's own history) to the most
 general (a CMS reference price).
 """
 
@@ -17,6 +18,7 @@ import polars as pl
 from leakaudit.rules import AuditContext
 
 NO_PRICE_BASIS = "no price basis"
+UNIT_PRICE = pl.Decimal(18, 4)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,19 @@ class PriceBasis:
     tiers: tuple[PriceTier, ...]
 
 
-def median_cents(amount: pl.Expr) -> pl.Expr:
-    """Median of a dollar column, as whole cents (a median of two values may fall on a half cent)."""
-    return (amount.cast(pl.Decimal(18, 2)) * 100).cast(pl.Int64).median().round(0).cast(pl.Int64)
+def median_price(amount: pl.Expr) -> pl.Expr:
+    """Median of a dollar amount as a Decimal with 4 places.
+
+    A median is one observed value, or the mean of two, so nothing is summed in floating point.
+    """
+    return amount.cast(pl.Float64).median().round(4).cast(UNIT_PRICE)
+
+
+def paid_per_unit() -> pl.Expr:
+    """What the payer paid for one unit of a line."""
+    return pl.col("paid_amount").cast(pl.Float64) / pl.col("units").cast(pl.Float64)
+
+
+def paid_lines(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Lines the payer paid, with a positive number of units."""
+    return lines.filter((pl.col("paid_amount") > 0) & (pl.col("units") > 0))

@@ -1,5 +1,22 @@
 """Reference data: CMS code sets and prices by release, loaded with importlib.resources."""
 
 from leakaudit.refdata.codesets import CodeSet, codeset, codesets
+from leakaudit.refdata.loader import RefData, load_cpt_codes, load_refdata
+from leakaudit.refdata.ndc import ndc11
+from leakaudit.refdata.store import DATASETS, ReleaseInfo, import_file, releases, shipped_store, user_store
 
-__all__ = ["CodeSet", "codeset", "codesets"]
+__all__ = [
+    "DATASETS",
+    "CodeSet",
+    "RefData",
+    "ReleaseInfo",
+    "codeset",
+    "codesets",
+    "import_file",
+    "load_cpt_codes",
+    "load_refdata",
+    "ndc11",
+    "releases",
+    "shipped_store",
+    "user_store",
+]

@@ -73,13 +73,21 @@ class ReportContext:
     rules: list[RuleRow] = doc("One row per registered rule, in catalog order.")
     top_findings: list[FindingRow] = doc("The largest lost-revenue findings, largest first.")
     chart_by_rule: str = doc("Inline SVG: estimated leakage by rule.")
+    reference_data: list[dict[str, Any]] = doc("Reference data releases used: dataset, release, source file, sha256.")
+    dmepos_state: str = doc("State whose DMEPOS fees were used, or 'national median'.")
+    price_bases: list[str] = doc("How each price basis values a finding, in words.")
 
 
 TOP_FINDINGS = 25
 
 
 def build_report_context(
-    *, summary: dict[str, Any], findings: pl.DataFrame, rules: Sequence[Any], title: str = "Revenue leakage audit"
+    *,
+    summary: dict[str, Any],
+    findings: pl.DataFrame,
+    rules: Sequence[Any],
+    price_bases: Sequence[str] = (),
+    title: str = "Revenue leakage audit",
 ) -> ReportContext:
     """Assemble the report's data from the audit summary and the findings table."""
     rule_rows = [_rule_row(rule, summary["rules"][rule.id], findings) for rule in rules]
@@ -107,6 +115,9 @@ def build_report_context(
             values=[float(r.estimated_total) for r in rule_rows],
             title="Estimated lost revenue by rule",
         ),
+        reference_data=summary.get("reference_data", []),
+        dmepos_state=summary.get("dmepos_state", "national median"),
+        price_bases=list(price_bases),
     )
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 from leakaudit.rules.base import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, Rule
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
+from leakaudit.rules.expired_code import ExpiredCode
 
-_RULES: tuple[type[Rule], ...] = (DrugAdminWithoutDrug,)
+_RULES: tuple[type[Rule], ...] = (DrugAdminWithoutDrug, ExpiredCode)
 
 
 def get_rules() -> list[type[Rule]]:

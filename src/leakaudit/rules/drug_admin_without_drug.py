@@ -35,9 +35,14 @@ def is_vaccine_product(code: pl.Expr) -> pl.Expr:
     return codeset("vaccine_products").contains(code)
 
 
-def satisfied(kind: pl.Expr, has_drug: pl.Expr, has_vaccine: pl.Expr) -> pl.Expr:
-    """Whether an administration of ``kind`` has its product on the encounter."""
-    return pl.when(kind == IMMUNIZATION).then(has_vaccine).otherwise(has_drug)
+def lacks_product(kind: pl.Expr, has_drug: pl.Expr, has_vaccine: pl.Expr) -> pl.Expr:
+    """Whether an administration of ``kind`` lacks its product on the encounter.
+
+    NOTE: written as plain boolean algebra: Polars 2.1's in-memory engine fails on ``~`` applied to a
+    ``when/then`` of aggregates when a partition has no line at all (see the case
+    ``no_administration_or_product_lines``).
+    """
+    return ((kind == IMMUNIZATION) & ~has_vaccine) | ((kind != IMMUNIZATION) & ~has_drug)
 
 
 class DrugAdminWithoutDrug(Rule):
@@ -73,15 +78,19 @@ class DrugAdminWithoutDrug(Rule):
     def find(ctx: AuditContext) -> pl.LazyFrame:
         """One hit per encounter whose administration codes lack their product."""
         code = pl.col("procedure_code")
-        kind = admin_kind(code)
         # NOTE: filter first, then one group-by per encounter: the group-by sees only administration and
         # product lines, and no window function is needed.
-        relevant = ctx.lines.filter(kind.is_not_null() | is_drug_product(code) | is_vaccine_product(code))
-        unsatisfied = kind.is_not_null() & ~satisfied(kind, is_drug_product(code).any(), is_vaccine_product(code).any())
+        relevant = ctx.lines.with_columns(
+            admin_kind(code).alias("admin_kind"),
+            is_drug_product(code).alias("is_drug"),
+            is_vaccine_product(code).alias("is_vaccine"),
+        ).filter(pl.col("admin_kind").is_not_null() | pl.col("is_drug") | pl.col("is_vaccine"))
+        kind = pl.col("admin_kind")
+        unsatisfied = kind.is_not_null() & lacks_product(kind, pl.col("is_drug").any(), pl.col("is_vaccine").any())
         line_columns = [c for c in ctx.lines.collect_schema().names() if c != "encounter_key"]
         per_encounter = relevant.group_by("encounter_key").agg(
             # The finding sits on the first unsatisfied administration line, non-hydration first.
-            pl.struct(*line_columns, kind.alias("admin_kind"))
+            pl.struct(*line_columns, "admin_kind")
             .filter(unsatisfied)
             .sort_by(
                 [

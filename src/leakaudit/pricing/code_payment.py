@@ -1,0 +1,89 @@
+"""Price basis ``code_payment``: what one unit of a code is paid, for a line billed with a wrong code.
+
+Tried in order: the organisation's median paid per unit for the replacement code (``price_code``);
+its median paid per unit for the billed code (``procedure_code``) on lines billed while that code
+was valid; the CMS reference price of the replacement; the CMS reference price of the billed code.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price, paid_lines, paid_per_unit
+from leakaudit.pricing.reference import reference_unit_prices
+from leakaudit.rules import AuditContext
+from leakaudit.rules.expired_code import code_validity
+
+
+def replacement_history(ctx: AuditContext) -> pl.LazyFrame:
+    """Median paid per unit of each code, keyed as the replacement (``price_code``)."""
+    return (
+        paid_lines(ctx.lines)
+        .group_by(pl.col("procedure_code").alias("price_code"))
+        .agg(median_price(paid_per_unit()).alias("unit_price"), pl.len().alias("n"))
+        .select(
+            "price_code",
+            "unit_price",
+            pl.format(
+                "median paid per unit on {} of the organisation's paid lines of the replacement code {}",
+                "n",
+                "price_code",
+            ).alias("method"),
+        )
+    )
+
+
+def history_while_valid(ctx: AuditContext) -> pl.LazyFrame:
+    """Median paid per unit of the billed code on its lines dated while it was valid."""
+    validity = code_validity(ctx).select("code", "effective_from", "termination_date")
+    valid_lines = (
+        paid_lines(ctx.lines)
+        .join(validity, left_on="procedure_code", right_on="code", how="inner")
+        .filter(
+            (pl.col("effective_from").is_null() | (pl.col("service_date") >= pl.col("effective_from")))
+            & (pl.col("termination_date").is_null() | (pl.col("service_date") <= pl.col("termination_date")))
+        )
+    )
+    return (
+        valid_lines.group_by("procedure_code")
+        .agg(median_price(paid_per_unit()).alias("unit_price"), pl.len().alias("n"))
+        .select(
+            "procedure_code",
+            "unit_price",
+            pl.format(
+                "median paid per unit on {} of the organisation's paid {} lines billed while it was valid",
+                "n",
+                "procedure_code",
+            ).alias("method"),
+        )
+    )
+
+
+def reference_of_replacement(ctx: AuditContext) -> pl.LazyFrame:
+    """CMS reference price of the replacement code."""
+    return reference_unit_prices(ctx).select(
+        pl.col("code").alias("price_code"),
+        "unit_price",
+        pl.format("{} (the replacement code)", "method").alias("method"),
+    )
+
+
+def reference_of_code(ctx: AuditContext) -> pl.LazyFrame:
+    """CMS reference price of the billed code."""
+    return reference_unit_prices(ctx).rename({"code": "procedure_code"})
+
+
+CODE_PAYMENT = PriceBasis(
+    name="code_payment",
+    description=(
+        "A line billed with a terminated, not yet effective or unknown code is valued at its units times the "
+        "organisation's median paid per unit for the replacement code, else for the billed code while it was "
+        "valid, else the CMS reference price (ASP or DMEPOS) of the replacement, else of the code."
+    ),
+    tiers=(
+        PriceTier("replacement history", ("price_code",), replacement_history),
+        PriceTier("own history while valid", ("procedure_code",), history_while_valid),
+        PriceTier("CMS reference price of the replacement", ("price_code",), reference_of_replacement),
+        PriceTier("CMS reference price", ("procedure_code",), reference_of_code),
+    ),
+)
