@@ -58,15 +58,22 @@ VISITS = {"99212": 57.0, "99213": 92.0, "99214": 130.0, "99215": 183.0}
 #: administration code)
 DRUGS = {
     "J3301": ("00003-0293-05", "ME", 10, [4, 4, 4, 8], 0.844, "96372"),
-    "J0696": ("00143-9678-01", "ME", 250, [4, 4, 2], 0.430, "96372"),
+    "J0696": ("00143-9678-01", "GR", 0.25, [4, 4, 2], 0.430, "96372"),
     "J1885": ("00338-0069-10", "ME", 15, [2, 2, 4], 0.303, "96372"),
     "J1100": ("00404-9795-30", "ME", 1, [10, 10, 4], 0.094, "96372"),
-    "J3420": ("00143-9619-01", "UN", 1, [1], 1.005, "96372"),
+    "J3420": ("00143-9619-01", "ME", 1, [1], 1.005, "96372"),
     "J2357": ("50242-0040-62", "ME", 5, [30, 60], 44.596, "96372"),
 }
 INFUSION_DRUGS = {
     "J9035": ("50242-0060-01", "ME", 10, [40, 50], 73.201, "96413"),
     "J9271": ("00006-3026-02", "ME", 1, [200], 60.291, "96413"),
+}
+#: body region -> (L-code, charge description, diagnosis codes, Medicare rate)
+BRACES = {
+    "knee": ("L1812", "Hinged knee brace, prefab", "S83.511A;M23.91", 85.71),
+    "ankle": ("L4361", "Walking boot, pneumatic", "S93.401A", 278.40),
+    "wrist": ("L3908", "Wrist cock-up splint", "S63.501A;G56.01", 58.12),
+    "back": ("L0650", "Lumbar support brace (LSO)", "M54.50;M51.36", 1010.30),
 }
 ADMIN_RATES = {"96372": 15.0, "96413": 145.0, "96365": 72.0, "96360": 35.0, "90471": 18.0, "G0008": 33.0}
 VACCINES = {"90686": 19.5, "90688": 21.0, "Q2035": 18.0}
@@ -142,21 +149,44 @@ class Practice:
         self,
         claim: Claim,
         code: str,
-        spec: tuple[str, str, int, list[int], float, str],
+        spec: tuple[str, str, float, list[int], float, str],
         payer: tuple[str, str, float, float],
     ) -> None:
+        """A drug line: billed units, and (on 80% of lines) the NDC with the quantity given in its unit.
+
+        ``spec`` gives the dose of one billing unit in the NDC unit (e.g. 10 mg for J3301 in ME, 0.25 g
+        for J0696 in GR, 250 mL for J7050 in ML). A few lines are billed wrong on purpose.
+        """
         ndc, unit, dose, typical, rate, _ = spec
-        units = self.rng.choice(typical)
-        quantity = units * dose if unit == "ME" else units
-        claim.add(
-            code,
-            units,
-            units * rate * 3.0,
-            self.paid(units * rate, payer, 0.02),
-            ndc=ndc,
-            ndc_quantity=_num(quantity),
-            ndc_unit=unit,
-        )
+        given = self.rng.choice(typical)
+        units, with_ndc = given, self.rng.random() < 0.8
+        roll = self.rng.random()
+        if roll < 0.04 and given > 1:  # POSITIVE: one unit billed for a dose of several
+            units = 1
+        elif roll < 0.06:  # POSITIVE (exposure): more units billed than given
+            units = given + 2
+        elif roll < 0.09 and code == "J1885":  # POSITIVE: above the MUE of 8, no NDC on the line
+            units, given, with_ndc = 10, 10, False
+        extra = {"ndc": ndc, "ndc_quantity": _num(round(given * dose, 3)), "ndc_unit": unit} if with_ndc else {}
+        claim.add(code, units, units * rate * 3.0, self.paid(units * rate, payer, 0.02), **extra)
+
+    def brace(self, claim: Claim, payer: tuple[str, str, float, float]) -> None:
+        """An E/M visit that supplies an orthosis, mostly billed right with its L-code."""
+        region = self.rng.choice(list(BRACES))
+        lcode, description, diagnosis, rate = BRACES[region]
+        claim.header["diagnosis_codes"] = diagnosis
+        self.visit(claim, payer)
+        roll = self.rng.random()
+        if roll < 0.70:
+            claim.add(lcode, 1, rate * 2.0, self.paid(rate, payer), description=description, modifiers="RT")
+        elif roll < 0.82:  # POSITIVE: the brace billed as a CPT supply
+            claim.add("99070", 1, rate * 2.0, 0.0, description=description)
+        elif roll < 0.88:  # POSITIVE: a generic HCPCS supply code on the orthotics revenue code
+            claim.add("A9999", 1, rate * 2.0, 0.0, description=description, revenue_code="0274")
+        elif roll < 0.94:  # POSITIVE (medium): fitted and trained, no device billed
+            claim.add("97760", 1, 95.0, self.paid(45.0, payer))
+        else:  # POSITIVE: the description names no region; the diagnosis does
+            claim.add("99070", 1, rate * 2.0, 0.0, description="Orthotic brace, prefab")
 
     def spravato(self, claim: Claim, date: dt.date, payer: tuple[str, str, float, float]) -> None:
         self.visit(claim, payer, "25")
@@ -231,8 +261,10 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
                 practice.drug(claim, "J7050", ("00264-5802-00", "ML", 250, [4], 0.649, "96360"), payer)
             elif roll < 0.93:  # POSITIVE (low confidence): hydration alone
                 practice.admin(claim, "96360", payer)
-            elif roll < 0.97:  # esketamine (Spravato) session: S0013 until 2025-12-31, J0013 from 2026-01-01
+            elif roll < 0.955:  # esketamine (Spravato) session: S0013 until 2025-12-31, J0013 from 2026-01-01
                 practice.spravato(claim, date, payer)
+            elif roll < 0.985:  # orthopaedic visit that supplies a brace
+                practice.brace(claim, payer)
             else:  # visit with an office procedure, no drug rules apply
                 practice.visit(claim, payer, "25")
                 claim.add("20610", 1, 210.0, practice.paid(68.0, payer), modifiers="RT")

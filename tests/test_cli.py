@@ -151,3 +151,31 @@ def test_sample_data_is_reproducible_from_its_script() -> None:
     on_disk = pl.read_csv(SAMPLE_CSV, infer_schema=False)
     rebuilt = pl.DataFrame([{k: (v or None) for k, v in line.items()} for line in lines], schema=on_disk.schema)
     assert on_disk.equals(rebuilt)
+
+
+def test_demo_report_shows_every_rule_with_findings(sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
+    from leakaudit.rules import get_rules
+
+    out, summary = sample_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    for rule in get_rules():
+        assert summary["rules"][rule.id]["count"] > 0, rule.id
+        assert f"<code>{rule.id}</code>" in html
+    assert summary["rules"]["jcode-unit-mismatch"]["compliance_exposure_total"] > 0
+
+
+def test_orthotics_option_extends_the_keywords(tmp_path: Path) -> None:
+    export = tmp_path / "visit.csv"
+    export.write_text(
+        "claim_id,line_number,service_date,procedure_code,units,charge_amount,patient_id,description\n"
+        "C1,1,2025-03-14,99213,1,100,P1,\n"
+        "C1,2,2025-03-14,99070,1,80,P1,Bledsoe post-op\n"
+    )
+    terms = tmp_path / "terms.toml"
+    terms.write_text('keywords = ["bledsoe"]\n[[regions]]\nname = "knee"\nterms = ["bledsoe"]\n')
+    plain, _ = _audit(tmp_path, export, out="plain")
+    assert main(["audit", str(export), "--out", str(tmp_path / "ext"), "--orthotics", str(terms)]) == ExitCode.OK
+    assert pl.read_csv(plain / "findings.csv").height == 0
+    extended = pl.read_csv(tmp_path / "ext" / "findings.csv")
+    assert extended["rule_id"].to_list() == ["brace-without-lcode"]
+    assert "orthosis for the knee" in extended["message"][0]

@@ -1,9 +1,9 @@
 """Runs every rule's YAML case file (tests/rules/<rule-id>.yml).
 
-Each case gives claim lines (and, where it needs them, ``cpt_codes`` rows for a user CPT list and a
-``state`` for DMEPOS fees) (written as a real CSV export and read through the real reader) and the
-findings expected, with their amounts and methods. A case passes when the rule's findings, priced,
-are exactly the expected ones.
+Each case gives claim lines, written as a real CSV export and read through the real reader, and the
+findings expected, with their amounts and methods; where it needs them, also ``cpt_codes`` rows (a user
+CPT list), a ``state`` (DMEPOS fees) and ``orthotics`` (TOML extending the orthotics vocabulary). A case
+passes when the rule's findings, priced, are exactly the expected ones.
 """
 
 from __future__ import annotations
@@ -59,12 +59,14 @@ def test_rule_case(rule_id: str, case: dict[str, Any], tmp_path: Path) -> None:
     rule = get_rule(rule_id)
     lines = scan_claim_lines([write_claims_csv(tmp_path / "claims.csv", case["lines"])])
     assert lines.rejects.collect().height == 0, "case lines must all be valid"
-    cpt = None
+    cpt = orthotics = None
     if "cpt_codes" in case:
         cpt = write_claims_csv(tmp_path / "cpt.csv", case["cpt_codes"], defaults={})
-    context = AuditContext(
-        lines=lines.audited, refdata=load_refdata(cpt_codes=cpt, include_user_store=False), state=case.get("state")
-    )
+    if "orthotics" in case:
+        orthotics = tmp_path / "orthotics.toml"
+        orthotics.write_text(case["orthotics"], encoding="utf-8")
+    refdata = load_refdata(cpt_codes=cpt, orthotics=orthotics, include_user_store=False)
+    context = AuditContext(lines=lines.audited, refdata=refdata, state=case.get("state"))
     findings = [dict(row) for row in find_all([rule], context).iter_rows(named=True)]
     expected = case.get("findings") or []
     assert len(findings) == len(expected), findings

@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="licensed CPT code list (CSV: code[, effective_date, termination_date])",
     )
+    audit.add_argument(
+        "--orthotics",
+        metavar="FILE",
+        type=Path,
+        help="TOML extending the orthosis keywords and body-region map (see docs/refdata.md)",
+    )
     commands.add_parser("rules", help="list the rules and what each one finds")
 
     refdata = commands.add_parser("refdata", help="import or list CMS reference data releases")
@@ -94,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _refdata(args)
         if args.state is not None and not (len(args.state) == 2 and args.state.isalpha()):
             raise InputError(f"--state {args.state!r}: give a two-letter state code such as TX")
-        refdata = load_refdata(args.refdata_dir, cpt_codes=args.cpt_codes)
+        refdata = load_refdata(args.refdata_dir, cpt_codes=args.cpt_codes, orthotics=args.orthotics)
         result = run_audit(args.paths, args.out, load_mapping(args.mapping), refdata=refdata, state=args.state)
     except InputError as err:
         print(f"leakaudit: error: {err}", file=sys.stderr)

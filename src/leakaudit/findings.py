@@ -7,6 +7,7 @@ gives byte-identical findings files whatever order the streaming engine produced
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import polars as pl
 
@@ -22,6 +23,9 @@ FINDING_SCHEMA = pl.Schema(
     | {"estimated_amount": MONEY, "estimate_method": pl.String()}
 )
 
+#: NOTE: findings are collected on the streaming engine, so memory stays bounded on large inputs.
+ENGINE: Final = "streaming"
+
 SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_code", "message")
 
 
@@ -36,7 +40,7 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     hits = pl.concat([conform(rule.find(ctx)) for rule in rules], how="vertical")
     priced = estimate(hits, ctx)
-    findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect()
+    findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect(engine=ENGINE)
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 
 

@@ -5,6 +5,7 @@ from leakaudit.io.errors import InputError
 from leakaudit.io.mapping import ColumnMapping, load_mapping
 from leakaudit.io.reader import ClaimLines, encounter_key, scan_claim_lines
 from leakaudit.io.sources import resolve_sources
+from leakaudit.io.toml_files import read_toml
 
 __all__ = [
     "ClaimLines",
@@ -13,6 +14,7 @@ __all__ = [
     "count_rows",
     "encounter_key",
     "load_mapping",
+    "read_toml",
     "resolve_sources",
     "scan_claim_lines",
 ]

@@ -14,11 +14,11 @@ Columns not named in ``[columns]`` are looked up under their canonical name.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakaudit.io.errors import InputError
+from leakaudit.io.toml_files import read_toml
 from leakaudit.schema import LINE_COLUMNS
 
 #: The split modifier columns an export may carry instead of one ``modifiers`` string.
@@ -44,12 +44,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     if path is None:
         return ColumnMapping()
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: mapping file not found") from None
-    except tomllib.TOMLDecodeError as err:
-        raise InputError(f"{path}: not valid TOML: {err}") from None
+    data = read_toml(path, "mapping file")
     columns = data.get("columns", {})
     options = data.get("options", {})
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):

@@ -12,43 +12,44 @@ import polars as pl
 from leakaudit.pricing.admin_product import PRODUCT_FOR_ADMIN_CODE
 from leakaudit.pricing.basis import NO_PRICE_BASIS, UNIT_PRICE, PriceBasis, PriceTier, median_price
 from leakaudit.pricing.code_payment import CODE_PAYMENT
+from leakaudit.pricing.drug_unit import DRUG_UNIT_PRICE
+from leakaudit.pricing.orthosis import ORTHOSIS_FOR_REGION
 from leakaudit.pricing.reference import reference_unit_prices
 from leakaudit.rules import AuditContext
 from leakaudit.schema import MONEY
 
-BASES: dict[str, PriceBasis] = {basis.name: basis for basis in (PRODUCT_FOR_ADMIN_CODE, CODE_PAYMENT)}
+BASES: dict[str, PriceBasis] = {
+    basis.name: basis for basis in (PRODUCT_FOR_ADMIN_CODE, CODE_PAYMENT, ORTHOSIS_FOR_REGION, DRUG_UNIT_PRICE)
+}
 
 
 def estimate(hits: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
-    """Add ``estimated_amount`` (dollars) and ``estimate_method`` to rule hits."""
-    unknown = hits.filter(pl.col("price_basis").is_null() | ~pl.col("price_basis").is_in(list(BASES)))
-    priced: list[pl.LazyFrame] = [
-        unknown.with_columns(
-            pl.lit(None, dtype=MONEY).alias("estimated_amount"), pl.lit(NO_PRICE_BASIS).alias("estimate_method")
-        )
-    ]
-    for basis in BASES.values():
-        frame = hits.filter(pl.col("price_basis") == basis.name)
-        prices, methods, reasons, scratch = [], [], [], []
-        for i, tier in enumerate(basis.tiers):
-            price, method = f"_price_{i}", f"_method_{i}"
+    """Add ``estimated_amount`` (dollars) and ``estimate_method`` to rule hits.
+
+    One linear plan: every tier table is tagged with its basis and left-joined on (basis, keys), so a hit
+    only ever matches the tiers of its own basis, and the hits are read once.
+    """
+    prices, methods, reasons, scratch = [], [], [], []
+    frame = hits
+    for b, basis in enumerate(BASES.values()):
+        for t, tier in enumerate(basis.tiers):
+            price, method = f"_price_{b}_{t}", f"_method_{b}_{t}"
             table = tier.table(ctx).select(
-                *tier.keys, pl.col("unit_price").cast(UNIT_PRICE).alias(price), pl.col("method").alias(method)
+                pl.lit(basis.name).alias("price_basis"),
+                *tier.keys,
+                pl.col("unit_price").cast(UNIT_PRICE).alias(price),
+                pl.col("method").alias(method),
             )
-            frame = frame.join(table, on=list(tier.keys), how="left", nulls_equal=False)
+            frame = frame.join(table, on=["price_basis", *tier.keys], how="left", nulls_equal=False)
             prices.append(pl.col(price))
             methods.append(pl.when(pl.col(price).is_not_null()).then(pl.col(method)))
             reasons.append(pl.when(pl.col(price).is_null()).then(pl.format(NO_PRICE_BASIS + ": {}", pl.col(method))))
             scratch += [price, method]
-        unit_price = pl.coalesce(prices)
-        amount = (unit_price * pl.col("price_quantity")).round(2).cast(MONEY)
-        priced.append(
-            frame.with_columns(
-                amount.alias("estimated_amount"),
-                pl.coalesce([*methods, *reasons, pl.lit(NO_PRICE_BASIS)]).alias("estimate_method"),
-            ).drop(scratch)
-        )
-    return pl.concat(priced, how="vertical")
+    amount = (pl.coalesce(prices) * pl.col("price_quantity")).round(2).cast(MONEY)
+    return frame.with_columns(
+        amount.alias("estimated_amount"),
+        pl.coalesce([*methods, *reasons, pl.lit(NO_PRICE_BASIS)]).alias("estimate_method"),
+    ).drop(scratch)
 
 
 __all__ = ["BASES", "NO_PRICE_BASIS", "PriceBasis", "PriceTier", "estimate", "median_price", "reference_unit_prices"]

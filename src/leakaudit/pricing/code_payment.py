@@ -10,7 +10,7 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price, paid_lines, paid_per_unit
-from leakaudit.pricing.reference import reference_unit_prices
+from leakaudit.pricing.reference import reference_by
 from leakaudit.rules import AuditContext
 from leakaudit.rules.expired_code import code_validity
 
@@ -59,20 +59,6 @@ def history_while_valid(ctx: AuditContext) -> pl.LazyFrame:
     )
 
 
-def reference_of_replacement(ctx: AuditContext) -> pl.LazyFrame:
-    """CMS reference price of the replacement code."""
-    return reference_unit_prices(ctx).select(
-        pl.col("code").alias("price_code"),
-        "unit_price",
-        pl.format("{} (the replacement code)", "method").alias("method"),
-    )
-
-
-def reference_of_code(ctx: AuditContext) -> pl.LazyFrame:
-    """CMS reference price of the billed code."""
-    return reference_unit_prices(ctx).rename({"code": "procedure_code"})
-
-
 CODE_PAYMENT = PriceBasis(
     name="code_payment",
     description=(
@@ -83,7 +69,11 @@ CODE_PAYMENT = PriceBasis(
     tiers=(
         PriceTier("replacement history", ("price_code",), replacement_history),
         PriceTier("own history while valid", ("procedure_code",), history_while_valid),
-        PriceTier("CMS reference price of the replacement", ("price_code",), reference_of_replacement),
-        PriceTier("CMS reference price", ("procedure_code",), reference_of_code),
+        PriceTier(
+            "CMS reference price of the replacement",
+            ("price_code",),
+            reference_by("price_code", " (the replacement code)"),
+        ),
+        PriceTier("CMS reference price", ("procedure_code",), reference_by("procedure_code")),
     ),
 )

@@ -8,6 +8,8 @@ non-rural fees is used. The method names the release used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 
 from leakaudit.pricing.basis import UNIT_PRICE
@@ -67,3 +69,13 @@ def reference_unit_prices(ctx: AuditContext) -> pl.LazyFrame:
     both = pl.concat([asp.with_columns(pl.lit(0).alias("_order")), dmepos.with_columns(pl.lit(1).alias("_order"))])
     first = both.group_by("code").agg(pl.col("_order").min())
     return both.join(first, on=["code", "_order"], how="semi").drop("_order")
+
+
+def reference_by(key: str, note: str = "") -> Callable[[AuditContext], pl.LazyFrame]:
+    """A price tier table: :func:`reference_unit_prices` keyed on the hit column ``key``, ``note`` added."""
+
+    def table(ctx: AuditContext) -> pl.LazyFrame:
+        prices = reference_unit_prices(ctx).rename({"code": key})
+        return prices.with_columns(pl.format("{}{}", "method", pl.lit(note))) if note else prices
+
+    return table

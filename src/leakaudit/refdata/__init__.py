@@ -3,17 +3,21 @@
 from leakaudit.refdata.codesets import CodeSet, codeset, codesets
 from leakaudit.refdata.loader import RefData, load_cpt_codes, load_refdata
 from leakaudit.refdata.ndc import ndc11
+from leakaudit.refdata.orthotics import Orthotics, Region, load_orthotics
 from leakaudit.refdata.store import DATASETS, ReleaseInfo, import_file, releases, shipped_store, user_store
 
 __all__ = [
     "DATASETS",
     "CodeSet",
+    "Orthotics",
     "RefData",
+    "Region",
     "ReleaseInfo",
     "codeset",
     "codesets",
     "import_file",
     "load_cpt_codes",
+    "load_orthotics",
     "load_refdata",
     "ndc11",
     "releases",

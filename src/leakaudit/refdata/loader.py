@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.io import InputError
+from leakaudit.refdata.orthotics import Orthotics, load_orthotics
 from leakaudit.refdata.store import DATASETS, ReleaseInfo, releases, shipped_store, user_store
 
 HCPCS_VALIDITY = pl.Schema(
@@ -42,6 +43,7 @@ class RefData:
     crosswalk: pl.LazyFrame
     mue: pl.LazyFrame
     dmepos: pl.LazyFrame
+    orthotics: Orthotics
     cpt: pl.LazyFrame | None = None
     cpt_source: str | None = None
 
@@ -52,9 +54,15 @@ class RefData:
 
 
 def load_refdata(
-    extra_stores: Sequence[Path] = (), cpt_codes: Path | None = None, include_user_store: bool = True
+    extra_stores: Sequence[Path] = (),
+    cpt_codes: Path | None = None,
+    include_user_store: bool = True,
+    orthotics: Path | None = None,
 ) -> RefData:
-    """Reference data from the shipped snapshot, the user store and ``extra_stores`` (later wins)."""
+    """Reference data from the shipped snapshot, the user store and ``extra_stores`` (later wins).
+
+    ``cpt_codes`` is a licensed CPT code list; ``orthotics`` a file extending the orthotics vocabulary.
+    """
     stores = [shipped_store()]
     if include_user_store and user_store().is_dir():
         stores.append(user_store())
@@ -68,6 +76,7 @@ def load_refdata(
         crosswalk=_newest(by_dataset["crosswalk"], "crosswalk", ("code", "ndc")),
         mue=_newest(by_dataset["mue"], "mue", ("code",)),
         dmepos=_newest(by_dataset["dmepos"], "dmepos", ("code", "modifier", "modifier_2", "state", "rural")),
+        orthotics=load_orthotics(orthotics),
         cpt=load_cpt_codes(cpt_codes) if cpt_codes else None,
         cpt_source=str(cpt_codes) if cpt_codes else None,
     )
@@ -86,10 +95,14 @@ def _scan(found: Iterable[ReleaseInfo], dataset: str) -> pl.LazyFrame:
 
 
 def _newest(found: list[ReleaseInfo], dataset: str, keys: tuple[str, ...]) -> pl.LazyFrame:
-    """Per key, the row of the newest release that has it (joined, not ordered: deterministic)."""
+    """Per key, the row of the newest release that has it (joined, not ordered: deterministic).
+
+    NOTE: collected once here: reference tables are small (the DMEPOS schedule, the largest, is about
+    220,000 rows), and every rule and price basis would otherwise recompute the newest release.
+    """
     frame = _scan(found, dataset)
     newest = frame.group_by(*keys).agg(pl.col("release").max())
-    return frame.join(newest, on=[*keys, "release"], how="semi", nulls_equal=True)
+    return frame.join(newest, on=[*keys, "release"], how="semi", nulls_equal=True).collect().lazy()
 
 
 def _hcpcs_validity(found: list[ReleaseInfo]) -> pl.LazyFrame:
@@ -124,7 +137,7 @@ def _hcpcs_validity(found: list[ReleaseInfo]) -> pl.LazyFrame:
         pl.format("{}#{}", "release", "priority").alias("rank")
     )
     best = merged.group_by("code").agg(pl.col("rank").max())
-    return merged.join(best, on=["code", "rank"], how="semi").select(list(HCPCS_VALIDITY))
+    return merged.join(best, on=["code", "rank"], how="semi").select(list(HCPCS_VALIDITY)).collect().lazy()
 
 
 def load_cpt_codes(path: Path) -> pl.LazyFrame:

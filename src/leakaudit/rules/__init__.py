@@ -6,11 +6,13 @@
 from __future__ import annotations
 
 from leakaudit.rules.base import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, Rule
+from leakaudit.rules.brace_without_lcode import BraceWithoutLcode
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
 from leakaudit.rules.expired_code import ExpiredCode
+from leakaudit.rules.jcode_unit_mismatch import JcodeUnitMismatch
 
-_RULES: tuple[type[Rule], ...] = (DrugAdminWithoutDrug, ExpiredCode)
+_RULES: tuple[type[Rule], ...] = (DrugAdminWithoutDrug, ExpiredCode, BraceWithoutLcode, JcodeUnitMismatch)
 
 
 def get_rules() -> list[type[Rule]]:

@@ -87,11 +87,50 @@ class Rule:
         raise NotImplementedError
 
 
+ANCHOR = "_anchor_key"
+
+
+def anchor_key(*priority: pl.Expr) -> pl.Expr:
+    """A text key whose minimum is the line a finding sits on: ``priority`` first, then claim and line.
+
+    Rules that find one problem per encounter (or per day and code) take ``min()`` of this key in their
+    group-by and join the line back with :func:`anchor_lines`. NOTE: this replaces
+    ``struct(...).sort_by(...).first()`` in a group-by, which made Polars 2.1 produce string arrays that
+    later expressions panicked on ("assertion failed: i < self.len()").
+    """
+    parts = [p.cast(pl.Int64).cast(pl.String).str.zfill(3) for p in priority]
+    return pl.concat_str(
+        [
+            *parts,
+            pl.col("claim_id"),
+            pl.col("line_number").cast(pl.String).str.zfill(10),
+            pl.col("source_row").cast(pl.String).str.zfill(12),
+            pl.col("source_file"),
+        ],
+        separator="\x1f",
+    ).alias(ANCHOR)
+
+
+def anchor_lines(lines: pl.LazyFrame, groups: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """Join each group (with its ``min()`` of :func:`anchor_key` as ``_anchor_key``) to its anchor line."""
+    return lines.join(groups.filter(pl.col(ANCHOR).is_not_null()), on=[*by, ANCHOR], how="inner").drop(ANCHOR)
+
+
+def number_text(value: pl.Expr) -> pl.Expr:
+    """A quantity for a message: ``4`` rather than ``4.0``, else up to 3 decimals."""
+    as_float = value.cast(pl.Float64)
+    return (
+        pl.when(as_float == as_float.floor())
+        .then(as_float.cast(pl.Int64).cast(pl.String))
+        .otherwise(as_float.round(3).cast(pl.String))
+    )
+
+
 def hits(
     lines: pl.LazyFrame,
     *,
     rule_id: str,
-    finding_kind: str,
+    finding_kind: str | pl.Expr,
     confidence: pl.Expr,
     message: pl.Expr,
     price_basis: str | None,
@@ -101,7 +140,7 @@ def hits(
     """Shape the offending lines of a rule into :data:`HIT_SCHEMA`."""
     return lines.select(
         pl.lit(rule_id).alias("rule_id"),
-        pl.lit(finding_kind).alias("finding_kind"),
+        (pl.lit(finding_kind) if isinstance(finding_kind, str) else finding_kind).alias("finding_kind"),
         "claim_id",
         "line_number",
         "encounter_key",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.refdata import codeset
-from leakaudit.rules.base import Rule, hits
+from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits
 from leakaudit.rules.context import AuditContext
 
 #: The kinds of administration code, each with the product code set that satisfies it.
@@ -86,25 +86,15 @@ class DrugAdminWithoutDrug(Rule):
             is_vaccine_product(code).alias("is_vaccine"),
         ).filter(pl.col("admin_kind").is_not_null() | pl.col("is_drug") | pl.col("is_vaccine"))
         kind = pl.col("admin_kind")
+        # The finding sits on the first administration line that lacks its product, non-hydration first.
+        relevant = relevant.with_columns(anchor_key(kind == HYDRATION))
         unsatisfied = kind.is_not_null() & lacks_product(kind, pl.col("is_drug").any(), pl.col("is_vaccine").any())
-        line_columns = [c for c in ctx.lines.collect_schema().names() if c != "encounter_key"]
         per_encounter = relevant.group_by("encounter_key").agg(
-            # The finding sits on the first unsatisfied administration line, non-hydration first.
-            pl.struct(*line_columns, "admin_kind")
-            .filter(unsatisfied)
-            .sort_by(
-                [
-                    kind.filter(unsatisfied) == HYDRATION,
-                    pl.col("claim_id").filter(unsatisfied),
-                    pl.col("line_number").filter(unsatisfied),
-                ]
-            )
-            .first()
-            .alias("anchor"),
+            pl.col(ANCHOR).filter(unsatisfied).min(),
             (unsatisfied & (kind != HYDRATION)).any().alias("beyond_hydration"),
             code.filter(unsatisfied).unique().sort().str.join(", ").alias("admin_codes"),
         )
-        anchored = per_encounter.filter(pl.col("anchor").is_not_null()).unnest("anchor")
+        anchored = anchor_lines(relevant, per_encounter, ["encounter_key"])
         product = (
             pl.when(pl.col("admin_kind") == IMMUNIZATION)
             .then(pl.lit("vaccine"))

@@ -1,0 +1,84 @@
+"""Price basis ``orthosis_for_region``: what an orthosis for a body region is paid (``price_code`` = region)."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price
+from leakaudit.pricing.reference import reference_unit_prices
+from leakaudit.refdata import codeset
+from leakaudit.rules import AuditContext
+from leakaudit.rules.brace_without_lcode import UNKNOWN_REGION
+
+
+def _lcode_lines(ctx: AuditContext) -> pl.LazyFrame:
+    """The organisation's L-code lines with their region; each also counts for "unknown region"."""
+    code = pl.col("procedure_code")
+    lines = ctx.lines.filter(codeset("orthotic_lcodes").contains(code)).with_columns(
+        ctx.refdata.orthotics.region_of_lcode(code).alias("price_code")
+    )
+    return pl.concat(
+        [
+            lines.filter(pl.col("price_code").is_not_null()),
+            lines.with_columns(pl.lit(UNKNOWN_REGION).alias("price_code")),
+        ]
+    )
+
+
+def region_history(ctx: AuditContext) -> pl.LazyFrame:
+    """Median paid amount of the organisation's paid L-code lines per region."""
+    return (
+        _lcode_lines(ctx)
+        .filter(pl.col("paid_amount") > 0)
+        .group_by("price_code")
+        .agg(median_price(pl.col("paid_amount")).alias("unit_price"), pl.len().alias("n"))
+        .select(
+            "price_code",
+            "unit_price",
+            pl.when(pl.col("price_code") == UNKNOWN_REGION)
+            .then(pl.format("median paid on {} of the organisation's paid L-code lines (body region unknown)", "n"))
+            .otherwise(pl.format("median paid on {} of the organisation's paid {} L-code lines", "n", "price_code"))
+            .alias("method"),
+        )
+    )
+
+
+def region_reference(ctx: AuditContext) -> pl.LazyFrame:
+    """CMS DMEPOS fee of the region's most common L-code here, else of its typical L-code."""
+    counts = _lcode_lines(ctx).group_by("price_code", pl.col("procedure_code").alias("lcode")).agg(pl.len().alias("n"))
+    common = (
+        counts.group_by("price_code")
+        .agg(pl.col("lcode").sort_by([pl.col("n"), pl.col("lcode")], descending=[True, False]).first())
+        .with_columns(pl.lit("the organisation's most common").alias("why"))
+    )
+    typical = pl.LazyFrame(
+        {
+            "price_code": [r.name for r in ctx.refdata.orthotics.regions if r.typical_lcodes],
+            "lcode": [r.typical_lcodes[0] for r in ctx.refdata.orthotics.regions if r.typical_lcodes],
+        },
+        schema={"price_code": pl.String(), "lcode": pl.String()},
+    ).with_columns(pl.lit("the typical").alias("why"))
+    chosen = pl.concat([common, typical.join(common, on="price_code", how="anti")], how="vertical_relaxed")
+    prices = reference_unit_prices(ctx).rename({"code": "lcode", "method": "fee_method"})
+    return chosen.join(prices, on="lcode", how="left").select(
+        "price_code",
+        "unit_price",
+        pl.when(pl.col("unit_price").is_not_null())
+        .then(pl.format("{}, {} {} L-code", "fee_method", "why", pl.col("price_code").replace(UNKNOWN_REGION, "")))
+        .otherwise(pl.format("{}, {} {} L-code, has no CMS DMEPOS fee", "lcode", "why", "price_code"))
+        .alias("method"),
+    )
+
+
+ORTHOSIS_FOR_REGION = PriceBasis(
+    name="orthosis_for_region",
+    description=(
+        "An orthosis supplied without its L-code is valued at the median paid amount of the organisation's own "
+        "L-code lines for the same body region; else at the CMS DMEPOS fee (the audit's state, else the national "
+        "median) of the region's most common L-code in the organisation's history, or of its typical L-code."
+    ),
+    tiers=(
+        PriceTier("organisation history", ("price_code",), region_history),
+        PriceTier("CMS DMEPOS fee", ("price_code",), region_reference),
+    ),
+)

@@ -1,0 +1,135 @@
+"""Rule ``brace-without-lcode``: an orthosis supplied at a visit, with no L-code billed for it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from leakaudit.refdata import codeset
+from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits
+from leakaudit.rules.context import AuditContext
+
+UNKNOWN_REGION = "unknown region"
+
+
+def region_typical_codes(ctx: AuditContext, region: pl.Expr) -> pl.Expr:
+    """The typical L-codes of a region, as ``"L1810, L1812, ..."`` text (null for an unknown region)."""
+    chain: Any = pl
+    for entry in ctx.refdata.orthotics.regions:
+        chain = chain.when(region == entry.name).then(pl.lit(", ".join(entry.typical_lcodes)))
+    typical: pl.Expr = chain.otherwise(pl.lit(None, dtype=pl.String()))
+    return typical
+
+
+class BraceWithoutLcode(Rule):
+    """An orthosis (brace, splint, boot, sling, collar) was supplied at a visit but no L-code was billed.
+
+    Why it leaks:
+        A device is paid only under its HCPCS L-code (L0112-L4631). When an E/M visit (99202-99215,
+        99221-99239, 99242-99255, 99281-99285, 99341-99350, 99381-99397) supplies a brace that is billed
+        as a CPT supply (99070), a generic HCPCS supply or miscellaneous code (A4570, A9270, A9999,
+        E1399, L9900) or on revenue code 0274, with a description that names an orthosis, and no L-code
+        is on the encounter (same patient and date, across claims), the device is denied or unpaid:
+        high confidence. Orthotic management and training (97760, 97763) with no L-code suggests a
+        device that was fitted but not billed: medium confidence. The body region comes from the
+        description, else from the diagnosis codes; the keyword list and region map are a data file a
+        user can extend (``--orthotics``).
+
+    How the loss is estimated:
+        The median paid amount of the organisation's own L-code lines for that body region; else the
+        CMS DMEPOS fee (for ``--state``, else the national median) of the region's most common L-code
+        in the organisation's history, or of its typical L-code; else no price basis. The method says
+        which.
+
+    Example:
+        A 99214 visit for a knee sprain bills 99070 "Hinged knee brace" and no L-code: one high-
+        confidence finding on the 99070 line, region knee, naming L1810, L1812, L1820, L1833 and
+        L1851, valued at the median the organisation is paid for its knee L-code lines. If the visit
+        also bills L1812, there is no finding.
+    """
+
+    id = "brace-without-lcode"
+    title = "Brace supplied without an L-code"
+
+    @staticmethod
+    def find(ctx: AuditContext) -> pl.LazyFrame:
+        """One hit per E/M encounter with orthosis evidence and no L-code."""
+        orthotics = ctx.refdata.orthotics
+        code = pl.col("procedure_code")
+        description = pl.col("description")
+        marked = ctx.lines.with_columns(
+            codeset("em_visits").contains(code).alias("is_visit"),
+            codeset("orthotic_lcodes").contains(code).alias("is_lcode"),
+            (
+                (codeset("generic_supplies").contains(code) | (pl.col("revenue_code") == "0274").fill_null(False))
+                & orthotics.names_orthosis(description)
+            ).alias("is_supplied"),
+            codeset("orthotic_management").contains(code).alias("is_management"),
+        ).filter(pl.col("is_visit") | pl.col("is_lcode") | pl.col("is_supplied") | pl.col("is_management"))
+        # The finding sits on the supply line that should have been the L-code (management lines after).
+        marked = marked.with_columns(anchor_key(pl.col("is_management")))
+        evidence = pl.col("is_supplied") | pl.col("is_management")
+        per_encounter = (
+            marked.group_by("encounter_key")
+            .agg(
+                pl.col("is_visit").any().alias("has_visit"),
+                pl.col("is_lcode").any().alias("has_lcode"),
+                pl.col(ANCHOR).filter(evidence).min(),
+                code.filter(pl.col("is_visit")).sort().first().alias("visit_code"),
+                pl.col("diagnosis_codes").drop_nulls().str.join(";").alias("encounter_diagnoses"),
+            )
+            .filter(pl.col("has_visit") & pl.col("has_lcode").not_())
+        )
+        flagged = (
+            anchor_lines(marked, per_encounter, ["encounter_key"])
+            .with_columns(
+                pl.coalesce(
+                    orthotics.region_of_description(description),
+                    orthotics.region_of_diagnoses(pl.col("encounter_diagnoses")),
+                ).alias("region")
+            )
+            .with_columns(region_typical_codes(ctx, pl.col("region")).alias("typical"))
+        )
+        what = (
+            pl.when(pl.col("region").is_not_null())
+            .then(pl.format("An orthosis for the {}", "region"))
+            .otherwise(pl.lit("An orthosis"))
+        )
+        bill = (
+            pl.when(pl.col("typical").is_not_null())
+            .then(pl.format("Bill its L-code (typical for the {}: {}).", "region", "typical"))
+            .otherwise(pl.lit("Bill its L-code."))
+        )
+        message = (
+            pl.when(pl.col("is_supplied"))
+            .then(
+                pl.format(
+                    '{} ("{}") was billed as {} at a {} visit with no L-code: the device is denied or unpaid. {}',
+                    what,
+                    description.str.slice(0, 60),
+                    code,
+                    "visit_code",
+                    bill,
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "Orthotic management {} was billed at a {} visit with no L-code: a device fitted there is "
+                    "unpaid. {}",
+                    code,
+                    "visit_code",
+                    bill,
+                )
+            )
+        )
+        return hits(
+            flagged,
+            rule_id=BraceWithoutLcode.id,
+            finding_kind="lost_revenue",
+            confidence=pl.when(pl.col("is_supplied")).then(pl.lit("high")).otherwise(pl.lit("medium")),
+            message=message,
+            price_basis="orthosis_for_region",
+            price_code=pl.col("region").fill_null(UNKNOWN_REGION),
+            price_quantity=pl.lit(1),
+        )

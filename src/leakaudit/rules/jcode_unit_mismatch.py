@@ -1,0 +1,245 @@
+"""Rule ``jcode-unit-mismatch``: drug units billed that do not match the dose, or that CMS will deny."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from leakaudit.refdata import ndc11
+from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits, number_text
+from leakaudit.rules.context import AuditContext
+from leakaudit.rules.drug_admin_without_drug import is_drug_product
+
+#: How each X12 NDC unit of measure relates to a dosage descriptor unit: (kind of quantity, factor to
+#: the kind's base unit: mg for mass, IU for units, mL for volume).
+NDC_UNITS = {"ME": ("mass", 1.0), "GR": ("mass", 1000.0), "F2": ("units", 1.0), "ML": ("volume", 1.0)}
+DOSAGE_UNITS = {
+    "MG": ("mass", 1.0),
+    "GM": ("mass", 1000.0),
+    "G": ("mass", 1000.0),
+    "GRAM": ("mass", 1000.0),
+    "MCG": ("mass", 0.001),
+    "MICROGRAM": ("mass", 0.001),
+    "UNITS": ("units", 1.0),
+    "UNIT": ("units", 1.0),
+    "IU": ("units", 1.0),
+    "USP UNIT": ("units", 1.0),
+    "ML": ("volume", 1.0),
+    "CC": ("volume", 1.0),
+}
+#: A provider's typical units are used only with at least this many lines of the code.
+MIN_TYPICAL_LINES = 5
+#: "Far below" typical: at most this share of the provider's median units.
+FAR_BELOW = 0.5
+
+UNDER, OVER, ABOVE_MUE, BELOW_TYPICAL = "under", "over", "above_mue", "below_typical"
+
+
+def _lookup(column: pl.Expr, table: dict[str, tuple[str, float]], part: int) -> pl.Expr:
+    mapping = {key: value[part] for key, value in table.items()}
+    dtype = pl.String() if part == 0 else pl.Float64()
+    return column.replace_strict(mapping, default=None, return_dtype=dtype)
+
+
+def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``expected_units`` (billing units for the NDC quantity given) and how they were derived.
+
+    ``ME`` (mg), ``GR`` (g) and ``F2`` (IU), and ``ML`` for codes dosed per mL, convert directly against
+    the HCPCS dosage descriptor (CMS ASP file): 40 mg of J3301 (per 10 mg) is 4 units. Otherwise ``ML``,
+    ``GR`` and ``UN`` use the CMS NDC-HCPCS crosswalk for that NDC: billing units per item, and the item's
+    package size. A partial unit is rounded up, as CMS instructs.
+    """
+    asp = ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage", "dosage_amount", "dosage_unit")
+    crosswalk = ctx.refdata.crosswalk.select(
+        pl.col("code").alias("procedure_code"), pl.col("ndc").alias("ndc11"), "package_size", "billing_units_per_item"
+    ).unique(subset=["procedure_code", "ndc11"], keep="any")
+    joined = (
+        drug_lines.with_columns(ndc11(pl.col("ndc")).alias("ndc11"))
+        .join(asp, on="procedure_code", how="left")
+        .join(crosswalk, on=["procedure_code", "ndc11"], how="left")
+    )
+    quantity = pl.col("ndc_quantity").cast(pl.Float64)
+    ndc_kind, ndc_factor = _lookup(pl.col("ndc_unit"), NDC_UNITS, 0), _lookup(pl.col("ndc_unit"), NDC_UNITS, 1)
+    dose_kind, dose_factor = (
+        _lookup(pl.col("dosage_unit"), DOSAGE_UNITS, 0),
+        _lookup(pl.col("dosage_unit"), DOSAGE_UNITS, 1),
+    )
+    direct = pl.when(ndc_kind == dose_kind).then(
+        quantity * ndc_factor / (pl.col("dosage_amount").cast(pl.Float64) * dose_factor)
+    )
+    per_item = pl.col("billing_units_per_item").cast(pl.Float64)
+    via_crosswalk = (
+        pl.when(pl.col("ndc_unit") == "UN")
+        .then(quantity * per_item)
+        .when(pl.col("ndc_unit").is_in(["ML", "GR"]) & (pl.col("package_size") > 0))
+        .then(quantity / pl.col("package_size").cast(pl.Float64) * per_item)
+    )
+    raw = pl.coalesce(direct, via_crosswalk)
+    # NOTE: the small tolerance keeps 4.0000000001 (float division) at 4 units, not 5.
+    return joined.with_columns(
+        pl.when(raw > 0).then((raw - 1e-6).ceil().clip(lower_bound=1)).alias("expected_units"),
+        pl.when(direct.is_not_null())
+        .then(pl.format("{} {} at {} per unit", number_text(pl.col("ndc_quantity")), "ndc_unit", "dosage"))
+        .when(via_crosswalk.is_not_null())
+        .then(
+            pl.format(
+                "{} {} of NDC {} at {} billing units per item (CMS crosswalk)",
+                number_text(pl.col("ndc_quantity")),
+                "ndc_unit",
+                "ndc",
+                number_text(pl.col("billing_units_per_item")),
+            )
+        )
+        .alias("conversion"),
+    )
+
+
+class JcodeUnitMismatch(Rule):
+    """Drug units billed do not match the dose given, exceed the CMS MUE, or are far below the usual dose.
+
+    Why it leaks:
+        Drug codes are billed in units of the HCPCS dosage descriptor ("per 10 mg", "per 250 mg",
+        "per 1 mL", from the CMS ASP file). When the line carries an NDC quantity, the dose given is
+        converted to billing units (mg, g and IU directly; mL and each through the CMS NDC-HCPCS
+        crosswalk), a partial unit rounded up: fewer units billed is lost revenue, more is compliance
+        exposure (reported apart, not counted as lost revenue). Units above the CMS practitioner MUE
+        (per line for MAI 1, per patient and day for MAI 2 and 3) are denied (high confidence). Without
+        an NDC quantity, units far below the provider's own typical units for the code (at most half
+        its median over at least 5 lines) are flagged at low confidence. Lines with the JW (wasted
+        drug) modifier are left out: they bill the discarded amount, not the dose.
+
+    How the loss is estimated:
+        The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
+        times the price per unit: the organisation's own median paid per unit for the code and payer
+        where it has at least 5 paid lines, else the CMS ASP payment limit per billing unit.
+
+    Example:
+        J3301 (triamcinolone, per 10 mg) with NDC quantity 40 ME billed as 1 unit: 4 units were given,
+        3 are missing, valued at 3 times the median paid per unit. J1100 (per 1 mg) with 10 ME billed
+        as 10 units is correct: no finding. J0696 (per 250 mg) with 1 GR billed as 1 unit: 3 missing.
+    """
+
+    id = "jcode-unit-mismatch"
+    title = "Drug units that do not match the dose"
+
+    @staticmethod
+    def find(ctx: AuditContext) -> pl.LazyFrame:
+        """Hits for units that do not match the NDC dose, exceed the MUE, or are far below typical."""
+        code = pl.col("procedure_code")
+        waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
+        drugs = ctx.lines.filter(is_drug_product(code) & waste.not_() & (pl.col("units") > 0))
+        converted = expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed"))
+        has_dose = pl.col("expected_units").is_not_null()
+        dose_hits = converted.filter(has_dose & (pl.col("billed") != pl.col("expected_units"))).with_columns(
+            pl.when(pl.col("billed") < pl.col("expected_units"))
+            .then(pl.lit(UNDER))
+            .otherwise(pl.lit(OVER))
+            .alias("kind"),
+            (pl.col("expected_units") - pl.col("billed")).abs().alias("quantity"),
+        )
+
+        # MUE: per line (MAI 1) or per patient and day (MAI 2/3), for lines whose units match their dose.
+        mue = ctx.refdata.mue.filter(pl.col("mue") > 0).select(pl.col("code").alias("procedure_code"), "mue", "mai")
+        matching = converted.filter(has_dose.not_() | (pl.col("billed") == pl.col("expected_units")))
+        with_mue = matching.join(mue, on="procedure_code", how="inner")
+        line_mue = with_mue.filter((pl.col("mai") == 1) & (pl.col("billed") > pl.col("mue"))).with_columns(
+            pl.col("billed").alias("day_units")
+        )
+        day_lines = with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key())
+        day_totals = (
+            day_lines.group_by("encounter_key", "procedure_code")
+            .agg(pl.col(ANCHOR).min(), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
+            .filter(pl.col("day_units") > pl.col("mue"))
+            .drop("mue")
+        )
+        day_mue = anchor_lines(day_lines, day_totals, ["encounter_key", "procedure_code"])
+        mue_hits = pl.concat([line_mue, day_mue.select(line_mue.collect_schema().names())]).with_columns(
+            pl.lit(ABOVE_MUE).alias("kind"), pl.col("mue").cast(pl.Float64).alias("quantity")
+        )
+
+        # Far below the provider's typical units, for lines without an NDC quantity.
+        typical = (
+            drugs.filter(pl.col("rendering_npi").is_not_null())
+            .group_by("procedure_code", "rendering_npi")
+            .agg(pl.col("units").cast(pl.Float64).median().alias("typical_units"), pl.len().alias("typical_lines"))
+            .filter(pl.col("typical_lines") >= MIN_TYPICAL_LINES)
+        )
+        below = (
+            converted.filter(pl.col("ndc_quantity").is_null())
+            .join(typical, on=["procedure_code", "rendering_npi"], how="inner")
+            .filter((pl.col("typical_units") >= 2) & (pl.col("billed") <= FAR_BELOW * pl.col("typical_units")))
+            .with_columns(
+                pl.lit(BELOW_TYPICAL).alias("kind"), (pl.col("typical_units") - pl.col("billed")).alias("quantity")
+            )
+        )
+
+        shared = [*ctx.lines.collect_schema().names(), "kind", "quantity", "expected_units", "conversion", "dosage"]
+        flagged = pl.concat(
+            [
+                dose_hits.select(shared),
+                mue_hits.with_columns(
+                    pl.format(
+                        "MUE {} (MAI {}), {} units that day", "mue", "mai", number_text(pl.col("day_units"))
+                    ).alias("conversion")
+                ).select(shared),
+                below.with_columns(
+                    pl.format("typical {} units", number_text(pl.col("typical_units"))).alias("conversion")
+                ).select(shared),
+            ],
+            how="vertical_relaxed",
+        )
+        kind = pl.col("kind")
+        units = number_text(pl.col("units"))
+        expected, quantity = number_text(pl.col("expected_units")), number_text(pl.col("quantity"))
+        message = (
+            pl.when(kind == UNDER)
+            .then(
+                pl.format(
+                    "{} billed {} units but the dose given is {} units ({}): {} units are not billed.",
+                    code,
+                    units,
+                    expected,
+                    "conversion",
+                    quantity,
+                )
+            )
+            .when(kind == OVER)
+            .then(
+                pl.format(
+                    "{} billed {} units but the dose given is {} units ({}): {} units billed above the "
+                    "dose are audit exposure.",
+                    code,
+                    units,
+                    expected,
+                    "conversion",
+                    quantity,
+                )
+            )
+            .when(kind == ABOVE_MUE)
+            .then(
+                pl.format(
+                    "{} billed {} units, above the CMS practitioner MUE ({}): the line will be denied. "
+                    "Check the dose; rebill within the MUE or appeal with records.",
+                    code,
+                    units,
+                    "conversion",
+                )
+            )
+            .otherwise(
+                pl.format(
+                    "{} billed {} units, far below this provider's {} for the code: check the dose given.",
+                    code,
+                    units,
+                    "conversion",
+                )
+            )
+        )
+        return hits(
+            flagged,
+            rule_id=JcodeUnitMismatch.id,
+            finding_kind=pl.when(kind == OVER).then(pl.lit("compliance_exposure")).otherwise(pl.lit("lost_revenue")),
+            confidence=pl.when(kind == BELOW_TYPICAL).then(pl.lit("low")).otherwise(pl.lit("high")),
+            message=message,
+            price_basis="drug_unit_price",
+            price_code=code,
+            price_quantity=pl.col("quantity").round(3),
+        )
