@@ -1,19 +1,32 @@
-"""The report page: documented context, templates in sync with it, numbers matching the summary, escaping."""
+"""The report page and the work queue: documented context, content matching summary.json, escaping,
+patient masking, comparison with a previous run, branding and template overrides, the xlsx workbook."""
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import re
+import zipfile
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import jinja2.meta
 import polars as pl
+import pytest
 
+from conftest import SAMPLE_CSV
+from leakaudit.cli import ExitCode, main
 from leakaudit.pipeline import run_audit
-from leakaudit.report import ReportContext, environment, money, pct
+from leakaudit.report import ReportContext, ReportOptions, environment, mask_patient, money, pct
 from leakaudit.report.render import default_templates_dir
+from leakaudit.rules import get_rules
+
+#: Names partials receive from the page that includes them, beyond the context's fields.
+PARTIAL_LOCALS = {"rule", "rows"}
+HOSTILE = "<script>alert(1)</script>"
+AS_OF = dt.date(2026, 7, 1)
 
 
 def test_every_context_field_is_documented() -> None:
@@ -23,10 +36,9 @@ def test_every_context_field_is_documented() -> None:
 
 def test_templates_use_only_context_fields() -> None:
     env = environment()
-    names = {f.name for f in dataclasses.fields(ReportContext)}
+    names = {f.name for f in dataclasses.fields(ReportContext)} | PARTIAL_LOCALS
     for path in sorted(default_templates_dir().glob("*.html")):
-        source = path.read_text(encoding="utf-8")
-        undeclared = jinja2.meta.find_undeclared_variables(env.parse(source))
+        undeclared = jinja2.meta.find_undeclared_variables(env.parse(path.read_text(encoding="utf-8")))
         assert undeclared <= names, f"{path.name} uses {undeclared - names}"
 
 
@@ -38,41 +50,157 @@ def test_money_and_pct_filters() -> None:
     assert pct(1, 0) == "—"
 
 
-def test_report_shows_summary_numbers_and_escapes_input(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    hostile = "<script>alert(1)</script>"
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, Any], Path]:
+    out = tmp_path_factory.mktemp("report") / "out"
+    run_audit([SAMPLE_CSV], out, options=ReportOptions(as_of=AS_OF, client="Acme Orthopaedics"))
+    return (out / "report.html").read_text(encoding="utf-8"), json.loads((out / "summary.json").read_text()), out
+
+
+def test_sample_report_has_every_section(sample: tuple[str, dict[str, Any], Path]) -> None:
+    html, _, _ = sample
+    for section in ("summary", "charts", "rules", "top-findings", "data-quality", "methodology"):
+        assert f'<section id="{section}">' in html, section
+    for rule in get_rules():
+        assert f'id="rule-{rule.id}"' in html
+    for chart in ("by-rule", "by-month", "by-payer", "by-provider", "by-code"):
+        assert re.search(rf'<figure class="chart" id="chart-{chart}">\s*<svg', html), chart
+    assert html.count("<figcaption>") == 5
+    assert "Prepared for Acme Orthopaedics" in html
+    assert "@media print" in html and "page-break-before" in html
+
+
+def test_sample_report_numbers_match_the_summary(sample: tuple[str, dict[str, Any], Path]) -> None:
+    html, summary, out = sample
+    assert summary["as_of"] == AS_OF.isoformat()
+    for key, label in [
+        ("estimated_total", "estimated lost revenue"),
+        ("recoverable_total", "still within timely filing (recoverable)"),
+        ("older_total", "past the filing deadline"),
+    ]:
+        assert f'<div class="value">{money(Decimal(str(summary[key])))}</div><div class="label">{label}' in html
+    assert summary["recoverable_total"] + summary["older_total"] == pytest.approx(summary["estimated_total"])
+    assert f'<div class="value">{summary["findings"]}</div><div class="label">findings' in html
+    assert f'<div class="value">{summary["claims_affected"]}</div><div class="label">claims affected' in html
+    findings = pl.read_parquet(out / "findings.parquet")
+    lost = findings.filter(pl.col("finding_kind") == "lost_revenue")
+    recoverable = lost.filter(pl.col("filing_deadline") >= AS_OF)["estimated_amount"].sum()
+    assert summary["recoverable_total"] == round(float(recoverable), 2)
+    for rule_id, totals in summary["rules"].items():
+        assert money(Decimal(str(totals["estimated_total"]))) in html, rule_id
+    assert len(re.findall(r"<li><strong>", html)) == 3  # the three largest sources of loss, in words
+
+
+def test_patient_ids_are_masked_by_default(sample: tuple[str, dict[str, Any], Path], tmp_path: Path) -> None:
+    html, _, out = sample
+    patients = pl.read_parquet(out / "findings.parquet")["patient_id"].drop_nulls().unique().to_list()
+    assert patients, "the findings files keep patient ids for the work queue"
+    assert not any(re.search(rf">{re.escape(p)}<", html) for p in patients)
+    largest = (
+        pl.read_parquet(out / "findings.parquet")
+        .filter(pl.col("patient_id").is_not_null())
+        .sort("estimated_amount", descending=True, nulls_last=True)["patient_id"][0]
+    )
+    assert f"<td>{mask_patient(largest)}</td>" in html
+    assert mask_patient("P00001") == mask_patient("P00001") != mask_patient("P00002")
+    shown = tmp_path / "shown"
+    run_audit([SAMPLE_CSV], shown, options=ReportOptions(as_of=AS_OF, show_patient_ids=True))
+    shown_html = (shown / "report.html").read_text(encoding="utf-8")
+    assert any(f"<td>{p}</td>" in shown_html for p in patients)
+
+
+def test_hostile_description_is_escaped(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv(
         [
-            {"claim_id": hostile, "procedure_code": "96372", "patient_id": "P1", "paid_amount": 15},
-            {"claim_id": "H1", "procedure_code": "96372", "patient_id": "P2", "paid_amount": 15},
-            {"claim_id": "H1", "line_number": 2, "procedure_code": "J3301", "patient_id": "P2", "paid_amount": 1234.5},
-            {"claim_id": "BAD", "procedure_code": "99213", "service_date": "yesterday"},
+            {"claim_id": HOSTILE, "procedure_code": "99213", "patient_id": "P1"},
+            {
+                "claim_id": HOSTILE,
+                "line_number": 2,
+                "procedure_code": "99070",
+                "patient_id": "P1",
+                "description": f"Knee brace {HOSTILE}",
+            },
         ]
     )
-    result = run_audit([path], tmp_path / "out")
+    run_audit([path], tmp_path / "out", options=ReportOptions(as_of=AS_OF))
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
-    assert hostile not in html
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "$1,234.50" in html  # the estimate, formatted by the money filter
-    assert summary["estimated_total"] == 1234.5
-    for section in ("summary", "rules", "top-findings", "data-quality", "methodology"):
-        assert f'id="{section}"' in html
-    rows = {k: int(v) for k, v in re.findall(r"<th>Rows (read|audited|rejected)</th><td class=\"num\">(\d+)<", html)}
-    assert rows == {"read": 4, "audited": 3, "rejected": 1}
-    assert "not a valid date" in html
-    # Self-contained: the chart is inline and nothing is fetched from the network.
-    assert "<svg" in html
+    assert HOSTILE not in html
+    assert "Knee brace &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert not re.search(r'(src|href)\s*=\s*"(https?:)?//', html) and "<link" not in html
-    assert not re.search(r"url\((?!#)", html)
-    assert result.findings.filter(pl.col("claim_id") == hostile).height == 1
+    assert not re.search(r"url\((?!#)", html)  # nothing fetched: the page opens offline
 
 
-def test_user_templates_override_and_extend_defaults(tmp_path: Path) -> None:
-    custom = tmp_path / "templates"
-    custom.mkdir()
-    (custom / "_summary.html").write_text('<section id="summary"><h2>ACME Consulting</h2></section>')
-    env = environment(custom)
-    assert "ACME Consulting" in env.get_template("_summary.html").render()
-    assert "kpis" in env.get_template("default:_summary.html").render(
-        estimated_total=Decimal(0), findings_count=0, claims_affected=0, rows_audited=0, unpriced_count=0
+def test_compare_with_previous_run(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    before = claims_csv(
+        [
+            {"claim_id": "C1", "procedure_code": "96372", "patient_id": "P1"},  # fixed next month
+            {"claim_id": "C2", "procedure_code": "96372", "patient_id": "P2"},  # still open
+        ],
+        "before.csv",
     )
+    after = claims_csv(
+        [
+            {"claim_id": "C1", "procedure_code": "96372", "patient_id": "P1"},
+            {"claim_id": "C1", "line_number": 2, "procedure_code": "J3301", "patient_id": "P1"},
+            {"claim_id": "C2", "procedure_code": "96372", "patient_id": "P2"},
+            {"claim_id": "C3", "procedure_code": "90471", "patient_id": "P3"},  # new
+        ],
+        "after.csv",
+    )
+    assert main(["audit", str(before), "--out", str(tmp_path / "may")]) == ExitCode.OK
+    assert main(["audit", str(after), "--out", str(tmp_path / "june"), "--compare", str(tmp_path / "may")]) == 0
+    summary = json.loads((tmp_path / "june" / "summary.json").read_text())
+    drug = next(r for r in summary["comparison"]["rules"] if r["rule_id"] == "drug-admin-without-drug")
+    assert (drug["new"], drug["resolved"], drug["still_open"]) == (1, 1, 1)
+    html = (tmp_path / "june" / "report.html").read_text(encoding="utf-8")
+    assert '<section id="comparison">' in html
+    assert main(["audit", str(after), "--out", str(tmp_path / "x"), "--compare", str(tmp_path / "nothing")]) == 2
+
+
+def test_branding_logo_and_template_override(tmp_path: Path) -> None:
+    logo = tmp_path / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>')
+    templates = tmp_path / "brand"
+    templates.mkdir()
+    (templates / "_header.html").write_text(
+        '{% include "default:_header.html" %}<p class="brand">Audit by Example Consulting</p>'
+    )
+    out = tmp_path / "out"
+    args = [
+        "audit",
+        str(SAMPLE_CSV),
+        "--out",
+        str(out),
+        "--title",
+        "Q2 leakage review",
+        "--client",
+        "Acme",
+        "--logo",
+        str(logo),
+        "--templates",
+        str(templates),
+    ]
+    assert main(args) == ExitCode.OK
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<title>Q2 leakage review — Acme</title>" in html
+    assert 'src="data:image/svg+xml;base64,' in html
+    assert "Audit by Example Consulting" in html and "Prepared for Acme" in html
+    assert main([*args[:4], "--logo", str(tmp_path / "logo.bmp")]) == ExitCode.INPUT_ERROR
+
+
+def test_work_queue_workbook(sample: tuple[str, dict[str, Any], Path]) -> None:
+    _, summary, out = sample
+    book = out / "findings.xlsx"
+    sheets = pl.read_excel(book, sheet_id=0)
+    assert list(sheets) == ["Summary", *(rule.id for rule in get_rules())]
+    for rule in get_rules():
+        sheet = sheets[rule.id]
+        assert sheet.height == summary["rules"][rule.id]["count"]
+        amounts = [a for a in sheet["estimated_amount"].to_list() if a is not None]
+        assert amounts == sorted(amounts, reverse=True), "sorted by amount, largest first"
+        assert "filing_deadline" in sheet.columns and "patient_id" in sheet.columns
+    with zipfile.ZipFile(book) as archive:
+        sheet_xml = archive.read("xl/worksheets/sheet2.xml").decode()
+        styles = archive.read("xl/styles.xml").decode()
+    assert 'state="frozen"' in sheet_xml and "<autoFilter" in sheet_xml
+    assert "$#,##0.00" in styles

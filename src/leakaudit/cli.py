@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from pathlib import Path
 from leakaudit.io import InputError, load_mapping
 from leakaudit.pipeline import DEFAULT_OUT, run_audit
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
+from leakaudit.report import ReportOptions, logo_data_uri
 from leakaudit.rules import get_rules
 
 
@@ -50,6 +52,22 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="TOML extending the orthosis keywords and body-region map (see docs/refdata.md)",
     )
+    audit.add_argument(
+        "--filing-limits",
+        metavar="FILE",
+        type=Path,
+        help="TOML overriding timely-filing days by payer type or payer id (see docs/report.md)",
+    )
+    report = audit.add_argument_group("report")
+    report.add_argument("--title", default="Revenue leakage audit", help="report title")
+    report.add_argument("--client", help="client the report is prepared for")
+    report.add_argument("--logo", type=Path, metavar="FILE", help="logo image (png, jpg, gif, svg), embedded")
+    report.add_argument("--templates", type=Path, metavar="DIR", help="directory of templates overriding the defaults")
+    report.add_argument("--compare", type=Path, metavar="PREVIOUS_OUT_DIR", help="a previous run's output directory")
+    report.add_argument("--as-of", type=_date, metavar="YYYY-MM-DD", help="judge timely filing on this date (today)")
+    report.add_argument(
+        "--show-patient-ids", action="store_true", help="show patient ids in the report (masked by default)"
+    )
     commands.add_parser("rules", help="list the rules and what each one finds")
 
     refdata = commands.add_parser("refdata", help="import or list CMS reference data releases")
@@ -63,6 +81,13 @@ def _parser() -> argparse.ArgumentParser:
     show = refdata_commands.add_parser("show", help="list the loaded releases and where each came from")
     show.add_argument("--store", type=Path, action="append", default=[], help="also list this store")
     return parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def _refdata(args: argparse.Namespace) -> int:
@@ -100,15 +125,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _refdata(args)
         if args.state is not None and not (len(args.state) == 2 and args.state.isalpha()):
             raise InputError(f"--state {args.state!r}: give a two-letter state code such as TX")
-        refdata = load_refdata(args.refdata_dir, cpt_codes=args.cpt_codes, orthotics=args.orthotics)
-        result = run_audit(args.paths, args.out, load_mapping(args.mapping), refdata=refdata, state=args.state)
+        refdata = load_refdata(
+            args.refdata_dir, cpt_codes=args.cpt_codes, orthotics=args.orthotics, filing_limits=args.filing_limits
+        )
+        options = ReportOptions(
+            title=args.title,
+            client=args.client,
+            logo_data_uri=logo_data_uri(args.logo) if args.logo else None,
+            as_of=args.as_of or dt.date.today(),
+            show_patient_ids=args.show_patient_ids,
+        )
+        result = run_audit(
+            args.paths,
+            args.out,
+            load_mapping(args.mapping),
+            refdata=refdata,
+            state=args.state,
+            options=options,
+            compare=args.compare,
+            templates_dir=args.templates,
+        )
     except InputError as err:
         print(f"leakaudit: error: {err}", file=sys.stderr)
         return ExitCode.INPUT_ERROR
     summary = result.summary
     print(f"Read {summary['rows_read']} rows: {summary['rows_audited']} audited, {summary['rows_rejected']} rejected.")
     print(f"{summary['findings']} findings, estimated lost revenue ${summary['estimated_total']:,.2f}.")
-    print(f"Wrote {result.out_dir}/report.html, findings.csv, findings.parquet, rejects.csv, summary.json")
+    print(
+        f"Wrote {result.out_dir}/report.html, findings.xlsx, findings.csv, findings.parquet, rejects.csv, summary.json"
+    )
     return ExitCode.OK
 
 

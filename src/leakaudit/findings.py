@@ -20,7 +20,7 @@ PRICE_REQUEST_COLUMNS = ("price_basis", "price_code", "price_quantity")
 
 FINDING_SCHEMA = pl.Schema(
     {name: dtype for name, dtype in HIT_SCHEMA.items() if name not in PRICE_REQUEST_COLUMNS}
-    | {"estimated_amount": MONEY, "estimate_method": pl.String()}
+    | {"estimated_amount": MONEY, "estimate_method": pl.String(), "filing_deadline": pl.Date()}
 )
 
 #: NOTE: findings are collected on the streaming engine, so memory stays bounded on large inputs.
@@ -39,7 +39,7 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     hits = pl.concat([conform(rule.find(ctx)) for rule in rules], how="vertical")
-    priced = estimate(hits, ctx)
+    priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
     findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect(engine=ENGINE)
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 
@@ -55,4 +55,36 @@ def rule_totals(findings: pl.DataFrame) -> pl.DataFrame:
             pl.col("estimated_amount").is_null().sum().alias("unpriced"),
         )
         .sort("rule_id", "finding_kind")
+    )
+
+
+#: What identifies a finding from one run to the next.
+FINDING_KEY = ("rule_id", "finding_kind", "claim_id", "line_number")
+
+
+def compare_findings(current: pl.DataFrame, previous: pl.DataFrame) -> pl.DataFrame:
+    """Per rule: findings new since the previous run, resolved since it, and still open, with amounts."""
+    keys = list(FINDING_KEY)
+    amount = pl.col("estimated_amount").fill_null(0)
+    both = current.select(*keys, amount.alias("now")).join(
+        previous.select(*keys, amount.alias("before")), on=keys, how="full", nulls_equal=True, coalesce=True
+    )
+    status = (
+        pl.when(pl.col("before").is_null())
+        .then(pl.lit("new"))
+        .when(pl.col("now").is_null())
+        .then(pl.lit("resolved"))
+        .otherwise(pl.lit("still_open"))
+    )
+    counted = both.with_columns(status.alias("status"), pl.coalesce("now", "before").alias("amount"))
+    return (
+        counted.group_by("rule_id")
+        .agg(
+            *((pl.col("status") == s).sum().alias(s) for s in ("new", "resolved", "still_open")),
+            *(
+                pl.col("amount").filter(pl.col("status") == s).sum().cast(MONEY).alias(f"{s}_amount")
+                for s in ("new", "resolved", "still_open")
+            ),
+        )
+        .sort("rule_id")
     )

@@ -15,11 +15,11 @@ from typing import Any
 
 import polars as pl
 
-from leakaudit.findings import find_all, rule_totals
+from leakaudit.findings import compare_findings, find_all, rule_totals
 from leakaudit.io import ColumnMapping, InputError, count_rows, scan_claim_lines
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
-from leakaudit.report import build_report_context, render_report
+from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
 from leakaudit.rules import AuditContext, get_rules
 
 DEFAULT_OUT = Path("leakaudit-report")
@@ -46,11 +46,17 @@ def run_audit(
     *,
     refdata: RefData | None = None,
     state: str | None = None,
+    options: ReportOptions | None = None,
+    compare: Path | None = None,
+    templates_dir: Path | None = None,
 ) -> AuditResult:
     """Audit the claim lines in ``paths`` and write findings, rejects, summary and report to ``out_dir``.
 
-    ``refdata`` defaults to the shipped snapshot plus the user's store; ``state`` selects DMEPOS fees.
+    ``refdata`` defaults to the shipped snapshot plus the user's store; ``state`` selects DMEPOS fees;
+    ``options`` brands the report; ``compare`` is a previous run's output directory.
     """
+    options = options or ReportOptions()
+    previous = _previous_findings(compare) if compare is not None else None
     claim_lines = scan_claim_lines(paths, mapping)
     refdata = refdata or load_refdata()
     out = Path(out_dir)
@@ -87,11 +93,29 @@ def run_audit(
         else []
     )
     summary["dmepos_state"] = state.upper() if state else "national median"
-    _write_outputs(out, findings, rejects, summary)
+    comparison = compare_findings(findings, previous) if previous is not None else None
+    limits = refdata.filing_limits
     context = build_report_context(
-        summary=summary, findings=findings, rules=rules, price_bases=[b.description for b in BASES.values()]
+        summary=summary,
+        findings=findings,
+        rules=rules,
+        options=options,
+        price_bases=[b.description for b in BASES.values()],
+        comparison=comparison,
+        compared_with=str(compare) if compare is not None else None,
+        filing_limits=[*limits.by_payer_type.items(), *limits.by_payer.items()],
     )
-    (out / "report.html").write_text(render_report(context), encoding="utf-8")
+    summary |= {
+        "as_of": context.as_of,
+        "recoverable_total": _dollars(context.recoverable_total),
+        "older_total": _dollars(context.older_total),
+        "compliance_exposure_total": _dollars(context.exposure_total),
+    }
+    if comparison is not None:
+        summary["comparison"] = {"previous": str(compare), "rules": json.loads(comparison.write_json())}
+    _write_outputs(out, findings, rejects, summary)
+    write_workbook(out / "findings.xlsx", findings, rules, options.as_of)
+    (out / "report.html").write_text(render_report(context, templates_dir), encoding="utf-8")
     return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
 
 
@@ -138,6 +162,14 @@ def _summary(
         "rules": per_rule,
         "rejects_by_reason": rejects_by_reason.to_dicts(),
     }
+
+
+def _previous_findings(previous_out: Path) -> pl.DataFrame:
+    """The findings of a previous run, read from its output directory."""
+    path = Path(previous_out) / "findings.parquet"
+    if not path.is_file():
+        raise InputError(f"{previous_out}: no findings.parquet here; --compare takes a previous run's --out directory")
+    return pl.read_parquet(path)
 
 
 def _dollars(value: Any) -> float:

@@ -1,6 +1,7 @@
 """Reference data: CMS code sets and prices by release, loaded with importlib.resources."""
 
 from leakaudit.refdata.codesets import CodeSet, codeset, codesets
+from leakaudit.refdata.filing import FilingLimits, load_filing_limits
 from leakaudit.refdata.loader import RefData, load_cpt_codes, load_refdata
 from leakaudit.refdata.ndc import ndc11
 from leakaudit.refdata.orthotics import Orthotics, Region, load_orthotics
@@ -9,6 +10,7 @@ from leakaudit.refdata.store import DATASETS, ReleaseInfo, import_file, releases
 __all__ = [
     "DATASETS",
     "CodeSet",
+    "FilingLimits",
     "Orthotics",
     "RefData",
     "Region",
@@ -17,6 +19,7 @@ __all__ = [
     "codesets",
     "import_file",
     "load_cpt_codes",
+    "load_filing_limits",
     "load_orthotics",
     "load_refdata",
     "ndc11",

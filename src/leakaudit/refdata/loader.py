@@ -16,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.io import InputError
+from leakaudit.refdata.filing import FilingLimits, load_filing_limits
 from leakaudit.refdata.orthotics import Orthotics, load_orthotics
 from leakaudit.refdata.store import DATASETS, ReleaseInfo, releases, shipped_store, user_store
 
@@ -44,6 +45,7 @@ class RefData:
     mue: pl.LazyFrame
     dmepos: pl.LazyFrame
     orthotics: Orthotics
+    filing_limits: FilingLimits
     cpt: pl.LazyFrame | None = None
     cpt_source: str | None = None
 
@@ -58,10 +60,12 @@ def load_refdata(
     cpt_codes: Path | None = None,
     include_user_store: bool = True,
     orthotics: Path | None = None,
+    filing_limits: Path | None = None,
 ) -> RefData:
     """Reference data from the shipped snapshot, the user store and ``extra_stores`` (later wins).
 
-    ``cpt_codes`` is a licensed CPT code list; ``orthotics`` a file extending the orthotics vocabulary.
+    ``cpt_codes`` is a licensed CPT code list; ``orthotics`` a file extending the orthotics vocabulary;
+    ``filing_limits`` a file overriding the timely-filing limits.
     """
     stores = [shipped_store()]
     if include_user_store and user_store().is_dir():
@@ -77,6 +81,7 @@ def load_refdata(
         mue=_newest(by_dataset["mue"], "mue", ("code",)),
         dmepos=_newest(by_dataset["dmepos"], "dmepos", ("code", "modifier", "modifier_2", "state", "rural")),
         orthotics=load_orthotics(orthotics),
+        filing_limits=load_filing_limits(filing_limits),
         cpt=load_cpt_codes(cpt_codes) if cpt_codes else None,
         cpt_source=str(cpt_codes) if cpt_codes else None,
     )

@@ -1,6 +1,18 @@
-"""Report layer: a documented context dataclass → SVG charts → Jinja2 templates in reports/templates/."""
+"""Report layer: a documented context dataclass → SVG charts → Jinja2 templates; and the xlsx work queue."""
 
-from leakaudit.report.context import ReportContext, build_report_context
-from leakaudit.report.render import environment, money, pct, render_report
+from leakaudit.report.context import ReportContext, ReportOptions, build_report_context, mask_patient
+from leakaudit.report.render import environment, logo_data_uri, money, pct, render_report
+from leakaudit.report.workbook import write_workbook
 
-__all__ = ["ReportContext", "build_report_context", "environment", "money", "pct", "render_report"]
+__all__ = [
+    "ReportContext",
+    "ReportOptions",
+    "build_report_context",
+    "environment",
+    "logo_data_uri",
+    "mask_patient",
+    "money",
+    "pct",
+    "render_report",
+    "write_workbook",
+]

@@ -1,6 +1,7 @@
-"""Charts as inline SVG strings: matplotlib ``Figure`` objects on the Agg canvas, no pyplot state.
+"""Charts as inline SVG strings: matplotlib ``Figure`` objects on the SVG canvas, no pyplot state.
 
-Bars are drawn in greys with hatching so that they read in grey-scale print.
+Everything is drawn in black and greys, bars with hatching, so that charts read in grey-scale print.
+A fixed hash salt and no date keep the SVG identical from run to run.
 """
 
 from __future__ import annotations
@@ -12,14 +13,38 @@ import matplotlib
 from markupsafe import Markup
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-GREYS = ("#4d4d4d", "#808080", "#a6a6a6", "#cccccc")
+GREYS = ("#3a3a3a", "#7a7a7a", "#a8a8a8", "#d0d0d0")
 HATCHES = ("", "//", "..", "xx")
 
 
+def _compact(value: float) -> str:
+    """Axis money labels: $950, $40k, $1.2M."""
+    if abs(value) >= 1_000_000:
+        return f"${value / 1_000_000:.1f}M"
+    if abs(value) >= 1_000:
+        return f"${value / 1_000:.0f}k"
+    return f"${value:,.0f}"
+
+
+def _dollars(axis: object) -> None:
+    axis.set_major_locator(MaxNLocator(nbins=5))  # type: ignore[attr-defined]
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: _compact(x)))  # type: ignore[attr-defined]
+
+
+def _svg(figure: Figure) -> Markup:
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "leakaudit", "svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    svg = buffer.getvalue()
+    # The SVG is generated here from numbers and labels matplotlib escapes itself: safe to embed.
+    return Markup(svg[svg.index("<svg") :])
+
+
 def bar_chart_svg(*, labels: Sequence[str], values: Sequence[float], title: str) -> Markup:
-    """A horizontal bar chart of dollar values, as an SVG string safe to embed."""
-    figure = Figure(figsize=(7.5, 0.6 + 0.45 * max(len(labels), 1)), dpi=100)
+    """A horizontal bar chart of dollar values, largest first as given."""
+    figure = Figure(figsize=(7.5, 0.8 + 0.42 * max(len(labels), 1)), dpi=100)
     FigureCanvasSVG(figure)
     axes = figure.add_subplot()
     positions = list(range(len(labels)))
@@ -30,12 +55,26 @@ def bar_chart_svg(*, labels: Sequence[str], values: Sequence[float], title: str)
     axes.invert_yaxis()
     axes.set_title(title)
     axes.set_xlabel("US dollars")
-    axes.xaxis.set_major_formatter(lambda x, _pos: f"${x:,.0f}")
+    _dollars(axes.xaxis)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
-    buffer = io.StringIO()
-    # NOTE: a fixed hashsalt and no date keep the SVG, and so the report, identical run to run.
-    with matplotlib.rc_context({"svg.hashsalt": "leakaudit", "svg.fonttype": "none"}):
-        figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
-    svg = buffer.getvalue()
-    return Markup(svg[svg.index("<svg") :])
+    return _svg(figure)
+
+
+def trend_chart_svg(*, periods: Sequence[str], values: Sequence[float], title: str) -> Markup:
+    """A line of dollar values over periods (months), with markers."""
+    figure = Figure(figsize=(7.5, 3.2), dpi=100)
+    FigureCanvasSVG(figure)
+    axes = figure.add_subplot()
+    positions = list(range(len(periods)))
+    axes.plot(positions, values, color="black", marker="o", linewidth=1.5)
+    axes.fill_between(positions, values, color=GREYS[3])
+    step = max(1, len(periods) // 12)
+    axes.set_xticks(positions[::step], labels=list(periods)[::step], rotation=45, ha="right")
+    axes.set_title(title)
+    axes.set_ylabel("US dollars")
+    axes.set_ylim(bottom=0)
+    _dollars(axes.yaxis)
+    axes.spines[["top", "right"]].set_visible(False)
+    figure.tight_layout()
+    return _svg(figure)

@@ -1,20 +1,31 @@
 """The data of the report page: one documented dataclass, built from the summary and findings.
 
-Every field carries its meaning in ``metadata["doc"]``; ``tests/test_report.py`` checks that each
-field is documented and that the templates use no name that is not a field. Numbers are computed
-here, never in templates.
+Every field of :class:`ReportContext` carries its meaning in ``metadata["doc"]``;
+``tests/test_report.py`` checks that each field is documented and that the templates use no name that
+is not a field. Numbers are computed here, never in templates; money is formatted by the ``money``
+filter only.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 import polars as pl
+from markupsafe import Markup
 
-from leakaudit.report.charts import bar_chart_svg
+from leakaudit.report.charts import bar_chart_svg, trend_chart_svg
+
+TOP_FINDINGS = 25
+TOP_PER_RULE = 10
+TOP_IN_CHART = 10
+ZERO = Decimal("0.00")
 
 
 def doc(text: str) -> Any:
@@ -23,8 +34,50 @@ def doc(text: str) -> Any:
 
 
 @dataclass(frozen=True)
-class RuleRow:
-    """One rule's line in the report: its explanation and its totals."""
+class ReportOptions:
+    """How the report is presented: branding, the date recoverability is judged on, patient ids."""
+
+    title: str = "Revenue leakage audit"
+    client: str | None = None
+    logo_data_uri: str | None = None
+    as_of: dt.date = field(default_factory=dt.date.today)
+    show_patient_ids: bool = False
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart: its anchor id, title, caption and inline SVG."""
+
+    id: str
+    title: str
+    caption: str
+    svg: Markup
+
+
+@dataclass(frozen=True)
+class FindingRow:
+    """One finding as shown in a table; ``patient`` is masked unless the user asked otherwise."""
+
+    rule_id: str
+    claim_id: str
+    line_number: int | None
+    service_date: str
+    patient: str
+    procedure_code: str
+    rendering_npi: str
+    payer_id: str
+    estimated_amount: Decimal | None
+    estimate_method: str
+    confidence: str
+    finding_kind: str
+    message: str
+    filing_deadline: str
+    recoverable: bool
+
+
+@dataclass(frozen=True)
+class RuleSection:
+    """One rule's section: the billing problem, its numbers, and its top findings."""
 
     id: str
     title: str
@@ -32,33 +85,49 @@ class RuleRow:
     why: str
     estimate: str
     count: int
+    claims: int
     estimated_total: Decimal
+    exposure_total: Decimal
     unpriced: int
     confidence_mix: dict[str, int]
     methods: list[tuple[str, int]]
+    top_findings: list[FindingRow]
 
 
 @dataclass(frozen=True)
-class FindingRow:
-    """One finding as shown in a table (no patient identifier)."""
+class LossSource:
+    """One of the largest sources of loss, for the executive summary."""
+
+    title: str
+    amount: Decimal
+    share: Decimal
+    count: int
+    top_code: str
+    top_code_amount: Decimal
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One rule's change since the previous run."""
 
     rule_id: str
-    claim_id: str
-    line_number: int | None
-    service_date: str
-    procedure_code: str
-    rendering_npi: str
-    estimated_amount: Decimal | None
-    estimate_method: str
-    confidence: str
-    message: str
+    title: str
+    new: int
+    resolved: int
+    still_open: int
+    new_amount: Decimal
+    resolved_amount: Decimal
+    still_open_amount: Decimal
 
 
 @dataclass(frozen=True)
 class ReportContext:
     """Everything ``base.html`` and its partials render."""
 
-    title: str = doc("Page title.")
+    title: str = doc("Page title (--title).")
+    client: str | None = doc("Client the report is prepared for (--client), or None.")
+    logo_data_uri: str | None = doc("The --logo image as a data: URI (embedded, no network), or None.")
+    as_of: str = doc("Date recoverability is judged on (--as-of, default the day of the run), ISO.")
     period_first: str | None = doc("First date of service among audited lines (ISO).")
     period_last: str | None = doc("Last date of service among audited lines (ISO).")
     inputs: list[dict[str, Any]] = doc("Input files and their row counts.")
@@ -66,19 +135,45 @@ class ReportContext:
     rows_audited: int = doc("Rows that passed validation and were audited.")
     rows_rejected: int = doc("Rows rejected, with reasons in rejects.csv.")
     rejects_by_reason: list[dict[str, Any]] = doc("Rejected rows counted by column and reason.")
-    estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced findings only).")
+    estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
+    recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
+    older_total: Decimal = doc("Lost revenue past its timely-filing deadline on as_of.")
+    exposure_total: Decimal = doc("Compliance exposure (units billed above the dose), not in the leakage total.")
     findings_count: int = doc("Number of findings of every kind.")
     claims_affected: int = doc("Distinct claims with at least one finding.")
-    unpriced_count: int = doc("Findings with no price basis (not in the total).")
-    rules: list[RuleRow] = doc("One row per registered rule, in catalog order.")
-    top_findings: list[FindingRow] = doc("The largest lost-revenue findings, largest first.")
-    chart_by_rule: str = doc("Inline SVG: estimated leakage by rule.")
+    unpriced_count: int = doc("Findings with no price basis (not in the totals).")
+    largest_sources: list[LossSource] = doc("The three rules with the largest estimated loss, largest first.")
+    charts: list[Chart] = doc("Charts: by rule, by month of service, by payer, by provider, by procedure code.")
+    rules: list[RuleSection] = doc("One section per registered rule, in catalog order.")
+    top_findings: list[FindingRow] = doc("The largest lost-revenue findings of every rule, largest first.")
+    compared_with: str | None = doc("Output directory of the previous run compared with (--compare), or None.")
+    comparison: list[ComparisonRow] = doc("Per rule: new, resolved and still-open findings since compared_with.")
     reference_data: list[dict[str, Any]] = doc("Reference data releases used: dataset, release, source file, sha256.")
     dmepos_state: str = doc("State whose DMEPOS fees were used, or 'national median'.")
     price_bases: list[str] = doc("How each price basis values a finding, in words.")
+    filing_limits: list[tuple[str, int]] = doc("Timely-filing limits used: payer type or payer id, and days.")
+    patient_ids_shown: bool = doc("Whether patient identifiers are shown as is (--show-patient-ids).")
 
 
-TOP_FINDINGS = 25
+def mask_patient(patient_id: str | None) -> str:
+    """A stable short pseudonym for a patient id (HMAC-SHA-256; key from ``LEAKAUDIT_MASK_KEY``).
+
+    Without a secret key the pseudonym only hides the id from a casual reader: short ids can be guessed
+    by hashing candidates. Set ``LEAKAUDIT_MASK_KEY`` to a secret for reports that leave the organisation.
+    """
+    if not patient_id:
+        return ""
+    key = os.environ.get("LEAKAUDIT_MASK_KEY", "leakaudit").encode()
+    return "pt-" + hmac.new(key, patient_id.encode(), hashlib.sha256).hexdigest()[:10]
+
+
+def _total(frame: pl.DataFrame) -> Decimal:
+    value = frame["estimated_amount"].sum() if frame.height else None
+    return Decimal(value).quantize(Decimal("0.01")) if value is not None else ZERO
+
+
+def _by_amount(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.sort(["estimated_amount", "claim_id", "line_number"], descending=[True, False, False], nulls_last=True)
 
 
 def build_report_context(
@@ -86,17 +181,28 @@ def build_report_context(
     summary: dict[str, Any],
     findings: pl.DataFrame,
     rules: Sequence[Any],
+    options: ReportOptions | None = None,
     price_bases: Sequence[str] = (),
-    title: str = "Revenue leakage audit",
+    comparison: pl.DataFrame | None = None,
+    compared_with: str | None = None,
+    filing_limits: Sequence[tuple[str, int]] = (),
 ) -> ReportContext:
     """Assemble the report's data from the audit summary and the findings table."""
-    rule_rows = [_rule_row(rule, summary["rules"][rule.id], findings) for rule in rules]
+    options = options or ReportOptions()
+    findings = findings.with_columns((pl.col("filing_deadline") >= options.as_of).alias("recoverable"))
     lost = findings.filter(pl.col("finding_kind") == "lost_revenue")
-    top = lost.sort(
-        ["estimated_amount", "claim_id", "line_number"], descending=[True, False, False], nulls_last=True
-    ).head(TOP_FINDINGS)
+    estimated_total = _total(lost)
+
+    def row(values: dict[str, Any]) -> FindingRow:
+        return _finding_row(values, options.show_patient_ids)
+
+    sections = [_rule_section(rule, findings, row) for rule in rules]
+    titles = {rule.id: rule.title for rule in rules}
     return ReportContext(
-        title=title,
+        title=options.title,
+        client=options.client,
+        logo_data_uri=options.logo_data_uri,
+        as_of=options.as_of.isoformat(),
         period_first=summary["service_dates"]["first"],
         period_last=summary["service_dates"]["last"],
         inputs=summary["inputs"],
@@ -104,55 +210,153 @@ def build_report_context(
         rows_audited=summary["rows_audited"],
         rows_rejected=summary["rows_rejected"],
         rejects_by_reason=summary["rejects_by_reason"],
-        estimated_total=_sum(lost["estimated_amount"]),
+        estimated_total=estimated_total,
+        recoverable_total=_total(lost.filter(pl.col("recoverable"))),
+        older_total=_total(lost.filter(pl.col("recoverable").not_())),
+        exposure_total=_total(findings.filter(pl.col("finding_kind") == "compliance_exposure")),
         findings_count=findings.height,
         claims_affected=summary["claims_affected"],
         unpriced_count=int(findings["estimated_amount"].is_null().sum()),
-        rules=rule_rows,
-        top_findings=[_finding_row(row) for row in top.iter_rows(named=True)],
-        chart_by_rule=bar_chart_svg(
-            labels=[r.id for r in rule_rows],
-            values=[float(r.estimated_total) for r in rule_rows],
-            title="Estimated lost revenue by rule",
-        ),
+        largest_sources=_largest_sources(sections, lost, estimated_total),
+        charts=_charts(sections, lost),
+        rules=sections,
+        top_findings=[row(r) for r in _by_amount(lost).head(TOP_FINDINGS).iter_rows(named=True)],
+        compared_with=compared_with,
+        comparison=[
+            ComparisonRow(title=titles.get(r["rule_id"], r["rule_id"]), **r)
+            for r in (comparison.iter_rows(named=True) if comparison is not None else [])
+        ],
         reference_data=summary.get("reference_data", []),
         dmepos_state=summary.get("dmepos_state", "national median"),
         price_bases=list(price_bases),
+        filing_limits=list(filing_limits),
+        patient_ids_shown=options.show_patient_ids,
     )
 
 
-def _sum(amounts: pl.Series) -> Decimal:
-    return sum((a for a in amounts.to_list() if a is not None), Decimal("0.00"))
+def _finding_row(values: dict[str, Any], show_patient_ids: bool) -> FindingRow:
+    patient = values["patient_id"] or ""
+    return FindingRow(
+        rule_id=values["rule_id"],
+        claim_id=values["claim_id"],
+        line_number=values["line_number"],
+        service_date=values["service_date"].isoformat(),
+        patient=patient if show_patient_ids else mask_patient(patient),
+        procedure_code=values["procedure_code"],
+        rendering_npi=values["rendering_npi"] or "",
+        payer_id=values["payer_id"] or "",
+        estimated_amount=values["estimated_amount"],
+        estimate_method=values["estimate_method"],
+        confidence=values["confidence"],
+        finding_kind=values["finding_kind"],
+        message=values["message"],
+        filing_deadline=values["filing_deadline"].isoformat(),
+        recoverable=bool(values["recoverable"]),
+    )
 
 
-def _rule_row(rule: Any, totals: dict[str, Any], findings: pl.DataFrame) -> RuleRow:
+def _rule_section(rule: Any, findings: pl.DataFrame, row: Any) -> RuleSection:
     mine = findings.filter(pl.col("rule_id") == rule.id)
-    confidence = dict(mine.group_by("confidence").len().sort("confidence").iter_rows())
+    confidence = dict(mine.group_by("confidence").len().iter_rows())
     methods = mine.group_by("estimate_method").len().sort(["len", "estimate_method"], descending=[True, False])
-    return RuleRow(
+    return RuleSection(
         id=rule.id,
         title=rule.title,
         summary=rule.summary(),
         why=rule.section("Why it leaks:"),
         estimate=rule.section("How the loss is estimated:"),
-        count=totals["count"],
-        estimated_total=_sum(mine.filter(pl.col("finding_kind") == "lost_revenue")["estimated_amount"]),
-        unpriced=totals["unpriced"],
+        count=mine.height,
+        claims=mine["claim_id"].n_unique(),
+        estimated_total=_total(mine.filter(pl.col("finding_kind") == "lost_revenue")),
+        exposure_total=_total(mine.filter(pl.col("finding_kind") == "compliance_exposure")),
+        unpriced=int(mine["estimated_amount"].is_null().sum()),
         confidence_mix={level: confidence.get(level, 0) for level in ("high", "medium", "low")},
         methods=[(m, n) for m, n in methods.head(8).iter_rows()],
+        top_findings=[row(r) for r in _by_amount(mine).head(TOP_PER_RULE).iter_rows(named=True)],
     )
 
 
-def _finding_row(row: dict[str, Any]) -> FindingRow:
-    return FindingRow(
-        rule_id=row["rule_id"],
-        claim_id=row["claim_id"],
-        line_number=row["line_number"],
-        service_date=row["service_date"].isoformat(),
-        procedure_code=row["procedure_code"],
-        rendering_npi=row["rendering_npi"] or "",
-        estimated_amount=row["estimated_amount"],
-        estimate_method=row["estimate_method"],
-        confidence=row["confidence"],
-        message=row["message"],
+def _largest_sources(sections: list[RuleSection], lost: pl.DataFrame, total: Decimal) -> list[LossSource]:
+    ranked = sorted((s for s in sections if s.estimated_total > 0), key=lambda s: (-s.estimated_total, s.id))[:3]
+    sources = []
+    for section in ranked:
+        codes = (
+            lost.filter(pl.col("rule_id") == section.id)
+            .group_by("procedure_code")
+            .agg(pl.col("estimated_amount").sum())
+            .sort(["estimated_amount", "procedure_code"], descending=[True, False], nulls_last=True)
+        )
+        top_code, top_amount = codes.row(0)
+        sources.append(
+            LossSource(
+                title=section.title,
+                amount=section.estimated_total,
+                share=(section.estimated_total * 100 / total).quantize(Decimal("0.1")),
+                count=section.count,
+                top_code=top_code,
+                top_code_amount=Decimal(top_amount or 0).quantize(Decimal("0.01")),
+            )
+        )
+    return sources
+
+
+def _top(lost: pl.DataFrame, by: str, unknown: str) -> tuple[list[str], list[float]]:
+    grouped = (
+        lost.with_columns(pl.col(by).cast(pl.String).fill_null(unknown))
+        .group_by(by)
+        .agg(pl.col("estimated_amount").sum().fill_null(0))
+        .sort(["estimated_amount", by], descending=[True, False])
+        .head(TOP_IN_CHART)
     )
+    return grouped[by].to_list(), [float(v) for v in grouped["estimated_amount"].to_list()]
+
+
+def _charts(sections: list[RuleSection], lost: pl.DataFrame) -> list[Chart]:
+    monthly = (
+        lost.group_by(pl.col("service_date").dt.strftime("%Y-%m").alias("month"))
+        .agg(pl.col("estimated_amount").sum().fill_null(0))
+        .sort("month")
+    )
+    payers = _top(lost, "payer_id", "(payer unknown)")
+    providers = _top(lost, "rendering_npi", "(provider unknown)")
+    codes = _top(lost, "procedure_code", "(none)")
+    return [
+        Chart(
+            "chart-by-rule",
+            "Estimated lost revenue by rule",
+            "Priced lost-revenue findings of each rule; compliance exposure and unpriced findings are not included.",
+            bar_chart_svg(
+                labels=[s.title for s in sections],
+                values=[float(s.estimated_total) for s in sections],
+                title="Estimated lost revenue by rule",
+            ),
+        ),
+        Chart(
+            "chart-by-month",
+            "Trend by month of service",
+            "Estimated lost revenue by the month the service was given; months without findings are not shown.",
+            trend_chart_svg(
+                periods=monthly["month"].to_list(),
+                values=[float(v) for v in monthly["estimated_amount"].to_list()],
+                title="Estimated lost revenue by month of service",
+            ),
+        ),
+        Chart(
+            "chart-by-payer",
+            "By payer",
+            f"The {TOP_IN_CHART} payers with the largest estimated lost revenue.",
+            bar_chart_svg(labels=payers[0], values=payers[1], title="Estimated lost revenue by payer"),
+        ),
+        Chart(
+            "chart-by-provider",
+            "By rendering provider (top 10)",
+            f"The {TOP_IN_CHART} rendering providers (NPI) with the largest estimated lost revenue.",
+            bar_chart_svg(labels=providers[0], values=providers[1], title="Estimated lost revenue by provider"),
+        ),
+        Chart(
+            "chart-by-code",
+            "Procedure codes involved",
+            f"The {TOP_IN_CHART} procedure codes on the lines with the largest estimated lost revenue.",
+            bar_chart_svg(labels=codes[0], values=codes[1], title="Estimated lost revenue by procedure code"),
+        ),
+    ]

@@ -7,6 +7,7 @@ extend the original.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from decimal import Decimal
 from importlib import resources
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import jinja2
 
+from leakaudit.io import InputError
 from leakaudit.report.context import ReportContext
 
 
@@ -23,6 +25,27 @@ def default_templates_dir() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parents[3] / "reports" / "templates"
+
+
+LOGO_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+}
+
+
+def logo_data_uri(path: Path) -> str:
+    """A logo file as a ``data:`` URI, so the report embeds it and opens offline."""
+    kind = LOGO_TYPES.get(path.suffix.lower())
+    if kind is None:
+        raise InputError(f"{path}: a logo must be one of {', '.join(LOGO_TYPES)}")
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: logo file not found") from None
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def money(value: Decimal | float | int | None) -> str:
@@ -62,6 +85,8 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
 
 def render_report(context: ReportContext, templates_dir: Path | None = None) -> str:
     """The report page as one self-contained HTML string."""
+    if templates_dir is not None and not Path(templates_dir).is_dir():
+        raise InputError(f"{templates_dir}: templates directory not found")
     template = environment(templates_dir).get_template("base.html")
     fields = {f.name: getattr(context, f.name) for f in dataclasses.fields(context)}
     return template.render(**fields)

@@ -1,0 +1,113 @@
+"""The work queue: ``findings.xlsx``, a summary sheet and one sheet per rule, ready to hand to billers.
+
+Each rule sheet is sorted by estimated amount (largest first), with frozen headers, filters, currency
+and date formats, and the timely-filing deadline so billers work the recoverable claims first. Patient
+identifiers are kept: the work queue is for the organisation's own staff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import xlsxwriter
+
+QUEUE_COLUMNS = (
+    "claim_id",
+    "line_number",
+    "service_date",
+    "filing_deadline",
+    "recoverable",
+    "patient_id",
+    "payer_id",
+    "payer_type",
+    "rendering_npi",
+    "procedure_code",
+    "estimated_amount",
+    "finding_kind",
+    "confidence",
+    "message",
+    "estimate_method",
+)
+CURRENCY = "$#,##0.00"
+DATE = "yyyy-mm-dd"
+WIDTHS = {"message": 90, "estimate_method": 60, "claim_id": 14, "patient_id": 12}
+#: A fixed creation time keeps the file identical for the same findings.
+CREATED = dt.datetime(2000, 1, 1)
+
+
+def write_workbook(path: Path, findings: pl.DataFrame, rules: Sequence[Any], as_of: dt.date) -> None:
+    """Write ``findings.xlsx``: a Summary sheet, then one sheet per rule."""
+    queue = findings.with_columns(
+        (pl.col("filing_deadline") >= as_of).alias("recoverable"),
+        pl.col("estimated_amount").cast(pl.Float64),
+    )
+    book = xlsxwriter.Workbook(str(path), {"remove_timezone": True})
+    book.set_properties({"title": "leakaudit work queue", "created": CREATED})
+    header = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1})
+    money = book.add_format({"num_format": CURRENCY})
+    date = book.add_format({"num_format": DATE})
+    _summary_sheet(book, queue, rules, as_of, header, money)
+    for rule in rules:
+        mine = queue.filter(pl.col("rule_id") == rule.id).sort(
+            ["estimated_amount", "claim_id", "line_number"], descending=[True, False, False], nulls_last=True
+        )
+        sheet = book.add_worksheet(rule.id[:31])
+        _table(
+            sheet,
+            mine.select(QUEUE_COLUMNS),
+            header,
+            {"estimated_amount": money, "service_date": date, "filing_deadline": date},
+        )
+    book.close()
+
+
+def _table(sheet: Any, frame: pl.DataFrame, header: Any, formats: dict[str, Any]) -> None:
+    for col, name in enumerate(frame.columns):
+        sheet.write(0, col, name, header)
+        sheet.set_column(col, col, WIDTHS.get(name, max(12, len(name) + 2)), formats.get(name))
+    for r, values in enumerate(frame.iter_rows(), start=1):
+        for c, value in enumerate(values):
+            if value is None:
+                continue
+            if isinstance(value, dt.date):
+                sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), formats.get(frame.columns[c]))
+            else:
+                sheet.write(r, c, value, formats.get(frame.columns[c]))
+    sheet.freeze_panes(1, 0)
+    sheet.autofilter(0, 0, max(frame.height, 1), len(frame.columns) - 1)
+
+
+def _summary_sheet(
+    book: Any, queue: pl.DataFrame, rules: Sequence[Any], as_of: dt.date, header: Any, money: Any
+) -> None:
+    amount = pl.col("estimated_amount")
+    lost = pl.col("finding_kind") == "lost_revenue"
+    rows = []
+    for rule in rules:
+        mine = queue.filter(pl.col("rule_id") == rule.id)
+        totals = mine.select(
+            pl.len().alias("findings"),
+            pl.col("claim_id").n_unique().alias("claims"),
+            amount.filter(lost).sum().alias("estimated_lost_revenue"),
+            amount.filter(lost & pl.col("recoverable")).sum().alias("recoverable"),
+            amount.filter(pl.col("finding_kind") == "compliance_exposure").sum().alias("compliance_exposure"),
+            amount.is_null().sum().alias("unpriced"),
+        ).row(0, named=True)
+        rows.append({"rule_id": rule.id, "title": rule.title, **totals})
+    frame = pl.DataFrame(rows).sort("estimated_lost_revenue", "rule_id", descending=[True, False], nulls_last=True)
+    sheet = book.add_worksheet("Summary")
+    sheet.write(0, 0, f"Recoverable: timely-filing deadline on or after {as_of.isoformat()}")
+    sheet.set_row(0, None, header)
+    moneyed = {"estimated_lost_revenue": money, "recoverable": money, "compliance_exposure": money}
+    for col, name in enumerate(frame.columns):
+        sheet.write(1, col, name, header)
+        sheet.set_column(col, col, 42 if name == "title" else 20, moneyed.get(name))
+    for r, values in enumerate(frame.iter_rows(), start=2):
+        for c, value in enumerate(values):
+            sheet.write(r, c, 0 if value is None else value, moneyed.get(frame.columns[c]))
+    sheet.freeze_panes(2, 0)
+    sheet.autofilter(1, 0, 1 + frame.height, len(frame.columns) - 1)
