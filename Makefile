@@ -18,7 +18,7 @@ demo: $(STAMP)
 	@echo "Open leakaudit-report/report.html in a browser."
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests sample_data scripts
+	$(BIN)/ruff check src tests sample_data scripts bench
 	$(BIN)/mypy
 	cd src && ../$(BIN)/lint-imports --config ../pyproject.toml
 

@@ -179,3 +179,20 @@ def test_orthotics_option_extends_the_keywords(tmp_path: Path) -> None:
     extended = pl.read_csv(tmp_path / "ext" / "findings.csv")
     assert extended["rule_id"].to_list() == ["brace-without-lcode"]
     assert "orthosis for the knee" in extended["message"][0]
+
+
+def test_progress_shows_on_a_terminal_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leakaudit import cli
+    from leakaudit.pipeline import run_audit
+
+    run_audit([SAMPLE_CSV], tmp_path / "a", findings_only=True, progress=True)
+    assert "leakaudit: 3/3 stages" in capsys.readouterr().err
+    run_audit([SAMPLE_CSV], tmp_path / "b", findings_only=True, progress=False)
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True)
+    monkeypatch.setenv("CI", "true")
+    assert cli._interactive() is False
+    monkeypatch.delenv("CI")
+    assert cli._interactive() is True

@@ -27,7 +27,7 @@ def test_bad_values_are_rejected_with_file_row_column_and_reason(claims_csv) -> 
         ]
     )
     lines = scan_claim_lines([path])
-    rejects = lines.rejects.collect().sort("source_row")
+    rejects = lines.with_reject_values(lines.rejects.collect()).sort("source_row")
     assert lines.audited.collect()["claim_id"].to_list() == ["C1"]
     assert rejects.select("source_row", "column", "value").rows() == [
         (2, "service_date", "2025-02-30"),

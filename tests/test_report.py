@@ -204,3 +204,20 @@ def test_work_queue_workbook(sample: tuple[str, dict[str, Any], Path]) -> None:
         styles = archive.read("xl/styles.xml").decode()
     assert 'state="frozen"' in sheet_xml and "<autoFilter" in sheet_xml
     assert "$#,##0.00" in styles
+
+
+def test_work_queue_keeps_the_largest_findings_per_sheet(
+    sample: tuple[str, dict[str, Any], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from leakaudit.report import workbook
+
+    monkeypatch.setattr(workbook, "MAX_ROWS_PER_SHEET", 3)
+    findings = pl.read_parquet(sample[2] / "findings.parquet")
+    workbook.write_workbook(tmp_path / "q.xlsx", findings, get_rules(), AS_OF)
+    sheet = pl.read_excel(tmp_path / "q.xlsx", sheet_name="drug-admin-without-drug")
+    largest = (
+        findings.filter(pl.col("rule_id") == "drug-admin-without-drug")
+        .sort("estimated_amount", descending=True, nulls_last=True)
+        .head(3)
+    )
+    assert sheet["claim_id"].to_list() == largest["claim_id"].to_list()

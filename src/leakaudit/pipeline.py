@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
+from tqdm import tqdm
 
-from leakaudit.findings import compare_findings, find_all, rule_totals
+from leakaudit.findings import ENGINE, compare_findings, find_all, rule_totals
 from leakaudit.io import ColumnMapping, InputError, count_rows, scan_claim_lines
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
@@ -49,11 +50,14 @@ def run_audit(
     options: ReportOptions | None = None,
     compare: Path | None = None,
     templates_dir: Path | None = None,
+    findings_only: bool = False,
+    progress: bool = False,
 ) -> AuditResult:
     """Audit the claim lines in ``paths`` and write findings, rejects, summary and report to ``out_dir``.
 
     ``refdata`` defaults to the shipped snapshot plus the user's store; ``state`` selects DMEPOS fees;
-    ``options`` brands the report; ``compare`` is a previous run's output directory.
+    ``options`` brands the report; ``compare`` is a previous run's output directory; ``findings_only``
+    skips the report and the workbook; ``progress`` shows the stages on the terminal.
     """
     options = options or ReportOptions()
     previous = _previous_findings(compare) if compare is not None else None
@@ -62,21 +66,39 @@ def run_audit(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rules = get_rules()
+    stages = tqdm(
+        total=3 if findings_only else 4,
+        desc="leakaudit",
+        unit="stage",
+        disable=not progress,
+        bar_format="{desc}: {n_fmt}/{total_fmt} stages {bar} {elapsed} {postfix}",
+    )
     with tempfile.TemporaryDirectory(dir=out, prefix=".work-") as work:
-        lines_file = Path(work) / "lines.parquet"
+        stages.set_postfix_str("reading and validating")
+        lines_file, rejects_file = Path(work) / "lines.parquet", Path(work) / "rejects.parquet"
         try:
-            claim_lines.audited.sink_parquet(lines_file)
-            rejects = claim_lines.rejects.collect().sort("source_file", "source_row")
+            # One pass over the input writes both the lines to audit and the rejected rows.
+            pl.collect_all(
+                [
+                    claim_lines.audited.sink_parquet(lines_file, lazy=True),
+                    claim_lines.rejects.sink_parquet(rejects_file, lazy=True),
+                ],
+                engine=ENGINE,
+            )
         except pl.exceptions.PolarsError as err:
             files = ", ".join(str(f) for f in claim_lines.files)
             raise InputError(f"cannot read the input ({files}): {err}") from None
+        rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file), mapping)
         lines = pl.scan_parquet(lines_file)
         profile = lines.select(
             pl.len().alias("rows"),
             pl.col("service_date").min().alias("first"),
             pl.col("service_date").max().alias("last"),
         ).collect()
+        stages.update()
+        stages.set_postfix_str("rules and pricing")
         findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
+        stages.update()
 
     rows_by_file = {str(path): count_rows(path) for path in claim_lines.files}
     rows_read = sum(rows_by_file.values())
@@ -93,6 +115,13 @@ def run_audit(
         else []
     )
     summary["dmepos_state"] = state.upper() if state else "national median"
+    if findings_only:
+        stages.set_postfix_str("writing findings")
+        _write_outputs(out, findings, rejects, summary)
+        stages.update()
+        stages.close()
+        return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
+    stages.set_postfix_str("writing findings and work queue")
     comparison = compare_findings(findings, previous) if previous is not None else None
     limits = refdata.filing_limits
     context = build_report_context(
@@ -115,7 +144,12 @@ def run_audit(
         summary["comparison"] = {"previous": str(compare), "rules": json.loads(comparison.write_json())}
     _write_outputs(out, findings, rejects, summary)
     write_workbook(out / "findings.xlsx", findings, rules, options.as_of)
+    stages.update()
+    stages.set_postfix_str("report")
     (out / "report.html").write_text(render_report(context, templates_dir), encoding="utf-8")
+    stages.update()
+    stages.set_postfix_str("done")
+    stages.close()
     return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
 
 

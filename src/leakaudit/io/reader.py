@@ -19,7 +19,7 @@ from leakaudit.io.mapping import MODIFIER_COLUMNS, ColumnMapping
 from leakaudit.io.sources import file_format, resolve_sources
 from leakaudit.schema import LINE_COLUMNS, MONEY, NDC_UNITS, PAYER_TYPES, QUANTITY, REQUIRED_COLUMNS, Column
 
-REJECT_COLUMNS = ("reject_column", "reject_reason", "reject_value")
+REJECT_COLUMNS = ("reject_column", "reject_reason")
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,53 @@ class ClaimLines:
 
     @property
     def rejects(self) -> pl.LazyFrame:
-        """Rows not audited: source file, row, column, offending value and reason."""
+        """Rows not audited: source file, row, column and reason (:func:`with_reject_values` adds the value)."""
         return self.parsed.filter(pl.col("reject_column").is_not_null()).select(
             "source_file",
             "source_row",
             pl.col("reject_column").alias("column"),
-            pl.col("reject_value").alias("value"),
             pl.col("reject_reason").alias("reason"),
         )
+
+    def with_reject_values(self, rejects: pl.DataFrame, mapping: ColumnMapping | None = None) -> pl.DataFrame:
+        """Add each rejected row's offending value, read back from its file by row number.
+
+        NOTE: a second, small pass: rendering every column of every row as text in the main pass, only
+        to show the few rejected values, cost more than the rest of validation.
+        """
+        mapping = mapping or ColumnMapping()
+        parts = []
+        for (source_file,), rows in rejects.group_by("source_file", maintain_order=True):
+            path = Path(str(source_file))
+            raw = _raw_scan(path)
+            schema = raw.collect_schema()
+            picks = [
+                pl.when(pl.col("column") == name).then(
+                    _text(pl.col(mapping.source_name(name)), schema[mapping.source_name(name)])
+                )
+                for name in rows["column"].unique().sort().to_list()
+                if mapping.source_name(name) in schema
+            ]
+            read = raw.join(rows.lazy(), on="source_row", how="inner").select(
+                "source_file",
+                "source_row",
+                "column",
+                (pl.coalesce(picks) if picks else pl.lit(None, pl.String)).alias("value"),
+                "reason",
+            )
+            parts.append(read.collect())
+        columns = pl.Schema(
+            {
+                "source_file": pl.String(),
+                "source_row": pl.Int64(),
+                "column": pl.String(),
+                "value": pl.String(),
+                "reason": pl.String(),
+            }
+        )
+        if not parts:
+            return pl.DataFrame(schema=columns)
+        return pl.concat(parts).cast(columns).sort("source_file", "source_row")
 
 
 def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> ClaimLines:
@@ -57,7 +96,8 @@ def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None 
     return ClaimLines(files=files, parsed=pl.concat(frames, how="vertical"))
 
 
-def _scan_one(path: Path, mapping: ColumnMapping) -> pl.LazyFrame:
+def _raw_scan(path: Path) -> pl.LazyFrame:
+    """A file as it is, with its 1-based data row number in ``source_row``."""
     if file_format(path) == "csv":
         # NOTE: every CSV column is read as text so that a bad value becomes a reject with its reason
         # instead of failing the whole scan; codes such as 0274 or 00003-0293-05 keep their zeros.
@@ -66,6 +106,11 @@ def _scan_one(path: Path, mapping: ColumnMapping) -> pl.LazyFrame:
         )
     else:
         raw = pl.scan_parquet(path).with_row_index("source_row", offset=1)
+    return raw.with_columns(pl.col("source_row").cast(pl.Int64), pl.lit(str(path)).alias("source_file"))
+
+
+def _scan_one(path: Path, mapping: ColumnMapping) -> pl.LazyFrame:
+    raw = _raw_scan(path)
     try:
         source_schema = raw.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as err:
@@ -79,7 +124,7 @@ def _scan_one(path: Path, mapping: ColumnMapping) -> pl.LazyFrame:
         raise InputError(f"{path}: missing required column(s): {named}")
 
     values: list[pl.Expr] = []
-    checks: list[tuple[str, pl.Expr, pl.Expr, str]] = []  # (column, is_bad, raw_text, reason)
+    checks: list[tuple[str, pl.Expr, str]] = []  # (column, is_bad, reason)
     for column in LINE_COLUMNS:
         source = mapping.source_name(column.name)
         if column.name == "modifiers" and source not in source_schema:
@@ -88,21 +133,23 @@ def _scan_one(path: Path, mapping: ColumnMapping) -> pl.LazyFrame:
         if source not in source_schema:
             values.append(pl.lit(None, dtype=column.dtype).alias(column.name))
             continue
-        text = _text(pl.col(source), source_schema[source])
-        value, is_bad, reason = _parse(column, pl.col(source), source_schema[source], text, mapping.date_format)
+        dtype = source_schema[source]
+        text = _text(pl.col(source), dtype)
+        # A typed (Parquet) value is present when it is not null; text only when it is not blank.
+        present = text.is_not_null() if dtype == pl.String() else pl.col(source).is_not_null()
+        value, is_bad, reason = _parse(column, pl.col(source), dtype, text, present, mapping.date_format)
         values.append(value.alias(column.name))
         if column.required:
-            checks.append((column.name, text.is_null(), text, "missing required value"))
+            checks.append((column.name, present.not_(), "missing required value"))
         if is_bad is not None:
-            checks.append((column.name, is_bad, text, reason))
+            checks.append((column.name, is_bad, reason))
 
     parsed = raw.select(
         *values,
-        pl.lit(str(path)).alias("source_file"),
-        pl.col("source_row").cast(pl.Int64),
-        _first([(pl.lit(name), bad) for name, bad, _, _ in checks]).alias("reject_column"),
-        _first([(pl.lit(reason), bad) for _, bad, _, reason in checks]).alias("reject_reason"),
-        _first([(text, bad) for _, bad, text, _ in checks]).alias("reject_value"),
+        "source_file",
+        "source_row",
+        _first([(pl.lit(name), bad) for name, bad, _ in checks]).alias("reject_column"),
+        _first([(pl.lit(reason), bad) for _, bad, reason in checks]).alias("reject_reason"),
     )
     return parsed.with_columns(encounter_key()).select(
         *(c.name for c in LINE_COLUMNS), "source_file", "source_row", "encounter_key", *REJECT_COLUMNS
@@ -138,7 +185,7 @@ def _text(source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _parse(
-    column: Column, source: pl.Expr, dtype: pl.DataType, text: pl.Expr, date_format: str
+    column: Column, source: pl.Expr, dtype: pl.DataType, text: pl.Expr, present: pl.Expr, date_format: str
 ) -> tuple[pl.Expr, pl.Expr | None, str]:
     """Return (typed value, is-bad condition or None, reason) for one canonical column."""
     target = column.dtype
@@ -149,7 +196,7 @@ def _parse(
             return source.dt.date(), None, ""
         value = text.str.to_date(date_format, strict=False)
         shown = date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
-        return value, text.is_not_null() & value.is_null(), f"not a valid date (expected {shown})"
+        return value, present & value.is_null(), f"not a valid date (expected {shown})"
     if target in (MONEY, QUANTITY, pl.Int64()):
         if dtype.is_numeric():
             value = source.cast(target, strict=False)
@@ -157,7 +204,7 @@ def _parse(
             cleaned = text.str.replace_all(r"[$,\s]", "") if target != pl.Int64() else text
             value = cleaned.cast(target, strict=False)
         reason = "not a whole number" if target == pl.Int64() else "not a number"
-        return value, text.is_not_null() & value.is_null(), reason
+        return value, present & value.is_null(), reason
     return _normalise_text(column.name, text)
 
 

@@ -1,0 +1,76 @@
+"""The four rules' detection as plain DuckDB SQL (no pricing), for the speed comparison.
+
+python bench/duckdb_rules.py CLAIMS_GLOB REFERENCE_DIR
+"""
+
+from __future__ import annotations
+
+import sys
+
+import duckdb
+
+SQL = """
+CREATE TEMP VIEW l AS
+SELECT *, CASE WHEN patient_id IS NOT NULL THEN 'P:' || patient_id || '|' || service_date
+               ELSE 'C:' || claim_id END AS enc
+FROM read_parquet('{claims}');
+
+CREATE TEMP TABLE drug_admin AS
+WITH marked AS (
+  SELECT enc, claim_id, line_number, procedure_code AS code,
+    CASE WHEN code BETWEEN '96360' AND '96361' THEN 'hydration'
+         WHEN code BETWEEN '96365' AND '96379' OR code BETWEEN '96401' AND '96549' THEN 'drug'
+         WHEN code BETWEEN '90460' AND '90474' OR code BETWEEN 'G0008' AND 'G0010' THEN 'immunization' END AS kind,
+    (code BETWEEN 'J0120' AND 'J9999' OR code BETWEEN 'Q0138' AND 'Q0249' OR code BETWEEN 'Q5101' AND 'Q5199'
+     OR code BETWEEN 'C9000' AND 'C9399' OR code BETWEEN 'A9500' AND 'A9700' OR code BETWEEN '90281' AND '90399')
+      AND length(code) = 5 AS is_drug,
+    (code BETWEEN '90476' AND '90759' OR code BETWEEN 'Q2034' AND 'Q2039') AND length(code) = 5 AS is_vaccine
+  FROM l
+), relevant AS (SELECT * FROM marked WHERE kind IS NOT NULL OR is_drug OR is_vaccine),
+per_enc AS (SELECT enc, bool_or(is_drug) AS has_drug, bool_or(is_vaccine) AS has_vaccine FROM relevant GROUP BY enc)
+SELECT enc, min(claim_id || '|' || lpad(line_number::VARCHAR, 10, '0')) AS anchor
+FROM relevant JOIN per_enc USING (enc)
+WHERE kind IS NOT NULL AND ((kind = 'immunization' AND NOT has_vaccine) OR (kind <> 'immunization' AND NOT has_drug))
+GROUP BY enc;
+
+CREATE TEMP TABLE brace AS
+WITH marked AS (
+  SELECT enc, claim_id, line_number,
+    procedure_code BETWEEN '99202' AND '99215' OR procedure_code BETWEEN '99221' AND '99239'
+      OR procedure_code BETWEEN '99242' AND '99255' OR procedure_code BETWEEN '99281' AND '99285'
+      OR procedure_code BETWEEN '99341' AND '99350' OR procedure_code BETWEEN '99381' AND '99397' AS is_visit,
+    procedure_code BETWEEN 'L0112' AND 'L4631' AND length(procedure_code) = 5 AS is_lcode,
+    (procedure_code IN ('99070', 'A4570', 'A9270', 'A9999', 'E1399', 'L9900') OR revenue_code = '0274')
+      AND regexp_matches(description, '(?i)\\b(brace|orthosis|orthotic|splint|immobili[sz]er|walking boot|sling|collar|support|afo|kafo|lso|tlso)\\b')
+      AS is_supplied,
+    procedure_code IN ('97760', '97763') AS is_management
+  FROM l
+)
+SELECT enc, min(CASE WHEN is_supplied OR is_management THEN claim_id || '|' || lpad(line_number::VARCHAR, 10, '0') END)
+  AS anchor
+FROM marked WHERE is_visit OR is_lcode OR is_supplied OR is_management
+GROUP BY enc HAVING bool_or(is_visit) AND NOT bool_or(is_lcode) AND bool_or(is_supplied OR is_management);
+
+CREATE TEMP TABLE jcode AS
+SELECT claim_id, line_number
+FROM l JOIN read_parquet('{reference}/asp.parquet') a ON l.procedure_code = a.code
+WHERE l.ndc_quantity IS NOT NULL AND (modifiers IS NULL OR modifiers NOT LIKE '%JW%')
+  AND ((l.ndc_unit = 'ME' AND a.dosage_unit = 'MG') OR (l.ndc_unit = 'ML' AND a.dosage_unit IN ('ML', 'CC'))
+       OR (l.ndc_unit = 'F2' AND a.dosage_unit IN ('UNITS', 'IU')))
+  AND greatest(1, ceil(l.ndc_quantity::DOUBLE / a.dosage_amount - 1e-6)) <> l.units::DOUBLE;
+
+CREATE TEMP TABLE expired AS
+SELECT claim_id, line_number
+FROM l LEFT JOIN read_parquet('{reference}/hcpcs.parquet') h ON l.procedure_code = h.code
+WHERE (h.code IS NOT NULL AND (l.service_date > h.termination_date OR l.service_date < h.effective_from))
+   OR (h.code IS NULL AND regexp_matches(l.procedure_code, '^[A-CE-V][0-9]{{4}}$'))
+   OR (h.code IS NULL AND NOT regexp_matches(l.procedure_code, '^[0-9]{{4}}[0-9FTUM]$|^D[0-9]{{4}}$|^[A-CE-V][0-9]{{4}}$'));
+"""
+
+if __name__ == "__main__":
+    claims, reference = sys.argv[1], sys.argv[2]
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    con.execute(SQL.format(claims=claims, reference=reference))
+    for table in ("drug_admin", "brace", "jcode", "expired"):
+        print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])

@@ -1,0 +1,109 @@
+"""The four rules' detection as typical pandas code (no pricing), for the speed comparison.
+
+python bench/pandas_rules.py CLAIMS_DIR REFERENCE_DIR
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = [
+    "claim_id",
+    "line_number",
+    "service_date",
+    "procedure_code",
+    "units",
+    "patient_id",
+    "modifiers",
+    "ndc_quantity",
+    "ndc_unit",
+    "description",
+    "revenue_code",
+]
+
+
+def between(code: pd.Series, low: str, high: str) -> pd.Series:
+    return (code.str.len() == len(low)) & (code >= low) & (code <= high)
+
+
+def main(claims: Path, reference: Path) -> None:
+    frames = [pd.read_parquet(p, columns=COLUMNS) for p in sorted(claims.glob("*.parquet"))]
+    lines = pd.concat(frames, ignore_index=True)
+    code = lines["procedure_code"]
+    lines["enc"] = np.where(
+        lines["patient_id"].notna(),
+        "P:" + lines["patient_id"].astype(str) + "|" + lines["service_date"].astype(str),
+        "C:" + lines["claim_id"],
+    )
+    kind = pd.Series(None, index=lines.index, dtype=object)
+    kind[between(code, "96360", "96361")] = "hydration"
+    kind[between(code, "96365", "96379") | between(code, "96401", "96549")] = "drug"
+    kind[between(code, "90460", "90474") | between(code, "G0008", "G0010")] = "immunization"
+    lines["kind"] = kind
+    lines["is_drug"] = (
+        between(code, "J0120", "J9999")
+        | between(code, "Q0138", "Q0249")
+        | between(code, "Q5101", "Q5199")
+        | between(code, "C9000", "C9399")
+        | between(code, "A9500", "A9700")
+        | between(code, "90281", "90399")
+    )
+    lines["is_vaccine"] = between(code, "90476", "90759") | between(code, "Q2034", "Q2039")
+    relevant = lines[lines["kind"].notna() | lines["is_drug"] | lines["is_vaccine"]]
+    per_enc = relevant.groupby("enc").agg(has_drug=("is_drug", "any"), has_vaccine=("is_vaccine", "any"))
+    admin = relevant[relevant["kind"].notna()].join(per_enc, on="enc")
+    lacking = np.where(admin["kind"] == "immunization", ~admin["has_vaccine"], ~admin["has_drug"])
+    drug_admin = admin[lacking].groupby("enc").size()
+
+    visit = code.str.match(r"^99(20[2-9]|21[0-5]|2[23]\d|24[2-9]|25[0-5]|28[1-5]|34[1-9]|350|38[1-9]|39[0-7])$")
+    lcode = between(code, "L0112", "L4631")
+    supplied = (
+        code.isin(["99070", "A4570", "A9270", "A9999", "E1399", "L9900"]) | (lines["revenue_code"] == "0274")
+    ) & lines["description"].str.contains(
+        r"(?i)\b(?:brace|orthosis|orthotic|splint|immobili[sz]er|walking boot|"
+        r"sling|collar|support|afo|kafo|lso|tlso)\b",
+        na=False,
+    )
+    management = code.isin(["97760", "97763"])
+    marks = pd.DataFrame({"enc": lines["enc"], "visit": visit, "lcode": lcode, "evidence": supplied | management})
+    marks = marks[marks["visit"] | marks["lcode"] | marks["evidence"]]
+    per = marks.groupby("enc").agg(visit=("visit", "any"), lcode=("lcode", "any"), evidence=("evidence", "any"))
+    brace = per[per["visit"] & ~per["lcode"] & per["evidence"]]
+
+    asp = pd.read_parquet(reference / "asp.parquet")
+    drugs = lines[lines["ndc_quantity"].notna()].merge(asp, left_on="procedure_code", right_on="code")
+    direct = ((drugs["ndc_unit"] == "ME") & (drugs["dosage_unit"] == "MG")) | (
+        (drugs["ndc_unit"] == "ML") & drugs["dosage_unit"].isin(["ML", "CC"])
+    )
+    drugs = drugs[direct & ~drugs["modifiers"].fillna("").str.contains("JW")]
+    expected = np.maximum(1, np.ceil(drugs["ndc_quantity"].astype(float) / drugs["dosage_amount"] - 1e-6))
+    jcode = drugs[expected != drugs["units"].astype(float)]
+
+    hcpcs = pd.read_parquet(reference / "hcpcs.parquet")
+    joined = lines[["procedure_code", "service_date"]].merge(
+        hcpcs, left_on="procedure_code", right_on="code", how="left"
+    )
+    known = joined["code"].notna()
+    dates = pd.to_datetime(joined["service_date"])
+    outside = known & (
+        (dates > pd.to_datetime(joined["termination_date"])) | (dates < pd.to_datetime(joined["effective_from"]))
+    )
+    unknown = ~known & ~joined["procedure_code"].str.match(r"^(\d{4}[0-9FTUM]|D\d{4})$")
+    print(
+        "drug_admin",
+        len(drug_admin),
+        "brace",
+        len(brace),
+        "jcode",
+        len(jcode),
+        "expired",
+        int((outside | unknown).sum()),
+    )
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))

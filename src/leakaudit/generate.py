@@ -1,0 +1,479 @@
+"""``leakaudit generate``: realistic synthetic claim lines with leakage planted at known rates.
+
+Vectorised (NumPy random numbers, Polars columns; no per-row Python), written in parts of about a
+million encounters so memory stays bounded. Layout of ``--out DIR``::
+
+    DIR/claims/part-00000.parquet ...   the claim lines (audit them with `leakaudit audit DIR/claims`)
+    DIR/truth.parquet                   one row per planted finding: rule_id, claim_id, line_number,
+                                        true_amount (what the planted error loses, in dollars)
+
+Each encounter is one claim (1-12 lines: its services plus routine lab and therapy lines) of one
+patient on one date, with a payer and a rendering provider. Encounters are drawn from scenarios
+(office visit, injection, chemotherapy, immunization, hydration, brace, esketamine, procedure);
+errors are planted in them at the rates of :data:`PLANT_RATES`:
+
+- ``drug-admin-without-drug``: the drug or vaccine line of an administration encounter is left out;
+- ``brace-without-lcode``: the L-code of a brace visit is billed as 99070 with its description;
+- ``jcode-unit-mismatch``: a drug line with its NDC quantity is billed as 1 unit;
+- ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
+
+The true amount is what the line would have been paid had it been billed right.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from leakaudit.schema import MONEY, QUANTITY
+
+ENCOUNTERS_PER_PART = 1_000_000
+START = dt.date(2025, 1, 1)
+DAYS = 730  # two years of dates of service
+SWITCH = (dt.date(2026, 1, 1) - START).days  # S0013 -> J0013
+
+PAYERS = [
+    ("MCR", "medicare", 1.00),
+    ("MA-HUM", "medicare_advantage", 1.02),
+    ("MCD", "medicaid", 0.72),
+    ("BCBS", "commercial", 1.35),
+    ("AETNA", "commercial", 1.28),
+    ("SELF", "other", 0.60),
+]
+PAYER_SHARE = [0.30, 0.15, 0.12, 0.22, 0.16, 0.05]
+VISITS = [("99212", 57.0), ("99213", 92.0), ("99214", 130.0), ("99215", 183.0)]
+#: drug code, NDC, NDC unit, dose per billing unit (in the NDC unit), billed units, Medicare $ per unit
+INJECTION_DRUGS = [
+    ("J3301", "00003-0293-05", "ME", 10.0, 4, 0.844),
+    ("J0696", "00143-9678-01", "ME", 250.0, 4, 0.43),
+    ("J1885", "00338-0069-10", "ME", 15.0, 2, 0.303),
+    ("J1100", "00404-9795-30", "ME", 1.0, 10, 0.094),
+    ("J2357", "50242-0040-62", "ME", 5.0, 30, 44.596),
+]
+CHEMO_DRUGS = [("J9035", "50242-0060-01", "ME", 10.0, 40, 73.201), ("J9271", "00006-3026-02", "ME", 1.0, 200, 60.291)]
+BRACES = [
+    ("L1812", "Hinged knee brace, prefab", "S83.511A", 85.71),
+    ("L4361", "Walking boot, pneumatic", "S93.401A", 278.4),
+    ("L3908", "Wrist cock-up splint", "S63.501A", 58.12),
+    ("L0650", "Lumbar support brace (LSO)", "M54.50", 1010.3),
+]
+FILLERS = [
+    ("36415", 3.0),
+    ("85025", 8.0),
+    ("80053", 11.0),
+    ("81002", 3.5),
+    ("93000", 17.0),
+    ("97110", 29.0),
+    ("97140", 27.0),
+    ("71046", 30.0),
+    ("99401", 25.0),
+]
+DIAGNOSES = ["I10", "E11.9", "J06.9", "M54.50", "Z00.00", "E78.5", "J45.909", "N39.0"]
+#: scenario -> share of encounters
+SCENARIOS = {
+    "office": 0.44,
+    "injection": 0.18,
+    "chemo": 0.05,
+    "immunization": 0.10,
+    "hydration": 0.04,
+    "brace": 0.06,
+    "spravato": 0.04,
+    "procedure": 0.09,
+}
+#: rule -> share of its eligible encounters (or drug lines) planted with the error
+PLANT_RATES = {
+    "drug-admin-without-drug": 0.05,
+    "brace-without-lcode": 0.10,
+    "jcode-unit-mismatch": 0.03,
+    "expired-code": 0.25,
+}
+
+LINE_COLUMNS = [
+    "claim_id",
+    "line_number",
+    "service_date",
+    "procedure_code",
+    "modifiers",
+    "units",
+    "charge_amount",
+    "paid_amount",
+    "allowed_amount",
+    "patient_id",
+    "payer_id",
+    "payer_type",
+    "rendering_npi",
+    "diagnosis_codes",
+    "ndc",
+    "ndc_quantity",
+    "ndc_unit",
+    "description",
+    "revenue_code",
+    "place_of_service",
+]
+
+
+@dataclass(frozen=True)
+class Generated:
+    """What ``generate`` wrote."""
+
+    lines: int
+    encounters: int
+    planted: int
+    claims_dir: Path
+    truth: Path
+
+
+class Vocabulary:
+    """Every text value lines carry, as integer indices (strings are made once, at the end, by gather)."""
+
+    def __init__(self) -> None:
+        self.values: list[str | None] = [None]
+        self.index: dict[str | None, int] = {None: 0}
+
+    def column(self, table: list[tuple], column: int) -> np.ndarray:  # type: ignore[type-arg]
+        """The indices of one text column of a table, to pick from with an index array."""
+        return np.array([self.id(str(row[column])) for row in table], dtype=np.int32)
+
+    def id(self, value: str | None) -> int:
+        """The index of one value."""
+        if value == "":
+            value = None
+        if value not in self.index:
+            self.index[value] = len(self.values)
+            self.values.append(value)
+        return self.index[value]
+
+
+TEXT = ("procedure_code", "modifiers", "ndc", "ndc_unit", "description", "diagnosis")
+NUMBERS = ("units", "charge", "paid", "ndc_quantity")
+
+
+def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Lines and truth for encounters ``first`` .. ``first + count - 1`` of ``total``."""
+    rng = np.random.default_rng([seed, part])
+    ids = np.arange(first, first + count, dtype=np.int64)
+    # (patient, date) is unique per encounter: a patient's k-th encounter is a week after the last, and
+    # there are just enough patients for the encounters to cover the two years.
+    patients = -(-total // (DAYS // 7))
+    cycle, patient = np.divmod(ids, patients)
+    day = cycle * 7 + patient % 7
+    names = list(SCENARIOS)
+    scenario = rng.choice(len(names), size=count, p=list(SCENARIOS.values()))
+
+    def is_(*wanted: str) -> np.ndarray:
+        return np.isin(scenario, [names.index(w) for w in wanted])
+
+    payer = rng.choice(len(PAYERS), size=count, p=PAYER_SHARE)
+    factor = np.array([p[2] for p in PAYERS])[payer]
+    header = {
+        "encounter": ids,
+        "day": day,
+        "patient": patient,
+        "payer": payer,
+        "npi": rng.integers(0, 50, count),
+        "dx": rng.integers(0, len(DIAGNOSES), count),
+    }
+    vocabulary = Vocabulary()
+    position = np.ones(count, dtype=np.int64)
+    slots: list[dict[str, np.ndarray]] = []
+    truth: list[pl.DataFrame] = []
+
+    def add(mask: np.ndarray, **values: object) -> np.ndarray:
+        """Add a line to the encounters in ``mask``; return the line numbers it got."""
+        idx = np.flatnonzero(mask)
+        numbers = position.copy()
+        slot = {name: column[idx] for name, column in header.items()}
+        slot["line_number"] = numbers[idx]
+        for name in TEXT:
+            codes = values.get(name)  # an index array, or one value for every line
+            if isinstance(codes, np.ndarray):
+                slot[name] = codes[idx]
+            else:
+                slot[name] = np.full(idx.size, vocabulary.id(None if codes is None else str(codes)), dtype=np.int32)
+        for name in NUMBERS:
+            value = values.get(name, np.nan)
+            slot[name] = value[idx] if isinstance(value, np.ndarray) else np.full(idx.size, value, dtype=float)
+        slots.append(slot)
+        position[mask] += 1
+        return numbers
+
+    def paid(rate: np.ndarray | float) -> np.ndarray:
+        amounts: np.ndarray = np.round(np.asarray(rate) * factor * rng.uniform(0.95, 1.05, count), 2)
+        return amounts
+
+    def plant(rule: str, mask: np.ndarray, numbers: np.ndarray, amount: np.ndarray) -> None:
+        idx = np.flatnonzero(mask)
+        truth.append(
+            pl.DataFrame(
+                {
+                    "rule_id": rule,
+                    "encounter": ids[idx],
+                    "line_number": numbers[idx],
+                    "true_amount": np.round(amount[idx], 2),
+                }
+            )
+        )
+
+    v = vocabulary
+    visit = rng.integers(0, len(VISITS), count)
+    visit_rate = _pick_at(VISITS, visit, 1).astype(float)
+    has_visit = is_("office", "injection", "brace", "spravato", "procedure")
+    add(
+        has_visit,
+        procedure_code=v.column(VISITS, 0)[visit],
+        units=1.0,
+        charge=visit_rate * 2.2,
+        paid=paid(visit_rate),
+        modifiers=np.where(is_("office"), v.id(None), v.id("25")),
+    )
+
+    # Administration + product encounters.
+    for name, drugs, admin, admin_rate in (
+        ("injection", INJECTION_DRUGS, "96372", 15.0),
+        ("chemo", CHEMO_DRUGS, "96413", 145.0),
+    ):
+        mask = is_(name)
+        add(mask, procedure_code=admin, units=1.0, charge=admin_rate * 2.5, paid=paid(admin_rate))
+        drug = rng.integers(0, len(drugs), count)
+        code, ndc, unit = (v.column(drugs, c)[drug] for c in (0, 1, 2))
+        dose, units, rate = (_pick_at(drugs, drug, c).astype(float) for c in (3, 4, 5))
+        product_paid = paid(units * rate)
+        missing = mask & (rng.random(count) < PLANT_RATES["drug-admin-without-drug"])
+        under = mask & ~missing & (rng.random(count) < PLANT_RATES["jcode-unit-mismatch"])
+        billed = np.where(under, 1.0, units)
+        numbers = add(
+            mask & ~missing,
+            procedure_code=code,
+            units=billed,
+            charge=billed * rate * 3.0,
+            paid=np.round(product_paid * billed / units, 2),
+            ndc=ndc,
+            ndc_quantity=units * dose,
+            ndc_unit=unit,
+        )
+        plant("drug-admin-without-drug", missing, position - 1, product_paid)  # the admin line
+        plant("jcode-unit-mismatch", under, numbers, product_paid * (units - 1) / units)
+
+    mask = is_("immunization")
+    add(mask, procedure_code="90471", units=1.0, charge=45.0, paid=paid(18.0))
+    missing = mask & (rng.random(count) < PLANT_RATES["drug-admin-without-drug"])
+    vaccine_paid = paid(19.5)
+    add(mask & ~missing, procedure_code="90686", units=1.0, charge=48.0, paid=vaccine_paid)
+    plant("drug-admin-without-drug", missing, position - 1, vaccine_paid)
+
+    mask = is_("hydration")
+    add(mask, procedure_code="96360", units=1.0, charge=88.0, paid=paid(35.0))
+    add(
+        mask,
+        procedure_code="J7050",
+        units=4.0,
+        charge=8.0,
+        paid=paid(2.6),
+        ndc="00264-5802-00",
+        ndc_quantity=1000.0,
+        ndc_unit="ML",
+    )
+
+    mask = is_("brace")
+    brace = rng.integers(0, len(BRACES), count)
+    lcode, description, diagnosis = (v.column(BRACES, c)[brace] for c in (0, 1, 2))
+    brace_paid = paid(_pick_at(BRACES, brace, 3).astype(float))
+    as_supply = mask & (rng.random(count) < PLANT_RATES["brace-without-lcode"])
+    numbers = add(
+        mask,
+        procedure_code=np.where(as_supply, v.id("99070"), lcode),
+        units=1.0,
+        charge=brace_paid * 2.0,
+        paid=np.where(as_supply, 0.0, brace_paid),
+        description=description,
+        diagnosis=diagnosis,
+        modifiers=np.where(as_supply, v.id(None), v.id("RT")),
+    )
+    plant("brace-without-lcode", as_supply, numbers, brace_paid)
+
+    mask = is_("spravato")
+    after = day >= SWITCH
+    spravato_units = rng.choice([56.0, 84.0], count)
+    spravato_paid = paid(spravato_units * 10.5)
+    expired = mask & after & (rng.random(count) < PLANT_RATES["expired-code"])
+    numbers = add(
+        mask,
+        procedure_code=np.where(after & ~expired, v.id("J0013"), v.id("S0013")),
+        units=spravato_units,
+        charge=spravato_units * 25.0,
+        paid=np.where(expired, 0.0, spravato_paid),
+    )
+    plant("expired-code", expired, numbers, spravato_paid)
+
+    mask = is_("procedure")
+    add(mask, procedure_code="20610", units=1.0, charge=210.0, paid=paid(68.0), modifiers="RT")
+
+    # Routine lines so that claims have 1 to 12 lines.
+    extra = np.minimum(rng.geometric(0.45, count) - 1, 12 - position + 1)
+    for k in range(int(extra.max(initial=0))):
+        filler = rng.integers(0, len(FILLERS), count)
+        rate = _pick_at(FILLERS, filler, 1).astype(float)
+        add(extra > k, procedure_code=v.column(FILLERS, 0)[filler], units=1.0, charge=rate * 2.5, paid=paid(rate))
+
+    columns = {name: np.concatenate([slot[name] for slot in slots]) for name in slots[0]}
+    lines = pl.DataFrame(columns).sort("encounter", "line_number")
+    return _finish(lines, vocabulary), _finish_truth(pl.concat(truth) if truth else None)
+
+
+def _pick_at(table: list[tuple], index: np.ndarray, column: int) -> np.ndarray:  # type: ignore[type-arg]
+    picked: np.ndarray = np.array([row[column] for row in table])[index]
+    return picked
+
+
+def _money(dollars: pl.Expr) -> pl.Expr:
+    # Float to Decimal casts round to the nearest cent.
+    return dollars.round(2).cast(MONEY)
+
+
+def _finish(lines: pl.DataFrame, vocabulary: Vocabulary) -> pl.DataFrame:
+    words = pl.Series("words", vocabulary.values, dtype=pl.String)
+    payer_ids = pl.Series([p[0] for p in PAYERS])
+    payer_types = pl.Series([p[1] for p in PAYERS])
+    diagnoses = pl.Series(DIAGNOSES)
+
+    def text(name: str) -> pl.Series:
+        return words.gather(lines[name].cast(pl.UInt32))
+
+    return (
+        pl.DataFrame(
+            {
+                # Fixed-width ids without zfill: C10000000000 + the encounter number (cheap at 100 M lines).
+                "claim_id": lines.select(
+                    pl.concat_str(pl.lit("C"), (pl.col("encounter") + 10**10).cast(pl.String))
+                ).to_series(),
+                "line_number": lines["line_number"],
+                "service_date": lines.select(
+                    (pl.lit(START) + pl.duration(days=pl.col("day"))).cast(pl.Date)
+                ).to_series(),
+                "procedure_code": text("procedure_code"),
+                "modifiers": text("modifiers"),
+                "units": lines["units"],
+                "charge_amount": lines["charge"],
+                "paid_amount": lines["paid"],
+                "allowed_amount": lines["paid"] * 1.25,
+                "patient_id": lines.select(
+                    pl.concat_str(pl.lit("P"), (pl.col("patient") + 10**8).cast(pl.String))
+                ).to_series(),
+                "payer_id": payer_ids.gather(lines["payer"].cast(pl.UInt32)),
+                "payer_type": payer_types.gather(lines["payer"].cast(pl.UInt32)),
+                "rendering_npi": (lines["npi"] * 7919 + 1_000_000_000).cast(pl.String),
+                "diagnosis_codes": text("diagnosis").fill_null(diagnoses.gather(lines["dx"].cast(pl.UInt32))),
+                "ndc": text("ndc"),
+                "ndc_quantity": lines["ndc_quantity"].fill_nan(None),
+                "ndc_unit": text("ndc_unit"),
+                "description": text("description"),
+            }
+        )
+        .with_columns(
+            pl.lit(None, dtype=pl.String).alias("revenue_code"),
+            pl.lit("11").alias("place_of_service"),
+        )
+        .with_columns(
+            pl.col("units", "ndc_quantity").cast(QUANTITY),
+            _money(pl.col("charge_amount")),
+            _money(pl.col("paid_amount")),
+            _money(pl.col("allowed_amount")),
+        )
+    )
+
+
+def _finish_truth(truth: pl.DataFrame | None) -> pl.DataFrame:
+    schema = pl.Schema(
+        {"rule_id": pl.String(), "claim_id": pl.String(), "line_number": pl.Int64(), "true_amount": MONEY}
+    )
+    if truth is None:
+        return pl.DataFrame(schema=schema)
+    return truth.select(
+        "rule_id",
+        pl.concat_str(pl.lit("C"), (pl.col("encounter") + 10**10).cast(pl.String)).alias("claim_id"),
+        pl.col("line_number").cast(pl.Int64),
+        _money(pl.col("true_amount")).alias("true_amount"),
+    )
+
+
+def _write_part(job: tuple[int, int, int, int, int, str, str]) -> tuple[int, pl.DataFrame]:
+    """Generate and write one part (runs in a worker process); return its line count and truth."""
+    seed, part, first, count, total, fmt, claims_dir = job
+    frame, truth = _part(seed, part, first, count, total)
+    target = Path(claims_dir) / f"part-{part:05d}.{fmt}"
+    if fmt == "parquet":
+        frame.write_parquet(target, compression="zstd", compression_level=1)
+    else:
+        frame.write_csv(target)
+    return frame.height, truth
+
+
+def generate(lines: int, seed: int, out: Path, fmt: str = "parquet", workers: int | None = None) -> Generated:
+    """Write about ``lines`` claim lines (and the planted truth) under ``out``.
+
+    Parts are generated by ``workers`` processes (default: one per core); each part's random numbers
+    come from (seed, part), so the output does not depend on how many workers there are.
+    """
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"format {fmt!r}: use parquet or csv")
+    claims_dir = Path(out) / "claims"
+    claims_dir.mkdir(parents=True, exist_ok=True)
+    for old in claims_dir.glob("part-*"):
+        old.unlink()
+    encounters = max(1, round(lines / LINES_PER_ENCOUNTER))
+    jobs = [
+        (seed, part, first, min(ENCOUNTERS_PER_PART, encounters - first), encounters, fmt, str(claims_dir))
+        for part, first in enumerate(range(0, encounters, ENCOUNTERS_PER_PART))
+    ]
+    workers = min(workers or os.cpu_count() or 1, len(jobs))
+    if workers > 1:
+        # NOTE: spawn, not fork: a forked child of a process running Polars' thread pool can deadlock.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_write_part, jobs))
+    else:
+        results = [_write_part(job) for job in jobs]
+    truth_path = Path(out) / "truth.parquet"
+    all_truth = pl.concat([truth for _, truth in results]).sort("rule_id", "claim_id", "line_number")
+    all_truth.write_parquet(truth_path)
+    return Generated(sum(n for n, _ in results), encounters, all_truth.height, claims_dir, truth_path)
+
+
+#: Average lines per encounter of the scenario mix (measured), to turn --lines into encounters.
+LINES_PER_ENCOUNTER = 2.94
+
+
+def score(findings: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
+    """Per rule: planted, found, true positives, precision, recall, estimated and true dollars.
+
+    A finding matches a planted error when rule, claim and line agree. Only lost-revenue findings count
+    (the generator plants no over-billing); ``estimated`` sums the matched findings' amounts.
+    """
+    keys = ["rule_id", "claim_id", "line_number"]
+    found = findings.filter(pl.col("finding_kind") == "lost_revenue").select(*keys, "estimated_amount")
+    matched = found.join(truth, on=keys, how="inner")
+    rules = sorted(set(truth["rule_id"]) | set(found["rule_id"]))
+    rows = []
+    for rule in rules:
+        planted = truth.filter(pl.col("rule_id") == rule)
+        mine = found.filter(pl.col("rule_id") == rule)
+        hits = matched.filter(pl.col("rule_id") == rule)
+        rows.append(
+            {
+                "rule_id": rule,
+                "planted": planted.height,
+                "found": mine.height,
+                "true_positives": hits.height,
+                "precision": hits.height / mine.height if mine.height else None,
+                "recall": hits.height / planted.height if planted.height else None,
+                "estimated": float(hits["estimated_amount"].fill_null(0).sum() or 0),
+                "true_amount": float(planted["true_amount"].sum() or 0),
+            }
+        )
+    return pl.DataFrame(rows)
