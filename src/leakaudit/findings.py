@@ -25,6 +25,9 @@ FINDING_SCHEMA = pl.Schema(
 
 #: NOTE: findings are collected on the streaming engine, so memory stays bounded on large inputs.
 ENGINE: Final = "streaming"
+#: NOTE: no common-subplan caching: a rule that uses its marked lines twice (to group, then to find the
+#: anchor line) would otherwise hold them all in memory; reading the Parquet work file twice is cheaper.
+OPTIMIZATIONS: Final = pl.QueryOptFlags(comm_subplan_elim=False)
 
 SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_code", "message")
 
@@ -38,9 +41,15 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     """Run every rule, price the hits, and return the sorted findings table."""
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
-    hits = pl.concat([conform(rule.find(ctx)) for rule in rules], how="vertical")
+    # NOTE: hits are collected first (they are findings-sized, a small share of the lines) so that pricing
+    # builds its history tables only for the codes the hits need; then the priced findings once more.
+    hits = pl.concat([conform(rule.find(ctx)) for rule in rules], how="vertical").collect(
+        engine=ENGINE, optimizations=OPTIMIZATIONS
+    )
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
-    findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect(engine=ENGINE)
+    findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect(
+        engine=ENGINE, optimizations=OPTIMIZATIONS
+    )
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 
 

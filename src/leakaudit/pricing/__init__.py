@@ -7,6 +7,8 @@ prices keeps an empty amount, with the reason the first tier gave, else "no pric
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from leakaudit.pricing.admin_product import PRODUCT_FOR_ADMIN_CODE
@@ -23,18 +25,23 @@ BASES: dict[str, PriceBasis] = {
 }
 
 
-def estimate(hits: pl.LazyFrame, ctx: AuditContext) -> pl.LazyFrame:
+def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
     """Add ``estimated_amount`` (dollars) and ``estimate_method`` to rule hits.
 
     One linear plan: every tier table is tagged with its basis and left-joined on (basis, keys), so a hit
-    only ever matches the tiers of its own basis, and the hits are read once.
+    only ever matches the tiers of its own basis. The hits are given collected (they are few) so that a
+    tier keyed on codes is built from the lines of the codes asked for only.
     """
     prices, methods, reasons, scratch = [], [], [], []
-    frame = hits
+    frame = hits.lazy()
     for b, basis in enumerate(BASES.values()):
         for t, tier in enumerate(basis.tiers):
             price, method = f"_price_{b}_{t}", f"_method_{b}_{t}"
-            table = tier.table(ctx).select(
+            tier_ctx = ctx
+            if tier.codes_from is not None:
+                wanted = hits.filter(pl.col("price_basis") == basis.name)[tier.codes_from].drop_nulls().unique()
+                tier_ctx = replace(ctx, lines=ctx.lines.filter(pl.col("procedure_code").is_in(wanted.to_list())))
+            table = tier.table(tier_ctx).select(
                 pl.lit(basis.name).alias("price_basis"),
                 *tier.keys,
                 pl.col("unit_price").cast(UNIT_PRICE).alias(price),

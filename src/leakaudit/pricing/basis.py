@@ -23,11 +23,17 @@ UNIT_PRICE = pl.Decimal(18, 4)
 
 @dataclass(frozen=True)
 class PriceTier:
-    """One source of prices: which hit columns it is keyed on and how to build its table."""
+    """One source of prices: which hit columns it is keyed on and how to build its table.
+
+    ``codes_from``: the hit column whose values are the procedure codes the table is built from (for a
+    median of a code's own lines); lines of other codes are left out before building it, so exact
+    medians hold only the values that are asked for.
+    """
 
     name: str
     keys: tuple[str, ...]
     table: Callable[[AuditContext], pl.LazyFrame]
+    codes_from: str | None = None
 
 
 @dataclass(frozen=True)

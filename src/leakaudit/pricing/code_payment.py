@@ -67,8 +67,8 @@ CODE_PAYMENT = PriceBasis(
         "valid, else the CMS reference price (ASP or DMEPOS) of the replacement, else of the code."
     ),
     tiers=(
-        PriceTier("replacement history", ("price_code",), replacement_history),
-        PriceTier("own history while valid", ("procedure_code",), history_while_valid),
+        PriceTier("replacement history", ("price_code",), replacement_history, codes_from="price_code"),
+        PriceTier("own history while valid", ("procedure_code",), history_while_valid, codes_from="procedure_code"),
         PriceTier(
             "CMS reference price of the replacement",
             ("price_code",),

@@ -41,7 +41,7 @@ DRUG_UNIT_PRICE = PriceBasis(
         f"has at least {MIN_PAYER_LINES} paid lines, else at the CMS ASP payment limit per billing unit."
     ),
     tiers=(
-        PriceTier("payer history", ("price_code", "payer_id"), payer_history),
+        PriceTier("payer history", ("price_code", "payer_id"), payer_history, codes_from="price_code"),
         PriceTier("CMS ASP payment limit", ("price_code",), reference_by("price_code")),
     ),
 )

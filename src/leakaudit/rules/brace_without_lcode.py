@@ -67,9 +67,13 @@ class BraceWithoutLcode(Rule):
             ).alias("is_supplied"),
             codeset("orthotic_management").contains(code).alias("is_management"),
         ).filter(pl.col("is_visit") | pl.col("is_lcode") | pl.col("is_supplied") | pl.col("is_management"))
+        evidence = pl.col("is_supplied") | pl.col("is_management")
+        # NOTE: filter first: only encounters with orthosis evidence are grouped (a few percent of them),
+        # not every E/M visit.
+        with_evidence = marked.filter(evidence).select("encounter_key").unique()
+        marked = marked.join(with_evidence, on="encounter_key", how="semi")
         # The finding sits on the supply line that should have been the L-code (management lines after).
         marked = marked.with_columns(anchor_key(pl.col("is_management")))
-        evidence = pl.col("is_supplied") | pl.col("is_management")
         per_encounter = (
             marked.group_by("encounter_key")
             .agg(
