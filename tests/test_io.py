@@ -158,3 +158,11 @@ def test_row_numbers_are_per_file(claims_csv) -> None:  # type: ignore[no-untype
     second = claims_csv([{"claim_id": "", "procedure_code": "99213"}], "b.csv")
     rejects = scan_claim_lines([first, second]).rejects.collect().sort("source_file")
     assert rejects.select("source_file", "source_row").rows() == [(str(first), 2), (str(second), 1)]
+
+
+def test_audited_lines_have_the_canonical_schema(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    from leakaudit.schema import line_schema
+
+    lines = scan_claim_lines([claims_csv([{"claim_id": "C1", "procedure_code": "99213"}])]).audited
+    assert lines.collect_schema() == line_schema()
+    assert lines.collect().schema == line_schema()

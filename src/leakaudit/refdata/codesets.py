@@ -35,9 +35,6 @@ class CodeSet:
         ]
         return pl.any_horizontal(hits).fill_null(False)
 
-    def __contains__(self, code: object) -> bool:
-        return isinstance(code, str) and any(len(code) == len(low) and low <= code <= high for low, high in self.ranges)
-
 
 @cache
 def codesets() -> dict[str, CodeSet]:

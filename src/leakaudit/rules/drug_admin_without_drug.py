@@ -61,8 +61,9 @@ class DrugAdminWithoutDrug(Rule):
     How the loss is estimated:
         The median total payment for the product(s) on the organisation's own paid encounters that
         carry the same administration code: the rendering provider's own encounters when there are
-        at least 5, else the whole organisation's. With no such history the amount is left empty
-        with method "no price basis".
+        at least 5, else the whole organisation's. With no paid history, the CMS ASP payment limit of
+        the product most often given with that code here, times its median units; with no product
+        ever given with it, the amount is left empty and the method says why.
 
     Example:
         Claim C1 bills 96372 on 2025-03-14 for patient P7, and no claim for P7 that day bills a
