@@ -7,10 +7,10 @@ gives byte-identical findings files whatever order the streaming engine produced
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final
 
 import polars as pl
 
+from leakaudit.engine import collect
 from leakaudit.pricing import estimate
 from leakaudit.rules import HIT_SCHEMA, AuditContext, Rule
 from leakaudit.schema import MONEY
@@ -22,12 +22,6 @@ FINDING_SCHEMA = pl.Schema(
     {name: dtype for name, dtype in HIT_SCHEMA.items() if name not in PRICE_REQUEST_COLUMNS}
     | {"estimated_amount": MONEY, "estimate_method": pl.String(), "filing_deadline": pl.Date()}
 )
-
-#: NOTE: findings are collected on the streaming engine, so memory stays bounded on large inputs.
-ENGINE: Final = "streaming"
-#: NOTE: no common-subplan caching: a rule that uses its marked lines twice (to group, then to find the
-#: anchor line) would otherwise hold them all in memory; reading the Parquet work file twice is cheaper.
-OPTIMIZATIONS: Final = pl.QueryOptFlags(comm_subplan_elim=False)
 
 SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_code", "message")
 
@@ -41,15 +35,15 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     """Run every rule, price the hits, and return the sorted findings table."""
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
-    # NOTE: hits are collected first (they are findings-sized, a small share of the lines) so that pricing
-    # builds its history tables only for the codes the hits need; then the priced findings once more.
-    hits = pl.concat([conform(rule.find(ctx)) for rule in rules], how="vertical").collect(
-        engine=ENGINE, optimizations=OPTIMIZATIONS
+    # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
+    # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
+    # pricing builds its history tables only for the codes the hits need. Then the priced findings.
+    hits = pl.concat(
+        [collect(conform(rule.find(ctx))) for rule in rules],
+        how="vertical",
     )
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
-    findings = priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()).collect(
-        engine=ENGINE, optimizations=OPTIMIZATIONS
-    )
+    findings = collect(priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()))
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 
 

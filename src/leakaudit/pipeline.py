@@ -16,7 +16,8 @@ from typing import Any
 import polars as pl
 from tqdm import tqdm
 
-from leakaudit.findings import ENGINE, compare_findings, find_all, rule_totals
+from leakaudit.engine import ENGINE
+from leakaudit.findings import compare_findings, find_all, rule_totals
 from leakaudit.io import ColumnMapping, InputError, count_rows, scan_claim_lines
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 import polars as pl
 
+from leakaudit.engine import collect
 from leakaudit.pricing.admin_product import PRODUCT_FOR_ADMIN_CODE
 from leakaudit.pricing.basis import NO_PRICE_BASIS, UNIT_PRICE, PriceBasis, PriceTier, median_price
 from leakaudit.pricing.code_payment import CODE_PAYMENT
@@ -41,12 +42,16 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
             if tier.codes_from is not None:
                 wanted = hits.filter(pl.col("price_basis") == basis.name)[tier.codes_from].drop_nulls().unique()
                 tier_ctx = replace(ctx, lines=ctx.lines.filter(pl.col("procedure_code").is_in(wanted.to_list())))
-            table = tier.table(tier_ctx).select(
-                pl.lit(basis.name).alias("price_basis"),
-                *tier.keys,
-                pl.col("unit_price").cast(UNIT_PRICE).alias(price),
-                pl.col("method").alias(method),
-            )
+            # NOTE: each tier table is collected on its own (they are small: one row per code, provider or
+            # region), so memory peaks at the largest history aggregation, not at all of them at once.
+            table = collect(
+                tier.table(tier_ctx).select(
+                    pl.lit(basis.name).alias("price_basis"),
+                    *tier.keys,
+                    pl.col("unit_price").cast(UNIT_PRICE).alias(price),
+                    pl.col("method").alias(method),
+                )
+            ).lazy()
             frame = frame.join(table, on=["price_basis", *tier.keys], how="left", nulls_equal=False)
             prices.append(pl.col(price))
             methods.append(pl.when(pl.col(price).is_not_null()).then(pl.col(method)))
