@@ -6,7 +6,8 @@ and NDC quantities. Each rule's positive and negative cases are planted at known
 drug billed on a separate claim from its administration (no finding) and encounters without a
 patient id (the claim is the encounter), plus a few bad rows that must land in rejects.csv.
 
-Run ``python sample_data/make_sample.py`` to regenerate; the output is identical every time.
+Run ``.venv/bin/python sample_data/make_sample.py`` (it uses the installed package's schema) to regenerate; the
+output is identical every time.
 """
 
 from __future__ import annotations
@@ -17,30 +18,12 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leakaudit.schema import LINE_COLUMNS
+
 SEED = 20250101
 OUT = Path(__file__).with_name("claims.csv")
-COLUMNS = [
-    "claim_id",
-    "line_number",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "units",
-    "charge_amount",
-    "paid_amount",
-    "allowed_amount",
-    "patient_id",
-    "payer_id",
-    "payer_type",
-    "rendering_npi",
-    "diagnosis_codes",
-    "ndc",
-    "ndc_quantity",
-    "ndc_unit",
-    "description",
-    "revenue_code",
-    "place_of_service",
-]
+#: The canonical claim-line columns, in the order the schema lists them.
+COLUMNS = [column.name for column in LINE_COLUMNS]
 
 PROVIDERS = ["1588667638", "1467555294", "1336142936", "1942281078", "1073619582", "1215930367"]
 #: payer id, payer type, share of encounters, payment as a multiple of the Medicare rate

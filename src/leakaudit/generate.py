@@ -95,29 +95,6 @@ PLANT_RATES = {
     "expired-code": 0.25,
 }
 
-LINE_COLUMNS = [
-    "claim_id",
-    "line_number",
-    "service_date",
-    "procedure_code",
-    "modifiers",
-    "units",
-    "charge_amount",
-    "paid_amount",
-    "allowed_amount",
-    "patient_id",
-    "payer_id",
-    "payer_type",
-    "rendering_npi",
-    "diagnosis_codes",
-    "ndc",
-    "ndc_quantity",
-    "ndc_unit",
-    "description",
-    "revenue_code",
-    "place_of_service",
-]
-
 
 @dataclass(frozen=True)
 class Generated:
