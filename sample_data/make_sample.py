@@ -1,13 +1,13 @@
 """Write the bundled sample claim-line export, ``sample_data/claims.csv``, from a fixed seed.
 
 A small realistic practice: six rendering providers, six payers, about 900 patients, 18 months of
-office, injection, infusion, chemotherapy, immunization and hydration encounters with paid amounts
-and NDC quantities. Each rule's positive and negative cases are planted at known rates, including a
+office, injection, chemotherapy, immunization, hydration, brace and esketamine encounters with paid
+amounts and NDC quantities. Each rule's positive and negative cases are planted at known rates, including a
 drug billed on a separate claim from its administration (no finding) and encounters without a
 patient id (the claim is the encounter), plus a few bad rows that must land in rejects.csv.
 
-Run ``.venv/bin/python sample_data/make_sample.py`` (it uses the installed package's schema) to regenerate; the
-output is identical every time.
+Run ``.venv/bin/python sample_data/make_sample.py`` (it uses the installed package's schema) to
+regenerate; the output is identical every time.
 """
 
 from __future__ import annotations
