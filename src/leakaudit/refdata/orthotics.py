@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 from leakaudit.io import InputError, read_toml
+from leakaudit.refdata.codesets import CodeSet
 
 
 @dataclass(frozen=True)
@@ -44,31 +45,45 @@ class Orthotics:
 
     def region_of_description(self, description: pl.Expr) -> pl.Expr:
         """The first region whose terms the description names, else null."""
-        chain: Any = pl
-        for region in self.regions:
-            chain = chain.when(description.str.contains(_words(region.terms))).then(pl.lit(region.name))
-        return chain.otherwise(pl.lit(None, dtype=pl.String())) if self.regions else pl.lit(None, pl.String())
+        return _first_region([(description.str.contains(_words(r.terms)), r.name) for r in self.regions])
 
     def region_of_diagnoses(self, diagnosis_codes: pl.Expr) -> pl.Expr:
         """The first region one of whose ICD-10-CM prefixes starts one of the ``;``-separated codes."""
         undotted = pl.concat_str(pl.lit(";"), diagnosis_codes.str.replace_all(".", "", literal=True))
-        chain: Any = pl
-        for region in self.regions:
-            prefixes = "|".join(re.escape(p.replace(".", "")) for p in region.diagnosis_prefixes)
-            chain = chain.when(undotted.str.contains(f";({prefixes})")).then(pl.lit(region.name))
-        return chain.otherwise(pl.lit(None, dtype=pl.String())) if self.regions else pl.lit(None, pl.String())
+        return _first_region(
+            [
+                (
+                    undotted.str.contains(
+                        ";(" + "|".join(re.escape(p.replace(".", "")) for p in r.diagnosis_prefixes) + ")"
+                    ),
+                    r.name,
+                )
+                for r in self.regions
+            ]
+        )
 
     def region_of_lcode(self, code: pl.Expr) -> pl.Expr:
         """The region an L-code is for, from the regions' L-code ranges, else null."""
-        chain: Any = pl
-        for region in self.regions:
-            inside = pl.any_horizontal([code.is_between(pl.lit(lo), pl.lit(hi)) for lo, hi in region.lcode_ranges])
-            chain = chain.when((code.str.len_chars() == 5) & inside).then(pl.lit(region.name))
-        return chain.otherwise(pl.lit(None, dtype=pl.String())) if self.regions else pl.lit(None, pl.String())
+        return _first_region(
+            [(CodeSet(r.name, r.name, "orthotics.toml", r.lcode_ranges).contains(code), r.name) for r in self.regions]
+        )
 
-    def typical(self, region: str) -> tuple[str, ...]:
-        """The typical L-codes of a region."""
-        return next((r.typical_lcodes for r in self.regions if r.name == region), ())
+    def typical_codes(self, region: pl.Expr) -> pl.Expr:
+        """The typical L-codes of a region as ``"L1810, L1812, ..."`` text, null for an unknown region."""
+        return region.replace_strict(
+            {r.name: ", ".join(r.typical_lcodes) for r in self.regions if r.typical_lcodes},
+            default=None,
+            return_dtype=pl.String(),
+        )
+
+
+def _first_region(cases: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The name of the first region whose condition holds, else null (regions are tried in order)."""
+    chain: Any = pl
+    for condition, name in cases:
+        chain = chain.when(condition).then(pl.lit(name))
+    result: pl.Expr = chain.otherwise(pl.lit(None, dtype=pl.String())) if cases else pl.lit(None, pl.String())
+    return result
 
 
 def _words(terms: tuple[str, ...]) -> str:

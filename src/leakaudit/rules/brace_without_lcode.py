@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import polars as pl
 
 from leakaudit.refdata import codeset
@@ -11,15 +9,6 @@ from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits
 from leakaudit.rules.context import AuditContext
 
 UNKNOWN_REGION = "unknown region"
-
-
-def region_typical_codes(ctx: AuditContext, region: pl.Expr) -> pl.Expr:
-    """The typical L-codes of a region, as ``"L1810, L1812, ..."`` text (null for an unknown region)."""
-    chain: Any = pl
-    for entry in ctx.refdata.orthotics.regions:
-        chain = chain.when(region == entry.name).then(pl.lit(", ".join(entry.typical_lcodes)))
-    typical: pl.Expr = chain.otherwise(pl.lit(None, dtype=pl.String()))
-    return typical
 
 
 class BraceWithoutLcode(Rule):
@@ -93,7 +82,7 @@ class BraceWithoutLcode(Rule):
                     orthotics.region_of_diagnoses(pl.col("encounter_diagnoses")),
                 ).alias("region")
             )
-            .with_columns(region_typical_codes(ctx, pl.col("region")).alias("typical"))
+            .with_columns(orthotics.typical_codes(pl.col("region")).alias("typical"))
         )
         what = (
             pl.when(pl.col("region").is_not_null())
