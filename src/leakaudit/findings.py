@@ -6,6 +6,7 @@ gives byte-identical findings files whatever order the streaming engine produced
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 
 import polars as pl
@@ -47,17 +48,31 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 
 
-def rule_totals(findings: pl.DataFrame) -> pl.DataFrame:
-    """Per rule and kind: findings, claims affected, estimated total and findings left unpriced."""
-    return (
-        findings.group_by("rule_id", "finding_kind")
-        .agg(
-            pl.len().alias("count"),
-            pl.col("claim_id").n_unique().alias("claims"),
-            pl.col("estimated_amount").sum().cast(MONEY).alias("estimated_total"),
-            pl.col("estimated_amount").is_null().sum().alias("unpriced"),
-        )
-        .sort("rule_id", "finding_kind")
+def rule_totals(findings: pl.DataFrame, rule_ids: Sequence[str], as_of: dt.date | None = None) -> pl.DataFrame:
+    """One row per rule, in ``rule_ids`` order (zeros for a rule without findings).
+
+    Columns: ``count``, ``claims`` (distinct claims), ``estimated_total`` (priced lost revenue),
+    ``exposure_total`` (priced compliance exposure), ``unpriced``; with ``as_of``, also
+    ``recoverable_total``: lost revenue whose filing deadline is on or after that date.
+    """
+    amount = pl.col("estimated_amount")
+    lost = pl.col("finding_kind") == "lost_revenue"
+    sums = {
+        "estimated_total": amount.filter(lost),
+        "exposure_total": amount.filter(pl.col("finding_kind") == "compliance_exposure"),
+    }
+    if as_of is not None:
+        sums["recoverable_total"] = amount.filter(lost & (pl.col("filing_deadline") >= as_of))
+    per_rule = findings.group_by("rule_id").agg(
+        pl.len().alias("count"),
+        pl.col("claim_id").n_unique().alias("claims"),
+        *(expr.sum().cast(MONEY).alias(name) for name, expr in sums.items()),
+        amount.is_null().sum().alias("unpriced"),
+    )
+    order = pl.DataFrame({"rule_id": list(rule_ids)}, schema={"rule_id": pl.String()})
+    return order.join(per_rule, on="rule_id", how="left", maintain_order="left").with_columns(
+        pl.col("count", "claims", "unpriced").fill_null(0).cast(pl.Int64),
+        *(pl.col(name).fill_null(0).cast(MONEY) for name in sums),
     )
 
 

@@ -162,19 +162,17 @@ def _summary(
     rows_audited: int,
     profile: pl.DataFrame,
 ) -> dict[str, Any]:
-    totals = rule_totals(findings)
-    per_rule: dict[str, Any] = {}
-    for rule in rules:
-        mine = totals.filter(pl.col("rule_id") == rule.id)
-        lost = mine.filter(pl.col("finding_kind") == "lost_revenue")
-        exposure = mine.filter(pl.col("finding_kind") == "compliance_exposure")
-        per_rule[rule.id] = {
+    totals = rule_totals(findings, [rule.id for rule in rules])
+    per_rule: dict[str, Any] = {
+        rule.id: {
             "title": rule.title,
-            "count": int(mine["count"].sum()),
-            "estimated_total": _dollars(lost["estimated_total"].sum()),
-            "compliance_exposure_total": _dollars(exposure["estimated_total"].sum()),
-            "unpriced": int(mine["unpriced"].sum()),
+            "count": row["count"],
+            "estimated_total": _dollars(row["estimated_total"]),
+            "compliance_exposure_total": _dollars(row["exposure_total"]),
+            "unpriced": row["unpriced"],
         }
+        for rule, row in zip(rules, totals.iter_rows(named=True), strict=True)
+    }
     lost_revenue = findings.filter(pl.col("finding_kind") == "lost_revenue")
     first, last = profile["first"][0], profile["last"][0]
     rejects_by_reason = (

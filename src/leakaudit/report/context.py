@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 from markupsafe import Markup
 
+from leakaudit.findings import rule_totals
 from leakaudit.report.charts import bar_chart_svg, trend_chart_svg
 
 TOP_FINDINGS = 25
@@ -196,7 +197,11 @@ def build_report_context(
     def row(values: dict[str, Any]) -> FindingRow:
         return _finding_row(values, options.show_patient_ids)
 
-    sections = [_rule_section(rule, findings, row) for rule in rules]
+    totals = rule_totals(findings, [rule.id for rule in rules])
+    sections = [
+        _rule_section(rule, totals_row, findings, row)
+        for rule, totals_row in zip(rules, totals.iter_rows(named=True), strict=True)
+    ]
     titles = {rule.id: rule.title for rule in rules}
     return ReportContext(
         title=options.title,
@@ -255,7 +260,7 @@ def _finding_row(values: dict[str, Any], show_patient_ids: bool) -> FindingRow:
     )
 
 
-def _rule_section(rule: Any, findings: pl.DataFrame, row: Any) -> RuleSection:
+def _rule_section(rule: Any, totals: dict[str, Any], findings: pl.DataFrame, row: Any) -> RuleSection:
     mine = findings.filter(pl.col("rule_id") == rule.id)
     confidence = dict(mine.group_by("confidence").len().iter_rows())
     methods = mine.group_by("estimate_method").len().sort(["len", "estimate_method"], descending=[True, False])
@@ -265,11 +270,11 @@ def _rule_section(rule: Any, findings: pl.DataFrame, row: Any) -> RuleSection:
         summary=rule.summary(),
         why=rule.section("Why it leaks:"),
         estimate=rule.section("How the loss is estimated:"),
-        count=mine.height,
-        claims=mine["claim_id"].n_unique(),
-        estimated_total=_total(mine.filter(pl.col("finding_kind") == "lost_revenue")),
-        exposure_total=_total(mine.filter(pl.col("finding_kind") == "compliance_exposure")),
-        unpriced=int(mine["estimated_amount"].is_null().sum()),
+        count=totals["count"],
+        claims=totals["claims"],
+        estimated_total=totals["estimated_total"],
+        exposure_total=totals["exposure_total"],
+        unpriced=totals["unpriced"],
         confidence_mix={level: confidence.get(level, 0) for level in ("high", "medium", "low")},
         methods=[(m, n) for m, n in methods.head(8).iter_rows()],
         top_findings=[row(r) for r in _by_amount(mine).head(TOP_PER_RULE).iter_rows(named=True)],

@@ -15,6 +15,8 @@ from typing import Any
 import polars as pl
 import xlsxwriter
 
+from leakaudit.findings import rule_totals
+
 QUEUE_COLUMNS = (
     "claim_id",
     "line_number",
@@ -54,7 +56,7 @@ def write_workbook(path: Path, findings: pl.DataFrame, rules: Sequence[Any], as_
     header = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1})
     money = book.add_format({"num_format": CURRENCY})
     date = book.add_format({"num_format": DATE})
-    _summary_sheet(book, queue, rules, as_of, header, money)
+    _summary_sheet(book, findings, rules, as_of, header, money)
     for rule in rules:
         mine = queue.filter(pl.col("rule_id") == rule.id).sort(
             ["estimated_amount", "claim_id", "line_number"], descending=[True, False, False], nulls_last=True
@@ -86,23 +88,20 @@ def _table(sheet: Any, frame: pl.DataFrame, header: Any, formats: dict[str, Any]
 
 
 def _summary_sheet(
-    book: Any, queue: pl.DataFrame, rules: Sequence[Any], as_of: dt.date, header: Any, money: Any
+    book: Any, findings: pl.DataFrame, rules: Sequence[Any], as_of: dt.date, header: Any, money: Any
 ) -> None:
-    amount = pl.col("estimated_amount")
-    lost = pl.col("finding_kind") == "lost_revenue"
-    rows = []
-    for rule in rules:
-        mine = queue.filter(pl.col("rule_id") == rule.id)
-        totals = mine.select(
-            pl.len().alias("findings"),
-            pl.col("claim_id").n_unique().alias("claims"),
-            amount.filter(lost).sum().alias("estimated_lost_revenue"),
-            amount.filter(lost & pl.col("recoverable")).sum().alias("recoverable"),
-            amount.filter(pl.col("finding_kind") == "compliance_exposure").sum().alias("compliance_exposure"),
-            amount.is_null().sum().alias("unpriced"),
-        ).row(0, named=True)
-        rows.append({"rule_id": rule.id, "title": rule.title, **totals})
-    frame = pl.DataFrame(rows).sort("estimated_lost_revenue", "rule_id", descending=[True, False], nulls_last=True)
+    totals = rule_totals(findings, [rule.id for rule in rules], as_of)
+    titles = pl.Series("title", [rule.title for rule in rules], dtype=pl.String)
+    frame = totals.select(
+        "rule_id",
+        titles,
+        pl.col("count").alias("findings"),
+        "claims",
+        pl.col("estimated_total").cast(pl.Float64).alias("estimated_lost_revenue"),
+        pl.col("recoverable_total").cast(pl.Float64).alias("recoverable"),
+        pl.col("exposure_total").cast(pl.Float64).alias("compliance_exposure"),
+        "unpriced",
+    ).sort("estimated_lost_revenue", "rule_id", descending=[True, False], nulls_last=True)
     sheet = book.add_worksheet("Summary")
     sheet.write(0, 0, f"Recoverable: timely-filing deadline on or after {as_of.isoformat()}", header)
     moneyed = {"estimated_lost_revenue": money, "recoverable": money, "compliance_exposure": money}
