@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from leakaudit.io import InputError, load_mapping, resolve_sources, scan_claim_lines
+from leakaudit.io import InputError, encounter_key, load_mapping, resolve_sources, scan_claim_lines
 
 
 def test_bad_values_are_rejected_with_file_row_column_and_reason(claims_csv) -> None:  # type: ignore[no-untyped-def]
@@ -73,7 +73,31 @@ def test_values_are_normalised(claims_csv) -> None:  # type: ignore[no-untyped-d
     assert row["payer_type"] == "medicare_advantage"
     assert row["ndc_unit"] == "ME"
     assert row["patient_id"] is None  # missing optional column: not known
-    assert row["encounter_key"] == "C:C1"
+    assert scan_claim_lines([path]).audited.select(encounter_key()).collect().item() == "C:C1"
+
+
+def test_encounter_id_is_patient_and_date_across_claims_else_the_claim(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    path = claims_csv(
+        [
+            {"procedure_code": "99213", **row}
+            for row in [
+                {"claim_id": "C1", "patient_id": "P1", "service_date": "2025-03-14"},
+                {"claim_id": "C2", "patient_id": "P1", "service_date": "2025-03-14"},
+                {"claim_id": "C3", "patient_id": "P1", "service_date": "2025-03-15"},
+                {"claim_id": "C4", "patient_id": "P2", "service_date": "2025-03-14"},
+                {"claim_id": "C5", "patient_id": "", "service_date": "2025-03-14"},
+                {"claim_id": "C5", "line_number": "2", "patient_id": "", "service_date": "2025-03-14"},
+                {"claim_id": "C6", "patient_id": "", "service_date": "2025-03-14"},
+            ]
+        ]
+    )
+    lines = scan_claim_lines([path]).audited.select("claim_id", "encounter_id", "line_id", encounter_key()).collect()
+    ids = dict(zip(lines["claim_id"], lines["encounter_id"], strict=False))
+    assert ids["C1"] == ids["C2"]
+    assert len({ids["C1"], ids["C3"], ids["C4"], ids["C5"], ids["C6"]}) == 5
+    assert lines.filter(pl.col("claim_id") == "C5")["encounter_id"].n_unique() == 1
+    assert lines["encounter_key"].to_list()[:2] == ["P:P1|2025-03-14"] * 2
+    assert lines["line_id"].to_list() == list(range(1, 8))  # first file: the row number itself
 
 
 def test_split_modifier_columns_are_joined(claims_csv) -> None:  # type: ignore[no-untyped-def]

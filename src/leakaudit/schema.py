@@ -79,11 +79,11 @@ LINE_COLUMNS: tuple[Column, ...] = (
     Column("place_of_service", pl.String(), False, "CMS place-of-service code, 2 digits.", "11"),
 )
 
-#: Columns the reader adds to every audited line: where it came from and which encounter it belongs to.
+#: Columns the reader adds to every audited line: where it came from (the input file's position in the
+#: order the sources resolve, and the row; see ``leakaudit.io.reader``) and which encounter it belongs to.
 PROVENANCE_COLUMNS: dict[str, pl.DataType] = {
-    "source_file": pl.String(),
-    "source_row": pl.Int64(),
-    "encounter_key": pl.String(),
+    "line_id": pl.UInt64(),
+    "encounter_id": pl.UInt64(),
 }
 
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in LINE_COLUMNS if c.required)

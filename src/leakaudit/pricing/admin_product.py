@@ -22,7 +22,7 @@ def _administrations(ctx: AuditContext) -> pl.LazyFrame:
     code = pl.col("procedure_code")
     return (
         ctx.lines.filter(admin_kind(code).is_not_null())
-        .select("encounter_key", code.alias("price_code"), "rendering_npi", admin_kind(code).alias("admin_kind"))
+        .select("encounter_id", code.alias("price_code"), "rendering_npi", admin_kind(code).alias("admin_kind"))
         .unique()
     )
 
@@ -31,7 +31,7 @@ def _products(ctx: AuditContext) -> pl.LazyFrame:
     """Product lines with what kind of administration they satisfy."""
     code = pl.col("procedure_code")
     return ctx.lines.filter(is_drug_product(code) | is_vaccine_product(code)).select(
-        "encounter_key",
+        "encounter_id",
         code.alias("product_code"),
         "units",
         "paid_amount",
@@ -43,7 +43,7 @@ def _given_with(ctx: AuditContext) -> pl.LazyFrame:
     """Each administration joined to the products that satisfy it on the same encounter."""
     return (
         _administrations(ctx)
-        .join(_products(ctx), on="encounter_key", how="inner")
+        .join(_products(ctx), on="encounter_id", how="inner")
         .filter((pl.col("admin_kind") == IMMUNIZATION) == pl.col("is_vaccine"))
     )
 
@@ -53,7 +53,7 @@ def product_payments(ctx: AuditContext) -> pl.LazyFrame:
     return (
         _given_with(ctx)
         .filter(pl.col("paid_amount") > 0)
-        .group_by("encounter_key", "price_code", "rendering_npi")
+        .group_by("encounter_id", "price_code", "rendering_npi")
         .agg(pl.col("paid_amount").sum().alias("product_paid"))
     )
 
@@ -101,7 +101,7 @@ def reference_for_usual_product(ctx: AuditContext) -> pl.LazyFrame:
         _given_with(ctx)
         .group_by("price_code", "product_code")
         .agg(
-            pl.col("encounter_key").n_unique().alias("encounters"),
+            pl.col("encounter_id").n_unique().alias("encounters"),
             pl.col("units").cast(pl.Float64).median().alias("units"),
         )
     )

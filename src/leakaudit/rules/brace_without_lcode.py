@@ -59,12 +59,12 @@ class BraceWithoutLcode(Rule):
         evidence = pl.col("is_supplied") | pl.col("is_management")
         # NOTE: filter first: only encounters with orthosis evidence are grouped (a few percent of them),
         # not every E/M visit.
-        with_evidence = marked.filter(evidence).select("encounter_key").unique()
-        marked = marked.join(with_evidence, on="encounter_key", how="semi")
+        with_evidence = marked.filter(evidence).select("encounter_id").unique()
+        marked = marked.join(with_evidence, on="encounter_id", how="semi")
         # The finding sits on the supply line that should have been the L-code (management lines after).
         marked = marked.with_columns(anchor_key(pl.col("is_management")))
         per_encounter = (
-            marked.group_by("encounter_key")
+            marked.group_by("encounter_id")
             .agg(
                 pl.col("is_visit").any().alias("has_visit"),
                 pl.col("is_lcode").any().alias("has_lcode"),
@@ -75,7 +75,7 @@ class BraceWithoutLcode(Rule):
             .filter(pl.col("has_visit") & pl.col("has_lcode").not_())
         )
         flagged = (
-            anchor_lines(marked, per_encounter, ["encounter_key"])
+            anchor_lines(marked, per_encounter)
             .with_columns(
                 pl.coalesce(
                     orthotics.region_of_description(description),

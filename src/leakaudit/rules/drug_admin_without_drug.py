@@ -90,12 +90,12 @@ class DrugAdminWithoutDrug(Rule):
         # The finding sits on the first administration line that lacks its product, non-hydration first.
         relevant = relevant.with_columns(anchor_key(kind == HYDRATION))
         unsatisfied = kind.is_not_null() & lacks_product(kind, pl.col("is_drug").any(), pl.col("is_vaccine").any())
-        per_encounter = relevant.group_by("encounter_key").agg(
+        per_encounter = relevant.group_by("encounter_id").agg(
             pl.col(ANCHOR).filter(unsatisfied).min(),
             (unsatisfied & (kind != HYDRATION)).any().alias("beyond_hydration"),
             code.filter(unsatisfied).unique().sort().str.join(", ").alias("admin_codes"),
         )
-        anchored = anchor_lines(relevant, per_encounter, ["encounter_key"])
+        anchored = anchor_lines(relevant, per_encounter)
         product = (
             pl.when(pl.col("admin_kind") == IMMUNIZATION)
             .then(pl.lit("vaccine"))

@@ -146,12 +146,12 @@ class JcodeUnitMismatch(Rule):
         )
         day_lines = with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key())
         day_totals = (
-            day_lines.group_by("encounter_key", "procedure_code")
+            day_lines.group_by("encounter_id", "procedure_code")
             .agg(pl.col(ANCHOR).min(), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
             .filter(pl.col("day_units") > pl.col("mue"))
             .drop("mue")
         )
-        day_mue = anchor_lines(day_lines, day_totals, ["encounter_key", "procedure_code"])
+        day_mue = anchor_lines(day_lines, day_totals)
         mue_hits = pl.concat([line_mue, day_mue.select(line_mue.collect_schema().names())]).with_columns(
             pl.lit(ABOVE_MUE).alias("kind"), pl.col("mue").cast(pl.Float64).alias("quantity")
         )
