@@ -13,6 +13,7 @@ import pytest
 from leakaudit.cli import ExitCode, main
 from leakaudit.io import InputError
 from leakaudit.refdata import import_file, load_refdata, releases, shipped_store
+from leakaudit.refdata.codesets import CodeSet, codesets
 from leakaudit.refdata.releases import release_from_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "refdata"
@@ -196,3 +197,16 @@ def test_cli_import_show_and_audit_with_imported_release(
     assert summary["dmepos_state"] == "TX"
     assert "HCPC2026_JAN_ANWEB_12152025.txt" in (out / "report.html").read_text()
     assert main(["audit", str(lines), "--out", str(out), "--state", "Texas"]) == ExitCode.INPUT_ERROR
+
+
+def test_code_sets_listed_and_ranged_agree() -> None:
+    """Every shipped set looks codes up in its listed codes; the range comparison must say the same."""
+    probes = ["J0119", "J0120", "J3301", "J9999", "J99999", "j3301", "96372", "9637", "99070", "L1812", "L9900"]
+    probes += ["90281", "90399", "90476", "G0008", "G0011", "Q2034", "A9700", "A9701", "C9399", "C9600", None]
+    frame = pl.DataFrame({"code": probes}, schema={"code": pl.String()})
+    for code_set in codesets().values():
+        assert code_set.codes() is not None, code_set.name
+        ranged = CodeSet(code_set.name, "", "", (*code_set.ranges, ("A", "AZ")))  # mixed lengths: not listed
+        assert ranged.codes() is None
+        got = frame.select(code_set.contains(pl.col("code")).alias("listed"), ranged.contains(pl.col("code")))
+        assert got["listed"].to_list() == got["code"].to_list(), code_set.name

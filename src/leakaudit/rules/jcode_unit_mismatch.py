@@ -41,22 +41,17 @@ def _lookup(column: pl.Expr, table: dict[str, tuple[str, float]], part: int) -> 
 
 
 def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
-    """Add ``expected_units`` (billing units for the NDC quantity given) and how they were derived.
+    """Add ``expected_units`` (billing units for the NDC quantity given) and ``via_crosswalk`` (how).
 
     ``ME`` (mg), ``GR`` (g) and ``F2`` (IU), and ``ML`` for codes dosed per mL, convert directly against
     the HCPCS dosage descriptor (CMS ASP file): 40 mg of J3301 (per 10 mg) is 4 units. Otherwise ``ML``,
     ``GR`` and ``UN`` use the CMS NDC-HCPCS crosswalk for that NDC: billing units per item, and the item's
-    package size. A partial unit is rounded up, as CMS instructs.
+    package size. A partial unit is rounded up, as CMS instructs. :func:`conversion` words it.
     """
     asp = ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage", "dosage_amount", "dosage_unit")
     crosswalk = ctx.refdata.crosswalk.select(
         pl.col("code").alias("procedure_code"), pl.col("ndc").alias("ndc11"), "package_size", "billing_units_per_item"
     ).unique(subset=["procedure_code", "ndc11"], keep="any")
-    joined = (
-        drug_lines.with_columns(ndc11(pl.col("ndc")).alias("ndc11"))
-        .join(asp, on="procedure_code", how="left")
-        .join(crosswalk, on=["procedure_code", "ndc11"], how="left")
-    )
     quantity = pl.col("ndc_quantity").cast(pl.Float64)
     ndc_kind, ndc_factor = _lookup(pl.col("ndc_unit"), NDC_UNITS, 0), _lookup(pl.col("ndc_unit"), NDC_UNITS, 1)
     dose_kind, dose_factor = (
@@ -66,20 +61,45 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
     direct = pl.when(ndc_kind == dose_kind).then(
         quantity * ndc_factor / (pl.col("dosage_amount").cast(pl.Float64) * dose_factor)
     )
+    with_direct = drug_lines.join(asp, on="procedure_code", how="left").with_columns(direct.alias("_units"))
+    # NOTE: only lines the dosage descriptor cannot convert are matched to the crosswalk by NDC: normalising
+    # every drug line's NDC cost more than the rest of the conversion.
+    needs_crosswalk = pl.col("_units").is_null() & pl.col("ndc_quantity").is_not_null() & pl.col("ndc").is_not_null()
     per_item = pl.col("billing_units_per_item").cast(pl.Float64)
-    via_crosswalk = (
-        pl.when(pl.col("ndc_unit") == "UN")
-        .then(quantity * per_item)
-        .when(pl.col("ndc_unit").is_in(["ML", "GR"]) & (pl.col("package_size") > 0))
-        .then(quantity / pl.col("package_size").cast(pl.Float64) * per_item)
+    from_crosswalk = (
+        with_direct.filter(needs_crosswalk)
+        .with_columns(ndc11(pl.col("ndc")).alias("ndc11"))
+        .join(crosswalk, on=["procedure_code", "ndc11"], how="left")
+        .with_columns(
+            pl.when(pl.col("ndc_unit") == "UN")
+            .then(quantity * per_item)
+            .when(pl.col("ndc_unit").is_in(["ML", "GR"]) & (pl.col("package_size") > 0))
+            .then(quantity / pl.col("package_size").cast(pl.Float64) * per_item)
+            .alias("_units")
+        )
+        .drop("ndc11", "package_size")
     )
-    raw = pl.coalesce(direct, via_crosswalk)
+    joined = pl.concat(
+        [
+            with_direct.filter(needs_crosswalk.not_()).with_columns(
+                pl.lit(None, dtype=pl.Float64()).alias("billing_units_per_item")
+            ),
+            from_crosswalk.with_columns(pl.col("billing_units_per_item").cast(pl.Float64)),
+        ],
+        how="vertical_relaxed",
+    )
+    raw = pl.col("_units")
     # NOTE: the small tolerance keeps 4.0000000001 (float division) at 4 units, not 5.
     return joined.with_columns(
         pl.when(raw > 0).then((raw - 1e-6).ceil().clip(lower_bound=1)).alias("expected_units"),
-        pl.when(direct.is_not_null())
-        .then(pl.format("{} {} at {} per unit", number_text(pl.col("ndc_quantity")), "ndc_unit", "dosage"))
-        .when(via_crosswalk.is_not_null())
+        pl.col("billing_units_per_item").is_not_null().alias("via_crosswalk"),
+    ).drop("_units")
+
+
+def conversion() -> pl.Expr:
+    """How the expected units were derived, for the message (on the lines flagged only: it is text)."""
+    return (
+        pl.when(pl.col("via_crosswalk"))
         .then(
             pl.format(
                 "{} {} of NDC {} at {} billing units per item (CMS crosswalk)",
@@ -89,7 +109,7 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
                 number_text(pl.col("billing_units_per_item")),
             )
         )
-        .alias("conversion"),
+        .otherwise(pl.format("{} {} at {} per unit", number_text(pl.col("ndc_quantity")), "ndc_unit", "dosage"))
     )
 
 
@@ -164,7 +184,15 @@ class JcodeUnitMismatch(Rule):
             .filter(pl.col("typical_lines") >= MIN_TYPICAL_LINES)
         )
         below = (
-            converted.filter(pl.col("ndc_quantity").is_null())
+            drugs.filter(pl.col("ndc_quantity").is_null())
+            .join(
+                ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage"),
+                on="procedure_code",
+                how="left",
+            )
+            .with_columns(
+                pl.col("units").cast(pl.Float64).alias("billed"), pl.lit(None, pl.Float64()).alias("expected_units")
+            )
             .join(typical, on=["procedure_code", "rendering_npi"], how="inner")
             .filter((pl.col("typical_units") >= 2) & (pl.col("billed") <= FAR_BELOW * pl.col("typical_units")))
             .with_columns(
@@ -175,7 +203,7 @@ class JcodeUnitMismatch(Rule):
         shared = [*ctx.lines.collect_schema().names(), "kind", "quantity", "expected_units", "conversion", "dosage"]
         flagged = pl.concat(
             [
-                dose_hits.select(shared),
+                dose_hits.with_columns(conversion().alias("conversion")).select(shared),
                 mue_hits.with_columns(
                     pl.format(
                         "MUE {} (MAI {}), {} units that day", "mue", "mai", number_text(pl.col("day_units"))
