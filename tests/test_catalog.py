@@ -10,7 +10,7 @@ import yaml
 
 from conftest import SAMPLE_CSV
 from leakaudit.io import scan_claim_lines
-from leakaudit.rules import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, AuditContext, Rule, get_rules
+from leakaudit.rules import CONFIDENCES, FINDING_KINDS, RULE_HIT_SCHEMA, AuditContext, Rule, get_rules
 from leakaudit.rules.base import DOC_SECTIONS
 
 CASE_DIR = Path(__file__).parent / "rules"
@@ -37,7 +37,7 @@ def test_rule_docstring_has_sections(rule: type[Rule]) -> None:
 @pytest.mark.parametrize("rule", get_rules(), ids=lambda r: r.id)
 def test_rule_output_conforms_on_sample_data(rule: type[Rule]) -> None:
     hits = rule.find(AuditContext(lines=scan_claim_lines([SAMPLE_CSV]).audited)).collect()
-    assert hits.schema == HIT_SCHEMA
+    assert hits.schema == RULE_HIT_SCHEMA
     assert hits.height > 0, "the sample data plants positive cases of every rule"
     assert set(hits["confidence"]) <= set(CONFIDENCES)
     assert set(hits["finding_kind"]) <= set(FINDING_KINDS)

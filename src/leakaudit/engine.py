@@ -8,8 +8,9 @@ import polars as pl
 
 #: NOTE: the streaming engine keeps memory bounded on large inputs.
 ENGINE: Final = "streaming"
-#: NOTE: no common-subplan caching: a rule that uses its marked lines twice (to group, then to find the
-#: anchor line) would otherwise hold them all in memory; reading the Parquet work file twice is cheaper.
+#: NOTE: no automatic common-subplan caching: it would hold every shared subplan whole, with all its
+#: columns. A rule caches explicitly (``LazyFrame.cache()``) the few narrow frames it reads more than once
+#: (its relevant lines), where reading the work file again would cost more than holding them.
 OPTIMIZATIONS: Final = pl.QueryOptFlags(comm_subplan_elim=False)
 
 

@@ -13,7 +13,7 @@ import polars as pl
 
 from leakaudit.engine import collect
 from leakaudit.pricing import estimate
-from leakaudit.rules import HIT_SCHEMA, AuditContext, Rule
+from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, identify
 from leakaudit.schema import MONEY
 
 #: Hit columns that only tell pricing how to value a hit; findings carry the result instead.
@@ -28,8 +28,8 @@ SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_co
 
 
 def conform(hits: pl.LazyFrame) -> pl.LazyFrame:
-    """Select and cast a rule's output to :data:`HIT_SCHEMA` (raises if a column is missing)."""
-    return hits.select(pl.col(name).cast(dtype) for name, dtype in HIT_SCHEMA.items())
+    """Select and cast a rule's output to :data:`RULE_HIT_SCHEMA` (raises if a column is missing)."""
+    return hits.select(pl.col(name).cast(dtype) for name, dtype in RULE_HIT_SCHEMA.items())
 
 
 def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
@@ -39,10 +39,8 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
     # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
     # pricing builds its history tables only for the codes the hits need. Then the priced findings.
-    hits = pl.concat(
-        [collect(conform(rule.find(ctx))) for rule in rules],
-        how="vertical",
-    )
+    rule_hits = pl.concat([collect(conform(rule.find(ctx))) for rule in rules], how="vertical")
+    hits = collect(identify(rule_hits, ctx.lines))
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
     findings = collect(priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()))
     return findings.sort(list(SORT_KEYS), nulls_last=True)

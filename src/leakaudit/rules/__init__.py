@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from leakaudit.rules.base import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, Rule
+from leakaudit.rules.base import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, RULE_HIT_SCHEMA, Rule, identify
 from leakaudit.rules.brace_without_lcode import BraceWithoutLcode
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
@@ -33,4 +33,14 @@ def get_rule(rule_id: str) -> type[Rule]:
     raise KeyError(rule_id)
 
 
-__all__ = ["CONFIDENCES", "FINDING_KINDS", "HIT_SCHEMA", "AuditContext", "Rule", "get_rule", "get_rules"]
+__all__ = [
+    "CONFIDENCES",
+    "FINDING_KINDS",
+    "HIT_SCHEMA",
+    "RULE_HIT_SCHEMA",
+    "AuditContext",
+    "Rule",
+    "get_rule",
+    "get_rules",
+    "identify",
+]

@@ -1,10 +1,11 @@
 """The rule framework: the base class every rule derives from, and the shape of what rules return.
 
 A rule is a class with an ``id`` (kebab-case), a ``title``, a docstring whose sections explain the
-billing problem, and a pure ``find(ctx) -> LazyFrame`` that returns *hits* in :data:`HIT_SCHEMA`:
-no I/O, no ``collect()``, no printing. A hit names the line at fault and the price basis that values
-it; :mod:`leakaudit.pricing` turns hits into dollar estimates and :mod:`leakaudit.findings` into
-findings.
+billing problem, and a pure ``find(ctx) -> LazyFrame`` that returns *hits* in
+:data:`RULE_HIT_SCHEMA`: no I/O, no ``collect()``, no printing. A hit names the line at fault (its
+``line_id``), what is wrong and the price basis that values it; :func:`identify` adds the line's claim,
+patient, payer and code (:data:`HIT_SCHEMA`), :mod:`leakaudit.pricing` turns hits into dollar estimates
+and :mod:`leakaudit.findings` into findings.
 """
 
 from __future__ import annotations
@@ -23,6 +24,34 @@ from leakaudit.schema import QUANTITY
 FINDING_KINDS = ("lost_revenue", "compliance_exposure")
 CONFIDENCES = ("high", "medium", "low")
 
+#: What a rule's ``find`` returns: the line at fault, what is wrong with it, and how to value it.
+RULE_HIT_SCHEMA = pl.Schema(
+    {
+        "line_id": pl.UInt64(),
+        "rule_id": pl.String(),
+        "finding_kind": pl.String(),
+        "confidence": pl.String(),
+        "message": pl.String(),
+        # Which price basis values the loss, the code it is priced on and how many of it were lost.
+        "price_basis": pl.String(),
+        "price_code": pl.String(),
+        "price_quantity": QUANTITY,
+    }
+)
+
+#: The columns of the line a hit is on that :func:`identify` adds (``encounter_key`` is derived).
+IDENTITY_COLUMNS = (
+    "claim_id",
+    "line_number",
+    "patient_id",
+    "payer_id",
+    "payer_type",
+    "rendering_npi",
+    "service_date",
+    "procedure_code",
+)
+
+#: A hit with its line identified: what pricing and findings work on.
 HIT_SCHEMA = pl.Schema(
     {
         "rule_id": pl.String(),
@@ -38,12 +67,27 @@ HIT_SCHEMA = pl.Schema(
         "procedure_code": pl.String(),
         "confidence": pl.String(),
         "message": pl.String(),
-        # Which price basis values the loss, the code it is priced on and how many of it were lost.
         "price_basis": pl.String(),
         "price_code": pl.String(),
         "price_quantity": QUANTITY,
     }
 )
+
+
+def identify(rule_hits: pl.DataFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Add to each hit the claim, patient, payer, code and encounter of its line: :data:`HIT_SCHEMA`.
+
+    NOTE: rules carry only ``line_id``; the identity columns are read here once, for the lines hit,
+    instead of through every rule's plan (3x less to read per rule on 10 M lines).
+    """
+    ids = rule_hits["line_id"].unique()
+    identities = lines.filter(pl.col("line_id").is_in(ids.implode())).select(
+        "line_id", *IDENTITY_COLUMNS, encounter_key()
+    )
+    return identities.join(rule_hits.lazy(), on="line_id", how="inner").select(
+        pl.col(name).cast(dtype) for name, dtype in HIT_SCHEMA.items()
+    )
+
 
 DOC_SECTIONS = ("Why it leaks:", "How the loss is estimated:", "Example:")
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
@@ -139,19 +183,11 @@ def hits(
     price_code: pl.Expr,
     price_quantity: pl.Expr,
 ) -> pl.LazyFrame:
-    """Shape the offending lines of a rule into :data:`HIT_SCHEMA`."""
+    """Shape the offending lines of a rule into :data:`RULE_HIT_SCHEMA`."""
     return lines.select(
+        pl.col("line_id").cast(pl.UInt64),
         pl.lit(rule_id).alias("rule_id"),
         (pl.lit(finding_kind) if isinstance(finding_kind, str) else finding_kind).alias("finding_kind"),
-        "claim_id",
-        "line_number",
-        encounter_key(),
-        "patient_id",
-        "payer_id",
-        "payer_type",
-        "rendering_npi",
-        "service_date",
-        "procedure_code",
         confidence.alias("confidence"),
         message.alias("message"),
         pl.lit(price_basis, dtype=pl.String()).alias("price_basis"),

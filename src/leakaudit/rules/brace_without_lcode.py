@@ -60,7 +60,7 @@ class BraceWithoutLcode(Rule):
         # NOTE: filter first: only encounters with orthosis evidence are grouped (a few percent of them),
         # not every E/M visit.
         with_evidence = marked.filter(evidence).select("encounter_id").unique()
-        marked = marked.join(with_evidence, on="encounter_id", how="semi")
+        marked = marked.join(with_evidence, on="encounter_id", how="semi").cache()
         # The finding sits on the supply line that should have been the L-code (management lines after).
         marked = marked.with_columns(anchor_key(pl.col("is_management")))
         per_encounter = (

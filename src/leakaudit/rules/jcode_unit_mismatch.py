@@ -147,7 +147,7 @@ class JcodeUnitMismatch(Rule):
         code = pl.col("procedure_code")
         waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
         drugs = ctx.lines.filter(is_drug_product(code) & waste.not_() & (pl.col("units") > 0))
-        converted = expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed"))
+        converted = expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed")).cache()
         has_dose = pl.col("expected_units").is_not_null()
         dose_hits = converted.filter(has_dose & (pl.col("billed") != pl.col("expected_units"))).with_columns(
             pl.when(pl.col("billed") < pl.col("expected_units"))
@@ -200,7 +200,7 @@ class JcodeUnitMismatch(Rule):
             )
         )
 
-        shared = [*ctx.lines.collect_schema().names(), "kind", "quantity", "expected_units", "conversion", "dosage"]
+        shared = ["line_id", "procedure_code", "units", "kind", "quantity", "expected_units", "conversion", "dosage"]
         flagged = pl.concat(
             [
                 dose_hits.with_columns(conversion().alias("conversion")).select(shared),
