@@ -58,7 +58,7 @@ class BraceWithoutLcode(Rule):
         ).filter(pl.col("is_visit") | pl.col("is_lcode") | pl.col("is_supplied") | pl.col("is_management"))
         evidence = pl.col("is_supplied") | pl.col("is_management")
         # NOTE: filter first: only encounters with orthosis evidence are grouped (a few percent of them),
-        # not every E/M visit.
+        # not every E/M visit; their lines are cached (grouped, then the anchor line is read from them).
         with_evidence = marked.filter(evidence).select("encounter_id").unique()
         marked = marked.join(with_evidence, on="encounter_id", how="semi").cache()
         # The finding sits on the supply line that should have been the L-code (management lines after).

@@ -147,6 +147,7 @@ class JcodeUnitMismatch(Rule):
         code = pl.col("procedure_code")
         waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
         drugs = ctx.lines.filter(is_drug_product(code) & waste.not_() & (pl.col("units") > 0))
+        # NOTE: cached: the dose check and the MUE check both read the converted drug lines.
         converted = expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed")).cache()
         has_dose = pl.col("expected_units").is_not_null()
         dose_hits = converted.filter(has_dose & (pl.col("billed") != pl.col("expected_units"))).with_columns(
