@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import polars as pl
 
-from leakaudit.engine import collect
+from leakaudit.engine import ENGINE
 from leakaudit.pricing.admin_product import PRODUCT_FOR_ADMIN_CODE
 from leakaudit.pricing.basis import NO_PRICE_BASIS, UNIT_PRICE, PriceBasis, PriceTier, median_price
 from leakaudit.pricing.code_payment import CODE_PAYMENT
@@ -36,23 +36,28 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
     prices, methods, reasons, scratch = [], [], [], []
     frame = hits.lazy()
     for b, basis in enumerate(BASES.values()):
+        plans = []
         for t, tier in enumerate(basis.tiers):
-            price, method = f"_price_{b}_{t}", f"_method_{b}_{t}"
             tier_ctx = ctx
             if tier.codes_from is not None:
                 wanted = hits.filter(pl.col("price_basis") == basis.name)[tier.codes_from].drop_nulls().unique()
-                tier_ctx = replace(ctx, lines=ctx.lines.filter(pl.col("procedure_code").is_in(wanted.to_list())))
-            # NOTE: each tier table is collected on its own (they are small: one row per code, provider or
-            # region), so memory peaks at the largest history aggregation, not at all of them at once.
-            table = collect(
+                tier_ctx = replace(ctx, lines=ctx.lines.filter(pl.col("procedure_code").is_in(wanted.implode())))
+            plans.append(
                 tier.table(tier_ctx).select(
                     pl.lit(basis.name).alias("price_basis"),
                     *tier.keys,
-                    pl.col("unit_price").cast(UNIT_PRICE).alias(price),
-                    pl.col("method").alias(method),
+                    pl.col("unit_price").cast(UNIT_PRICE).alias(f"_price_{b}_{t}"),
+                    pl.col("method").alias(f"_method_{b}_{t}"),
                 )
-            ).lazy()
-            frame = frame.join(table, on=["price_basis", *tier.keys], how="left", nulls_equal=False)
+            )
+        # NOTE: the tier tables are small (one row per code, provider or region) and collected a basis at a
+        # time, so memory peaks at one basis's history aggregations. Collected together, with common
+        # subplans shared, so that the tiers of a basis build their shared history (for the administration
+        # codes, the join of administrations to products by encounter) once.
+        tables = pl.collect_all(plans, engine=ENGINE)
+        for t, (tier, table) in enumerate(zip(basis.tiers, tables, strict=True)):
+            price, method = f"_price_{b}_{t}", f"_method_{b}_{t}"
+            frame = frame.join(table.lazy(), on=["price_basis", *tier.keys], how="left", nulls_equal=False)
             prices.append(pl.col(price))
             methods.append(pl.when(pl.col(price).is_not_null()).then(pl.col(method)))
             reasons.append(pl.when(pl.col(price).is_null()).then(pl.format(NO_PRICE_BASIS + ": {}", pl.col(method))))
