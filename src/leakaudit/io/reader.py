@@ -182,7 +182,9 @@ def encounter_id() -> pl.Expr:
     """
     day = (pl.col("service_date").cast(pl.Int32).cast(pl.Int64) + (1 << 31)).cast(pl.UInt64)
     patient = pl.col("patient_id").cast(pl.Categorical).to_physical().cast(pl.UInt64)
-    claim = pl.col("claim_id").cast(pl.Categorical).to_physical().cast(pl.UInt64)
+    # NOTE: only claims of lines without a patient enter the dictionary (a null is not entered).
+    claim_only = pl.when(pl.col("patient_id").is_null()).then(pl.col("claim_id"))
+    claim = claim_only.cast(pl.Categorical).to_physical().cast(pl.UInt64)
     return (
         pl.when(pl.col("patient_id").is_not_null())
         .then(patient * (1 << 32) + day)
