@@ -97,8 +97,13 @@ class ExpiredCode(Rule):
             .then(None)
             .otherwise(pl.lit(NOT_A_CODE))
         )
+        lines = ctx.lines
+        if not cpt_checked:
+            # NOTE: filter first: without a CPT list a code of CPT format is never flagged (no HCPCS
+            # release holds one: Level II codes start with a letter), so most lines need no look-up.
+            lines = lines.filter(code.str.contains(CPT_FORMAT).not_())
         flagged = (
-            ctx.lines.join(code_validity(ctx), left_on="procedure_code", right_on="code", how="left")
+            lines.join(code_validity(ctx), left_on="procedure_code", right_on="code", how="left")
             .with_columns(status.alias("status"))
             .filter(pl.col("status").is_not_null())
         )
