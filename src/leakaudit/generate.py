@@ -166,8 +166,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         """Add a line to the encounters in ``mask``; return the line numbers it got."""
         idx = np.flatnonzero(mask)
         numbers = position.copy()
-        slot = {name: column[idx] for name, column in header.items()}
-        slot["line_number"] = numbers[idx]
+        slot = {"encounter": idx, "line_number": numbers[idx]}
         for name in TEXT:
             codes = values.get(name)  # an index array, or one value for every line
             if isinstance(codes, np.ndarray):
@@ -299,9 +298,29 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         rate = _pick_at(FILLERS, filler, 1).astype(float)
         add(extra > k, procedure_code=v.column(FILLERS, 0)[filler], units=1.0, charge=rate * 2.5, paid=paid(rate))
 
-    columns = {name: np.concatenate([slot[name] for slot in slots]) for name in slots[0]}
-    lines = pl.DataFrame(columns).sort("encounter", "line_number")
-    return _finish(lines, vocabulary), _finish_truth(pl.concat(truth) if truth else None)
+    return _finish(_in_order(header, slots, position - 1), vocabulary), _finish_truth(
+        pl.concat(truth) if truth else None
+    )
+
+
+def _in_order(header: dict[str, np.ndarray], slots: list[dict[str, np.ndarray]], counts: np.ndarray) -> pl.DataFrame:
+    """The lines of every slot placed in encounter and line order; each takes its encounter's header.
+
+    NOTE: each line's place is known (its encounter's first place plus its line number), so the slots are
+    scattered into place rather than concatenated and sorted, and the header columns are gathered once:
+    a third of the time of a part.
+    """
+    starts = np.cumsum(counts) - counts
+    of_line = np.repeat(np.arange(counts.size), counts)
+    columns = {name: column[of_line] for name, column in header.items()}
+    columns["line_number"] = np.arange(of_line.size) - starts[of_line] + 1
+    places = [starts[slot["encounter"]] + slot["line_number"] - 1 for slot in slots]
+    for name in (*TEXT, *NUMBERS):
+        placed = np.empty(of_line.size, dtype=slots[0][name].dtype)
+        for slot, place in zip(slots, places, strict=True):
+            placed[place] = slot[name]
+        columns[name] = placed
+    return pl.DataFrame(columns)
 
 
 def _pick_at(table: list[tuple], index: np.ndarray, column: int) -> np.ndarray:  # type: ignore[type-arg]
@@ -323,13 +342,18 @@ def _finish(lines: pl.DataFrame, vocabulary: Vocabulary) -> pl.DataFrame:
     def text(name: str) -> pl.Series:
         return words.gather(lines[name].cast(pl.UInt32))
 
+    def labelled(prefix: str, offset: int, numbers: pl.Series) -> pl.Series:
+        """``prefix`` + (``offset`` + number), made once per distinct number and gathered (lines repeat them)."""
+        values = numbers.to_numpy()
+        low, high = (int(values.min()), int(values.max())) if values.size else (0, -1)
+        names = pl.select(pl.format(prefix + "{}", pl.int_range(low, high + 1) + offset))
+        return names.to_series().gather((numbers - low).cast(pl.UInt32))
+
     return (
         pl.DataFrame(
             {
                 # Fixed-width ids without zfill: C10000000000 + the encounter number (cheap at 100 M lines).
-                "claim_id": lines.select(
-                    pl.concat_str(pl.lit("C"), (pl.col("encounter") + 10**10).cast(pl.String))
-                ).to_series(),
+                "claim_id": labelled("C", 10**10, lines["encounter"]),
                 "line_number": lines["line_number"],
                 "service_date": lines.select(
                     (pl.lit(START) + pl.duration(days=pl.col("day"))).cast(pl.Date)
@@ -340,9 +364,7 @@ def _finish(lines: pl.DataFrame, vocabulary: Vocabulary) -> pl.DataFrame:
                 "charge_amount": lines["charge"],
                 "paid_amount": lines["paid"],
                 "allowed_amount": lines["paid"] * 1.25,
-                "patient_id": lines.select(
-                    pl.concat_str(pl.lit("P"), (pl.col("patient") + 10**8).cast(pl.String))
-                ).to_series(),
+                "patient_id": labelled("P", 10**8, lines["patient"]),
                 "payer_id": payer_ids.gather(lines["payer"].cast(pl.UInt32)),
                 "payer_type": payer_types.gather(lines["payer"].cast(pl.UInt32)),
                 "rendering_npi": (lines["npi"] * 7919 + 1_000_000_000).cast(pl.String),
@@ -386,7 +408,7 @@ def _write_part(job: tuple[int, int, int, int, int, str, str]) -> tuple[int, pl.
     frame, truth = _part(seed, part, first, count, total)
     target = Path(claims_dir) / f"part-{part:05d}.{fmt}"
     if fmt == "parquet":
-        frame.write_parquet(target, compression="zstd", compression_level=1)
+        frame.write_parquet(target, compression="zstd", compression_level=1, statistics=False)
     else:
         frame.write_csv(target)
     return frame.height, truth
