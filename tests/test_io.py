@@ -100,6 +100,26 @@ def test_encounter_id_is_patient_and_date_across_claims_else_the_claim(claims_cs
     assert lines["line_id"].to_list() == list(range(1, 8))  # first file: the row number itself
 
 
+def test_encounter_id_is_shared_across_files_and_formats(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A visit billed in a CSV export and its drug in a Parquet export are one encounter."""
+    first = claims_csv([{"claim_id": "C1", "procedure_code": "96372", "patient_id": "P1"}], name="a.csv")
+    second = tmp_path / "b.parquet"
+    pl.DataFrame(
+        {
+            "claim_id": ["C2"],
+            "line_number": [1],
+            "service_date": [dt.date(2025, 3, 14)],
+            "procedure_code": ["J3301"],
+            "units": [4],
+            "charge_amount": [10.0],
+            "patient_id": ["P1"],
+        }
+    ).write_parquet(second)
+    lines = scan_claim_lines([first, second]).audited.select("claim_id", "encounter_id").collect()
+    assert lines.height == 2
+    assert lines["encounter_id"].n_unique() == 1
+
+
 def test_split_modifier_columns_are_joined(claims_csv) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv(
         [{"claim_id": "C1", "procedure_code": "L1812", "modifier_1": "rt", "modifier_2": "", "modifier_3": "NU"}]
