@@ -210,3 +210,13 @@ def test_audited_lines_have_the_canonical_schema(claims_csv) -> None:  # type: i
     lines = scan_claim_lines([claims_csv([{"claim_id": "C1", "procedure_code": "99213"}])]).audited
     assert lines.collect_schema() == line_schema()
     assert lines.collect().schema == line_schema()
+
+
+def test_more_files_than_line_ids_can_number_is_an_input_error(claims_csv, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    from leakaudit.io import reader
+
+    monkeypatch.setattr(reader, "FILE_BITS", 1)  # two files at most
+    paths = [claims_csv([{"claim_id": f"C{i}", "procedure_code": "99213"}], name=f"{i}.csv") for i in range(3)]
+    assert scan_claim_lines(paths[:2]).audited.collect().height == 2
+    with pytest.raises(InputError, match="3 input files: at most 2 per audit"):
+        scan_claim_lines(paths)

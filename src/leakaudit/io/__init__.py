@@ -3,11 +3,12 @@
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.mapping import ColumnMapping, load_mapping
-from leakaudit.io.reader import ClaimLines, encounter_key, scan_claim_lines
+from leakaudit.io.reader import LINE_ID_BITS, ClaimLines, encounter_key, scan_claim_lines
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import read_toml
 
 __all__ = [
+    "LINE_ID_BITS",
     "ClaimLines",
     "ColumnMapping",
     "InputError",

@@ -92,6 +92,8 @@ def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None 
     """
     mapping = mapping or ColumnMapping()
     files = tuple(resolve_sources(paths))
+    if len(files) > 1 << FILE_BITS:
+        raise InputError(f"{len(files):,} input files: at most {1 << FILE_BITS:,} per audit; combine them first")
     frames = [_scan_one(path, index, mapping) for index, path in enumerate(files)]
     return ClaimLines(files=files, parsed=pl.concat(frames, how="vertical"))
 
@@ -167,8 +169,11 @@ def _scan_one(path: Path, index: int, mapping: ColumnMapping) -> pl.LazyFrame:
     ).select(*(c.name for c in LINE_COLUMNS), "source_file", "source_row", "line_id", "encounter_id", *REJECT_COLUMNS)
 
 
-#: ``line_id`` is the input file's position (in the order the sources resolve) times 2**ROW_BITS plus the row.
+#: ``line_id`` is the input file's position (in the order the sources resolve) times 2**ROW_BITS plus the
+#: row; with at most 2**FILE_BITS files every line id is below 2**LINE_ID_BITS (rules keep the bits above).
 ROW_BITS = 40
+FILE_BITS = 16
+LINE_ID_BITS = ROW_BITS + FILE_BITS
 
 
 def encounter_id() -> pl.Expr:

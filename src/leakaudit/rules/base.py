@@ -15,7 +15,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from leakaudit.io import encounter_key
+from leakaudit.io import LINE_ID_BITS, encounter_key
 from leakaudit.rules.context import AuditContext
 from leakaudit.schema import QUANTITY
 
@@ -134,7 +134,7 @@ class Rule:
 
 ANCHOR = "_anchor_key"
 #: The bits of an anchor key that hold the line's ``line_id``; the priorities sit above them.
-_LINE_BITS = 56
+_LINE_BITS = LINE_ID_BITS
 
 
 def anchor_key(*priority: pl.Expr) -> pl.Expr:
