@@ -220,3 +220,11 @@ def test_more_files_than_line_ids_can_number_is_an_input_error(claims_csv, monke
     assert scan_claim_lines(paths[:2]).audited.collect().height == 2
     with pytest.raises(InputError, match="3 input files: at most 2 per audit"):
         scan_claim_lines(paths)
+
+
+def test_encounter_ids_agree_within_one_query(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    """Two scans of the same lines in one query number the encounter alike (see ``encounter_id``)."""
+    path = claims_csv([{"claim_id": "C1", "procedure_code": "99213", "patient_id": "Q-only-here"}])
+    audited = scan_claim_lines([path]).audited
+    both = pl.concat([audited, audited.with_columns(pl.lit("C2").alias("claim_id"))]).collect()
+    assert both["encounter_id"].n_unique() == 1

@@ -179,11 +179,13 @@ LINE_ID_BITS = ROW_BITS + FILE_BITS
 def encounter_id() -> pl.Expr:
     """A whole number naming the encounter of a line, for grouping and joining: see :func:`encounter_key`.
 
-    Exact, not a hash: the patient's number in the process-wide categorical dictionary and the day of
-    service, packed into 64 bits (the top bit marks an encounter keyed by claim, for lines without a
-    patient). NOTE: the numbers are assigned in whatever order the engine meets the values, so they
-    mean nothing outside one audit and never decide an output order; :func:`encounter_key` is the
-    readable, stable form.
+    Exact, not a hash: the patient's number in Polars' categorical dictionary and the day of service,
+    packed into 64 bits (the top bit marks an encounter keyed by claim, for lines without a patient).
+    NOTE: the numbers are consistent within one query only. They are assigned in whatever order the
+    engine meets the values, and Polars frees the dictionary once no data or plan refers to it, so a
+    later query may number the same patient differently. The audit computes them once, in the pass that
+    writes the work file, and every rule and price tier reads them from there; never join ids computed
+    by two separate collects. :func:`encounter_key` is the readable, stable form.
     """
     day = (pl.col("service_date").cast(pl.Int32).cast(pl.Int64) + (1 << 31)).cast(pl.UInt64)
     patient = pl.col("patient_id").cast(pl.Categorical).to_physical().cast(pl.UInt64)
