@@ -128,7 +128,7 @@ class Rule:
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:
-        """Return this rule's hits in :data:`HIT_SCHEMA`."""
+        """Return this rule's hits in :data:`RULE_HIT_SCHEMA`."""
         raise NotImplementedError
 
 
