@@ -142,7 +142,7 @@ def _scan_one(path: Path, index: int, mapping: ColumnMapping) -> pl.LazyFrame:
             continue
         dtype = source_schema[source]
         texts.append(_stripped(pl.col(source), dtype).alias(_TEXT + column.name))
-        text = pl.when(pl.col(_TEXT + column.name) != "").then(pl.col(_TEXT + column.name))
+        text = _blank_to_null(pl.col(_TEXT + column.name))
         # A typed (Parquet) value is present when it is not null; text only when it is not blank.
         present = text.is_not_null() if dtype == pl.String() else pl.col(source).is_not_null()
         value, is_bad, reason = _parse(column, pl.col(source), dtype, text, present, mapping.date_format)
@@ -234,9 +234,7 @@ def _stripped(source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 def _text(source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """The source value as stripped text, empty text as null (for messages and string columns)."""
-    text = source if dtype == pl.String() else source.cast(pl.String())
-    text = text.str.strip_chars()
-    return pl.when(text == "").then(None).otherwise(text)
+    return _blank_to_null(_stripped(source, dtype))
 
 
 def _parse(
@@ -301,6 +299,7 @@ def _join_codes(text: pl.Expr, separator: str) -> pl.Expr:
 
 
 def _blank_to_null(value: pl.Expr) -> pl.Expr:
+    """Empty text as null (null stays null)."""
     return pl.when(value != "").then(value)
 
 
@@ -313,5 +312,4 @@ def _split_modifiers(source_schema: pl.Schema, mapping: ColumnMapping) -> pl.Exp
     ]
     if not parts:
         return pl.lit(None, dtype=pl.String())
-    joined = pl.concat_str(parts, separator=",", ignore_nulls=True)
-    return pl.when(joined == "").then(None).otherwise(joined)
+    return _blank_to_null(pl.concat_str(parts, separator=",", ignore_nulls=True))
