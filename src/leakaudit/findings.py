@@ -14,7 +14,7 @@ import polars as pl
 from leakaudit.engine import collect
 from leakaudit.pricing import estimate
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, identify
-from leakaudit.schema import MONEY
+from leakaudit.schema import MONEY, conform
 
 #: Hit columns that only tell pricing how to value a hit; findings carry the result instead.
 PRICE_REQUEST_COLUMNS = ("price_basis", "price_code", "price_quantity")
@@ -27,11 +27,6 @@ FINDING_SCHEMA = pl.Schema(
 SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_code", "message")
 
 
-def conform(hits: pl.LazyFrame) -> pl.LazyFrame:
-    """Select and cast a rule's output to :data:`RULE_HIT_SCHEMA` (raises if a column is missing)."""
-    return hits.select(pl.col(name).cast(dtype) for name, dtype in RULE_HIT_SCHEMA.items())
-
-
 def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     """Run every rule, price the hits, and return the sorted findings table."""
     if not rules:
@@ -39,10 +34,10 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
     # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
     # pricing builds its history tables only for the codes the hits need. Then the priced findings.
-    rule_hits = pl.concat([collect(conform(rule.find(ctx))) for rule in rules], how="vertical")
+    rule_hits = pl.concat([collect(conform(rule.find(ctx), RULE_HIT_SCHEMA)) for rule in rules], how="vertical")
     hits = collect(identify(rule_hits, ctx.lines))
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
-    findings = collect(priced.select(pl.col(name).cast(dtype) for name, dtype in FINDING_SCHEMA.items()))
+    findings = collect(conform(priced, FINDING_SCHEMA))
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 
 

@@ -92,3 +92,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in LINE_COLUMNS if c.requ
 def line_schema() -> pl.Schema:
     """Return the schema of an audited claim-line LazyFrame (canonical columns plus provenance)."""
     return pl.Schema({c.name: c.dtype for c in LINE_COLUMNS} | PROVENANCE_COLUMNS)
+
+
+def conform(frame: pl.LazyFrame, schema: pl.Schema) -> pl.LazyFrame:
+    """``frame``'s columns of ``schema``, in its order and cast to its types (raises if one is missing)."""
+    return frame.select(pl.col(name).cast(dtype) for name, dtype in schema.items())

@@ -17,7 +17,7 @@ import polars as pl
 
 from leakaudit.io import LINE_ID_BITS, encounter_key
 from leakaudit.rules.context import AuditContext
-from leakaudit.schema import QUANTITY
+from leakaudit.schema import QUANTITY, conform
 
 #: Kinds of finding. Only ``lost_revenue`` counts towards estimated leakage; ``compliance_exposure``
 #: (e.g. units billed above the dose given) is money at risk of recoupment, reported apart.
@@ -84,9 +84,7 @@ def identify(rule_hits: pl.DataFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     identities = lines.filter(pl.col("line_id").is_in(ids.implode())).select(
         "line_id", *IDENTITY_COLUMNS, encounter_key()
     )
-    return identities.join(rule_hits.lazy(), on="line_id", how="inner").select(
-        pl.col(name).cast(dtype) for name, dtype in HIT_SCHEMA.items()
-    )
+    return conform(identities.join(rule_hits.lazy(), on="line_id", how="inner"), HIT_SCHEMA)
 
 
 DOC_SECTIONS = ("Why it leaks:", "How the loss is estimated:", "Example:")
