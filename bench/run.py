@@ -1,11 +1,16 @@
 """Time leakaudit against DuckDB, pandas and a raw scan on the same generated claim lines.
 
-    python bench/run.py --lines 10000000 [--data DIR] [--skip pandas,duckdb,csv,report] [--keep]
+    python bench/run.py --lines 10000000 [--data DIR] [--skip pandas,duckdb,csv,report,novalidation]
+                        [--memory-cap GB]
 
 Each contender runs in its own process; wall time and peak resident memory (from wait4) are measured
-for that process alone. Prints a Markdown table for bench/RESULTS.md, and the accuracy of every rule
-against the planted truth. The DuckDB and pandas versions implement the rules' detection only (no
-pricing, no report); leakaudit also prices every finding and writes its outputs.
+for that process alone. A contender whose resident memory passes ``--memory-cap`` (default: 85% of this
+machine's memory) is stopped and reported as such, so that one that cannot fit (pandas at 100 M lines)
+is measured instead of taking the machine down. Prints a Markdown table for bench/RESULTS.md, and the
+accuracy of every rule against the planted truth. The DuckDB and pandas versions implement the rules'
+detection only (no pricing, no report); leakaudit also validates every row, prices every finding and
+writes its outputs. ``no_validation.py`` (for the analysis only) runs leakaudit's rules and pricing on
+the generated Parquet without validating it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,26 +33,59 @@ PYTHON = sys.executable
 LEAKAUDIT = str(Path(PYTHON).with_name("leakaudit"))
 
 
-def measure(label: str, command: list[str]) -> dict[str, object]:
-    """Run ``command``; return its wall time (s) and peak RSS (GB)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ | {"CI": "1"})
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - start
-    out = process.stdout.read().decode() if process.stdout else ""
-    err = process.stderr.read().decode() if process.stderr else ""
+def measure(label: str, command: list[str], memory_cap_gb: float) -> dict[str, object]:
+    """Run ``command``; return its wall time (s) and peak RSS (GB), stopping it past ``memory_cap_gb``."""
+    with tempfile.TemporaryFile() as out_file, tempfile.TemporaryFile() as err_file:
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            command, stdout=out_file, stderr=err_file, env=os.environ | {"CI": "1"}, start_new_session=True
+        )
+        capped = False
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if not capped and _resident_gb(process.pid) > memory_cap_gb:
+                capped = True
+                os.killpg(process.pid, signal.SIGKILL)
+            time.sleep(0.1)
+        wall = time.perf_counter() - start
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read().decode(), err_file.read().decode()
     ok = os.waitstatus_to_exitcode(status) == 0
-    if not ok:
+    if capped:
+        print(
+            f"{label} stopped: resident memory passed the {memory_cap_gb:g} GB cap after {wall:.0f} s", file=sys.stderr
+        )
+    elif not ok:
         print(f"{label} FAILED:\n{err[-3000:]}", file=sys.stderr)
     row = {
         "contender": label,
         "wall_s": round(wall, 1),
         "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 2),
         "ok": ok,
+        "capped": capped,
         "output": out.strip().splitlines()[-1] if out.strip() else "",
     }
     print(row, flush=True)
     return row
+
+
+def _resident_gb(pid: int) -> float:
+    """The resident memory of process ``pid`` now, in GB (0 once it has gone)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    kilobytes = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return kilobytes / 1024**2
+
+
+def _memory_gb() -> float:
+    """This machine's memory in GB."""
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    return int(next(line.split()[1] for line in meminfo if line.startswith("MemTotal"))) / 1024**2
 
 
 def machine() -> str:
@@ -57,90 +97,54 @@ def machine() -> str:
         ),
         platform.processor(),
     )
-    memory = (
-        int(
-            next(
-                line.split()[1]
-                for line in Path("/proc/meminfo").read_text().splitlines()
-                if line.startswith("MemTotal")
-            )
-        )
-        / 1024**2
-    )
-    return f"{os.cpu_count()} cores ({cpu}), {memory:.0f} GB RAM, Python {platform.python_version()}, Polars {pl.__version__}"
+    return f"{os.cpu_count()} cores ({cpu}), {_memory_gb():.0f} GB RAM, Python {platform.python_version()}, Polars {pl.__version__}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--data", type=Path, default=None)
-    parser.add_argument("--skip", default="", help="comma-separated: pandas, duckdb, csv, report")
+    parser.add_argument("--skip", default="", help="comma-separated: pandas, duckdb, csv, report, novalidation")
+    parser.add_argument("--memory-cap", type=float, default=round(0.85 * _memory_gb(), 1), help="GB per contender")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     data = args.data or ROOT / "bench-data" / f"lines-{args.lines}"
+    csv_data = data.with_name(data.name + "-csv")
+    claims, reference, out = data / "claims", data / "reference", data / "out"
+    generate = [LEAKAUDIT, "generate", "--lines", str(args.lines), "--seed", "1", "--out"]
     results = []
+
+    def run(label: str, command: list[str]) -> None:
+        results.append(measure(label, command, args.memory_cap))
+
     if not (data / "truth.parquet").exists():
-        results.append(
-            measure(
-                "generate (parquet)",
-                [LEAKAUDIT, "generate", "--lines", str(args.lines), "--seed", "1", "--out", str(data)],
-            )
-        )
-    reference = data / "reference"
+        run("generate (parquet)", [*generate, str(data)])
     subprocess.run([PYTHON, str(HERE / "common.py"), str(reference)], check=True)
-    claims = data / "claims"
-    results.append(
-        measure("raw Polars scan of the needed columns", [PYTHON, str(HERE / "raw_scan.py"), str(claims / "*.parquet")])
-    )
-    out = data / "out"
-    results.append(
-        measure(
-            "leakaudit audit --findings-only", [LEAKAUDIT, "audit", str(claims), "--out", str(out), "--findings-only"]
-        )
-    )
+    run("raw Polars scan of the needed columns", [PYTHON, str(HERE / "raw_scan.py"), str(claims / "*.parquet")])
+    run("leakaudit audit --findings-only", [LEAKAUDIT, "audit", str(claims), "--out", str(out), "--findings-only"])
     if "report" not in skip:
-        results.append(
-            measure(
-                "leakaudit audit (with report and xlsx)",
-                [LEAKAUDIT, "audit", str(claims), "--out", str(data / "out-report")],
-            )
+        run(
+            "leakaudit audit (with report and xlsx)",
+            [LEAKAUDIT, "audit", str(claims), "--out", str(data / "out-report")],
+        )
+    if "novalidation" not in skip:
+        run(
+            "leakaudit rules and pricing, no validation (analysis only)",
+            [PYTHON, str(HERE / "no_validation.py"), str(claims)],
         )
     if "duckdb" not in skip:
-        results.append(
-            measure(
-                "DuckDB SQL (detection only)",
-                [PYTHON, str(HERE / "duckdb_rules.py"), str(claims / "*.parquet"), str(reference)],
-            )
+        run(
+            "DuckDB SQL (detection only)",
+            [PYTHON, str(HERE / "duckdb_rules.py"), str(claims / "*.parquet"), str(reference)],
         )
     if "pandas" not in skip:
-        results.append(
-            measure("pandas (detection only)", [PYTHON, str(HERE / "pandas_rules.py"), str(claims), str(reference)])
-        )
+        run("pandas (detection only)", [PYTHON, str(HERE / "pandas_rules.py"), str(claims), str(reference)])
     if "csv" not in skip:
-        csv_data = data.with_name(data.name + "-csv")
         if not (csv_data / "truth.parquet").exists():
-            results.append(
-                measure(
-                    "generate (csv)",
-                    [
-                        LEAKAUDIT,
-                        "generate",
-                        "--lines",
-                        str(args.lines),
-                        "--seed",
-                        "1",
-                        "--out",
-                        str(csv_data),
-                        "--format",
-                        "csv",
-                    ],
-                )
-            )
-        results.append(
-            measure(
-                "leakaudit audit --findings-only, CSV input",
-                [LEAKAUDIT, "audit", str(csv_data / "claims"), "--out", str(csv_data / "out"), "--findings-only"],
-            )
+            run("generate (csv)", [*generate, str(csv_data), "--format", "csv"])
+        run(
+            "leakaudit audit --findings-only, CSV input",
+            [LEAKAUDIT, "audit", str(csv_data / "claims"), "--out", str(csv_data / "out"), "--findings-only"],
         )
 
     base = next(r for r in results if r["contender"] == "leakaudit audit --findings-only")
@@ -148,7 +152,7 @@ def main() -> None:
     print("| contender | wall (s) | peak RSS (GB) | leakaudit / this |\n|---|---:|---:|---:|")
     for row in results:
         ratio = f"{float(base['wall_s']) / float(row['wall_s']):.2f}" if row["ok"] and row["wall_s"] else "—"
-        status = "" if row["ok"] else " (failed)"
+        status = f" (stopped at the {args.memory_cap:g} GB cap)" if row["capped"] else "" if row["ok"] else " (failed)"
         print(f"| {row['contender']}{status} | {row['wall_s']} | {row['peak_rss_gb']} | {ratio} |")
 
     from leakaudit.generate import score

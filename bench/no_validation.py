@@ -1,0 +1,37 @@
+"""For the analysis only: leakaudit's rules and pricing run straight on generated Parquet, without validation.
+
+    python bench/no_validation.py CLAIMS_DIR
+
+Not a way to audit: nothing is checked, normalised or rejected, and no work file is written (the generator's
+Parquet is already in the canonical schema). It measures what the audit would take if validation were free,
+so that bench/RESULTS.md can say how much of the distance to DuckDB validation explains.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import polars as pl
+
+from leakaudit.findings import find_all
+from leakaudit.io.reader import ROW_BITS, encounter_id
+from leakaudit.refdata import load_refdata
+from leakaudit.rules import AuditContext, get_rules
+
+
+def unvalidated_lines(claims: Path) -> pl.LazyFrame:
+    """Every part as it is, with the ``line_id`` and ``encounter_id`` the reader would give its lines."""
+    parts = [
+        pl.scan_parquet(path)
+        .with_row_index("row", offset=1)
+        .with_columns((pl.lit(index << ROW_BITS, pl.UInt64) + pl.col("row").cast(pl.UInt64)).alias("line_id"))
+        .drop("row")
+        for index, path in enumerate(sorted(claims.glob("*.parquet")))
+    ]
+    return pl.concat(parts).with_columns(encounter_id())
+
+
+if __name__ == "__main__":
+    findings = find_all(get_rules(), AuditContext(lines=unvalidated_lines(Path(sys.argv[1])), refdata=load_refdata()))
+    print("findings", findings.height, "estimated", findings["estimated_amount"].sum())
