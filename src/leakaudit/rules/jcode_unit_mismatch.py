@@ -61,7 +61,7 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
     direct = pl.when(ndc_kind == dose_kind).then(
         quantity * ndc_factor / (pl.col("dosage_amount").cast(pl.Float64) * dose_factor)
     )
-    with_direct = drug_lines.join(asp, on="procedure_code", how="left").with_columns(direct.alias("_units"))
+    with_direct = drug_lines.join(asp, on="procedure_code", how="left").with_columns(direct.alias("_units")).cache()
     # NOTE: only lines the dosage descriptor cannot convert are matched to the crosswalk by NDC: normalising
     # every drug line's NDC cost more than the rest of the conversion.
     needs_crosswalk = pl.col("_units").is_null() & pl.col("ndc_quantity").is_not_null() & pl.col("ndc").is_not_null()
@@ -159,7 +159,13 @@ class JcodeUnitMismatch(Rule):
         )
 
         # MUE: per line (MAI 1) or per patient and day (MAI 2/3), for lines whose units match their dose.
-        mue = ctx.refdata.mue.filter(pl.col("mue") > 0).select(pl.col("code").alias("procedure_code"), "mue", "mai")
+        # NOTE: ``mue_code`` numbers the codes so that the day group-by (tens of millions of groups on 100 M
+        # lines) has two integer keys instead of an integer and a text.
+        mue = (
+            ctx.refdata.mue.filter(pl.col("mue") > 0)
+            .select(pl.col("code").alias("procedure_code"), "mue", "mai")
+            .with_row_index("mue_code")
+        )
         matching = converted.filter(has_dose.not_() | (pl.col("billed") == pl.col("expected_units")))
         with_mue = matching.join(mue, on="procedure_code", how="inner")
         line_mue = with_mue.filter((pl.col("mai") == 1) & (pl.col("billed") > pl.col("mue"))).with_columns(
@@ -167,7 +173,7 @@ class JcodeUnitMismatch(Rule):
         )
         day_lines = with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key())
         day_totals = (
-            day_lines.group_by("encounter_id", "procedure_code")
+            day_lines.group_by("encounter_id", "mue_code")
             .agg(pl.col(ANCHOR).min(), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
             .filter(pl.col("day_units") > pl.col("mue"))
             .drop("mue")
