@@ -19,11 +19,13 @@ MIN_PROVIDER_ENCOUNTERS = 5
 
 
 def _administrations(ctx: AuditContext) -> pl.LazyFrame:
+    """Each administration code once per encounter and rendering provider, with its kind."""
     code = pl.col("procedure_code")
     return (
         ctx.lines.filter(admin_kind(code).is_not_null())
-        .select("encounter_id", code.alias("price_code"), "rendering_npi", admin_kind(code).alias("admin_kind"))
+        .select("encounter_id", code.alias("price_code"), "rendering_npi")
         .unique()
+        .with_columns(admin_kind(pl.col("price_code")).alias("admin_kind"))
     )
 
 
@@ -49,12 +51,36 @@ def _given_with(ctx: AuditContext) -> pl.LazyFrame:
 
 
 def product_payments(ctx: AuditContext) -> pl.LazyFrame:
-    """Per encounter and administration code: the total paid for the products that satisfy it."""
+    """Per encounter and administration code: the total paid for the products that satisfy it.
+
+    NOTE: the products are summed per encounter first (one group-by on the encounter's number), then
+    joined one to one to the administrations: joining every product line to the administrations and
+    grouping by encounter, code and provider took twice as long on 100 M lines.
+    """
+    paid = pl.col("paid_amount") > 0
+    drug, vaccine = paid & ~pl.col("is_vaccine"), paid & pl.col("is_vaccine")
+    per_encounter = (
+        _products(ctx)
+        .filter(paid)
+        .group_by("encounter_id")
+        .agg(
+            pl.when(drug).then(pl.col("paid_amount")).sum().alias("drug_paid"),
+            drug.any().alias("has_drug"),
+            pl.when(vaccine).then(pl.col("paid_amount")).sum().alias("vaccine_paid"),
+            vaccine.any().alias("has_vaccine"),
+        )
+    )
+    immunization = pl.col("admin_kind") == IMMUNIZATION
     return (
-        _given_with(ctx)
-        .filter(pl.col("paid_amount") > 0)
-        .group_by("encounter_id", "price_code", "rendering_npi")
-        .agg(pl.col("paid_amount").sum().alias("product_paid"))
+        _administrations(ctx)
+        .join(per_encounter, on="encounter_id", how="inner")
+        .filter(pl.when(immunization).then(pl.col("has_vaccine")).otherwise(pl.col("has_drug")))
+        .select(
+            "encounter_id",
+            "price_code",
+            "rendering_npi",
+            pl.when(immunization).then(pl.col("vaccine_paid")).otherwise(pl.col("drug_paid")).alias("product_paid"),
+        )
     )
 
 
