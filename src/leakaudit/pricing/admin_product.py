@@ -11,8 +11,15 @@ import polars as pl
 
 from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price
 from leakaudit.pricing.reference import reference_unit_prices
+from leakaudit.refdata import any_codeset
 from leakaudit.rules import AuditContext
-from leakaudit.rules.drug_admin_without_drug import IMMUNIZATION, admin_kind, is_drug_product, is_vaccine_product
+from leakaudit.rules.drug_admin_without_drug import (
+    ADMINISTRATION_SETS,
+    IMMUNIZATION,
+    PRODUCT_SETS,
+    admin_kind,
+    is_vaccine_product,
+)
 
 #: A provider's own history is used only when it has at least this many paid encounters.
 MIN_PROVIDER_ENCOUNTERS = 5
@@ -22,7 +29,7 @@ def _administrations(ctx: AuditContext) -> pl.LazyFrame:
     """Each administration code once per encounter and rendering provider, with its kind."""
     code = pl.col("procedure_code")
     return (
-        ctx.lines.filter(admin_kind(code).is_not_null())
+        ctx.lines.filter(any_codeset(*ADMINISTRATION_SETS).contains(code))
         .select("encounter_id", code.alias("price_code"), "rendering_npi")
         .unique()
         .with_columns(admin_kind(pl.col("price_code")).alias("admin_kind"))
@@ -32,7 +39,7 @@ def _administrations(ctx: AuditContext) -> pl.LazyFrame:
 def _products(ctx: AuditContext) -> pl.LazyFrame:
     """Product lines with what kind of administration they satisfy."""
     code = pl.col("procedure_code")
-    return ctx.lines.filter(is_drug_product(code) | is_vaccine_product(code)).select(
+    return ctx.lines.filter(any_codeset(*PRODUCT_SETS).contains(code)).select(
         "encounter_id",
         code.alias("product_code"),
         "units",

@@ -1,6 +1,6 @@
 """Reference data: CMS code sets and prices by release, loaded with importlib.resources."""
 
-from leakaudit.refdata.codesets import CodeSet, codeset, codesets
+from leakaudit.refdata.codesets import CodeSet, any_codeset, codeset, codesets
 from leakaudit.refdata.filing import FilingLimits, load_filing_limits
 from leakaudit.refdata.loader import RefData, load_cpt_codes, load_refdata
 from leakaudit.refdata.ndc import ndc11
@@ -15,6 +15,7 @@ __all__ = [
     "RefData",
     "Region",
     "ReleaseInfo",
+    "any_codeset",
     "codeset",
     "codesets",
     "import_file",

@@ -74,3 +74,23 @@ def codesets() -> dict[str, CodeSet]:
 def codeset(name: str) -> CodeSet:
     """The shipped code set called ``name``."""
     return codesets()[name]
+
+
+def any_codeset(*names: str) -> CodeSet:
+    """One set of every code of the shipped sets called ``names``.
+
+    For filtering first: one look-up per line keeps the lines a rule reads, and the rule tells the sets
+    apart on those lines only (on 100 M lines, most of which no rule reads, each look-up costs seconds).
+
+    >>> merged = any_codeset("hydration_admin", "drug_admin")
+    >>> codes = pl.DataFrame({"code": ["96360", "96372", "J3301"]})
+    >>> codes.select(merged.contains(pl.col("code")))["code"].to_list()
+    [True, True, False]
+    """
+    sets = [codeset(name) for name in names]
+    return CodeSet(
+        " | ".join(names),
+        "; ".join(s.title for s in sets),
+        "; ".join(s.source for s in sets),
+        tuple(r for s in sets for r in s.ranges),
+    )

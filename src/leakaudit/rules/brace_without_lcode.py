@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from leakaudit.refdata import codeset
+from leakaudit.refdata import any_codeset, codeset
 from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits
 from leakaudit.rules.context import AuditContext
 
@@ -47,15 +47,21 @@ class BraceWithoutLcode(Rule):
         orthotics = ctx.refdata.orthotics
         code = pl.col("procedure_code")
         description = pl.col("description")
-        marked = ctx.lines.with_columns(
-            codeset("em_visits").contains(code).alias("is_visit"),
-            codeset("orthotic_lcodes").contains(code).alias("is_lcode"),
-            (
-                (codeset("generic_supplies").contains(code) | (pl.col("revenue_code") == "0274").fill_null(False))
-                & orthotics.names_orthosis(description)
-            ).alias("is_supplied"),
-            codeset("orthotic_management").contains(code).alias("is_management"),
-        ).filter(pl.col("is_visit") | pl.col("is_lcode") | pl.col("is_supplied") | pl.col("is_management"))
+        supply_code = (pl.col("revenue_code") == "0274").fill_null(False)
+        # NOTE: filter first: one look-up per line keeps the lines of the codes the rule reads.
+        read = any_codeset("em_visits", "orthotic_lcodes", "generic_supplies", "orthotic_management").contains(code)
+        marked = (
+            ctx.lines.filter(read | supply_code)
+            .with_columns(
+                codeset("em_visits").contains(code).alias("is_visit"),
+                codeset("orthotic_lcodes").contains(code).alias("is_lcode"),
+                (
+                    (codeset("generic_supplies").contains(code) | supply_code) & orthotics.names_orthosis(description)
+                ).alias("is_supplied"),
+                codeset("orthotic_management").contains(code).alias("is_management"),
+            )
+            .filter(pl.col("is_visit") | pl.col("is_lcode") | pl.col("is_supplied") | pl.col("is_management"))
+        )
         evidence = pl.col("is_supplied") | pl.col("is_management")
         # NOTE: filter first: only encounters with orthosis evidence are grouped (a few percent of them),
         # not every E/M visit; their lines are cached (grouped, then the anchor line is read from them).
