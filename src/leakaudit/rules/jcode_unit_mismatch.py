@@ -11,8 +11,8 @@ from leakaudit.rules.drug_admin_without_drug import is_drug_product
 
 #: How each X12 NDC unit of measure relates to a dosage descriptor unit: (kind of quantity, factor to
 #: the kind's base unit: mg for mass, IU for units, mL for volume).
-NDC_UNITS = {"ME": ("mass", 1.0), "GR": ("mass", 1000.0), "F2": ("units", 1.0), "ML": ("volume", 1.0)}
-DOSAGE_UNITS = {
+NDC_UNIT_MEASURES = {"ME": ("mass", 1.0), "GR": ("mass", 1000.0), "F2": ("units", 1.0), "ML": ("volume", 1.0)}
+DOSAGE_UNIT_MEASURES = {
     "MG": ("mass", 1.0),
     "GM": ("mass", 1000.0),
     "G": ("mass", 1000.0),
@@ -53,10 +53,13 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("code").alias("procedure_code"), pl.col("ndc").alias("ndc11"), "package_size", "billing_units_per_item"
     ).unique(subset=["procedure_code", "ndc11"], keep="any")
     quantity = pl.col("ndc_quantity").cast(pl.Float64)
-    ndc_kind, ndc_factor = _lookup(pl.col("ndc_unit"), NDC_UNITS, 0), _lookup(pl.col("ndc_unit"), NDC_UNITS, 1)
+    ndc_kind, ndc_factor = (
+        _lookup(pl.col("ndc_unit"), NDC_UNIT_MEASURES, 0),
+        _lookup(pl.col("ndc_unit"), NDC_UNIT_MEASURES, 1),
+    )
     dose_kind, dose_factor = (
-        _lookup(pl.col("dosage_unit"), DOSAGE_UNITS, 0),
-        _lookup(pl.col("dosage_unit"), DOSAGE_UNITS, 1),
+        _lookup(pl.col("dosage_unit"), DOSAGE_UNIT_MEASURES, 0),
+        _lookup(pl.col("dosage_unit"), DOSAGE_UNIT_MEASURES, 1),
     )
     direct = pl.when(ndc_kind == dose_kind).then(
         quantity * ndc_factor / (pl.col("dosage_amount").cast(pl.Float64) * dose_factor)
