@@ -48,7 +48,7 @@ def measure(label: str, command: list[str], memory_cap_gb: float) -> dict[str, o
             if not capped and _resident_gb(process.pid) > memory_cap_gb:
                 capped = True
                 os.killpg(process.pid, signal.SIGKILL)
-            time.sleep(0.1)
+            time.sleep(0.02)  # the wall time is known to 20 ms
         wall = time.perf_counter() - start
         out_file.seek(0)
         err_file.seek(0)
