@@ -15,7 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.findings import find_all
-from leakaudit.io.reader import ROW_BITS, encounter_id
+from leakaudit.io import resolve_sources
+from leakaudit.io.reader import encounter_id, line_id
 from leakaudit.refdata import load_refdata
 from leakaudit.rules import AuditContext, get_rules
 
@@ -23,11 +24,8 @@ from leakaudit.rules import AuditContext, get_rules
 def unvalidated_lines(claims: Path) -> pl.LazyFrame:
     """Every part as it is, with the ``line_id`` and ``encounter_id`` the reader would give its lines."""
     parts = [
-        pl.scan_parquet(path)
-        .with_row_index("row", offset=1)
-        .with_columns((pl.lit(index << ROW_BITS, pl.UInt64) + pl.col("row").cast(pl.UInt64)).alias("line_id"))
-        .drop("row")
-        for index, path in enumerate(sorted(claims.glob("*.parquet")))
+        pl.scan_parquet(path).with_row_index("row", offset=1).with_columns(line_id(index, pl.col("row"))).drop("row")
+        for index, path in enumerate(resolve_sources([claims]))
     ]
     return pl.concat(parts).with_columns(encounter_id())
 

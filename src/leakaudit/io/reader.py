@@ -164,7 +164,7 @@ def _scan_one(path: Path, index: int, mapping: ColumnMapping) -> pl.LazyFrame:
         )
     )
     return parsed.with_columns(
-        (pl.lit(index << ROW_BITS, pl.UInt64) + pl.col("source_row").cast(pl.UInt64)).alias("line_id"),
+        line_id(index, pl.col("source_row")),
         encounter_id(),
     ).select(*(c.name for c in LINE_COLUMNS), "source_file", "source_row", "line_id", "encounter_id", *REJECT_COLUMNS)
 
@@ -174,6 +174,11 @@ def _scan_one(path: Path, index: int, mapping: ColumnMapping) -> pl.LazyFrame:
 ROW_BITS = 40
 FILE_BITS = 16
 LINE_ID_BITS = ROW_BITS + FILE_BITS
+
+
+def line_id(file_index: int, row: pl.Expr) -> pl.Expr:
+    """``line_id`` of the lines of the input file at ``file_index``, from their 1-based ``row``."""
+    return (pl.lit(file_index << ROW_BITS, pl.UInt64) + row.cast(pl.UInt64)).alias("line_id")
 
 
 def encounter_id() -> pl.Expr:
