@@ -8,6 +8,7 @@ from conftest import SAMPLE_CSV
 from leakaudit.findings import FINDING_SCHEMA, SORT_KEYS, find_all
 from leakaudit.io import scan_claim_lines
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, get_rules, identify
+from leakaudit.schema import conform
 
 
 def test_all_rules_together_on_parquet_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -45,7 +46,7 @@ def test_identify_gives_each_hit_its_own_line_from_any_file(claims_csv) -> None:
     ).with_columns(
         pl.lit(None, pl.String()).alias(c) for c in RULE_HIT_SCHEMA if c not in ("line_id", "rule_id", "price_quantity")
     )
-    rule_hits = rule_hits.select(pl.col(name).cast(dtype) for name, dtype in RULE_HIT_SCHEMA.items())
+    rule_hits = conform(rule_hits.lazy(), RULE_HIT_SCHEMA).collect()
     identified = identify(rule_hits, lines).collect().sort("rule_id")
     assert identified.schema == HIT_SCHEMA
     assert identified.select(
