@@ -9,12 +9,16 @@ import sys
 
 import duckdb
 
-SQL = """
+#: The claim lines the rules read, from ``{lines}`` (a table expression), with their encounter key.
+LINES = """
 CREATE TEMP VIEW l AS
 SELECT *, CASE WHEN patient_id IS NOT NULL THEN 'P:' || patient_id || '|' || service_date
                ELSE 'C:' || claim_id END AS enc
-FROM read_parquet('{claims}');
+FROM {lines};
+"""
 
+#: The four detections over ``l``, each into a table of its hits.
+DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
   SELECT enc, claim_id, line_number, procedure_code AS code,
@@ -67,10 +71,16 @@ WHERE (h.code IS NOT NULL AND (l.service_date > h.termination_date OR l.service_
    OR (h.code IS NULL AND NOT regexp_matches(l.procedure_code, '^[0-9]{{4}}[0-9FTUM]$|^D[0-9]{{4}}$|^[A-CE-V][0-9]{{4}}$'));
 """
 
+
+def detect(con: duckdb.DuckDBPyConnection, lines: str, reference: str) -> None:
+    """Run the four detections over the table expression ``lines``; print each one's count of hits."""
+    con.execute(LINES.format(lines=lines) + DETECTIONS.format(reference=reference))
+    for table in ("drug_admin", "brace", "jcode", "expired"):
+        print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
 if __name__ == "__main__":
     claims, reference = sys.argv[1], sys.argv[2]
     con = duckdb.connect()
     con.execute("SET threads TO 2")
-    con.execute(SQL.format(claims=claims, reference=reference))
-    for table in ("drug_admin", "brace", "jcode", "expired"):
-        print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    detect(con, f"read_parquet('{claims}')", reference)

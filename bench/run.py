@@ -1,6 +1,6 @@
 """Time leakaudit against DuckDB, pandas and a raw scan on the same generated claim lines.
 
-    python bench/run.py --lines 10000000 [--data DIR] [--skip pandas,duckdb,csv,report,novalidation]
+    python bench/run.py --lines 10000000 [--data DIR] [--skip pandas,duckdb,duckdbvalidated,csv,report,novalidation]
                         [--memory-cap GB]
 
 Each contender runs in its own process; wall time and peak resident memory (from wait4) are measured
@@ -10,7 +10,8 @@ is measured instead of taking the machine down. Prints a Markdown table for benc
 accuracy of every rule against the planted truth. The DuckDB and pandas versions implement the rules'
 detection only (no pricing, no report); leakaudit also validates every row, prices every finding and
 writes its outputs. ``no_validation.py`` (for the analysis only) runs leakaudit's rules and pricing on
-the generated Parquet without validating it.
+the generated Parquet without validating it; ``duckdb_validated.py`` (also for the analysis) gives DuckDB
+the same validation and work file as leakaudit before its detections.
 """
 
 from __future__ import annotations
@@ -104,7 +105,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--data", type=Path, default=None)
-    parser.add_argument("--skip", default="", help="comma-separated: pandas, duckdb, csv, report, novalidation")
+    parser.add_argument(
+        "--skip", default="", help="comma-separated: pandas, duckdb, duckdbvalidated, csv, report, novalidation"
+    )
     parser.add_argument("--memory-cap", type=float, default=round(0.85 * _memory_gb(), 1), help="GB per contender")
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -136,6 +139,17 @@ def main() -> None:
         run(
             "DuckDB SQL (detection only)",
             [PYTHON, str(HERE / "duckdb_rules.py"), str(claims / "*.parquet"), str(reference)],
+        )
+    if "duckdbvalidated" not in skip:
+        run(
+            "DuckDB SQL after leakaudit's validation (detection only)",
+            [
+                PYTHON,
+                str(HERE / "duckdb_validated.py"),
+                str(claims / "*.parquet"),
+                str(reference),
+                str(data / "duckdb-work"),
+            ],
         )
     if "pandas" not in skip:
         run("pandas (detection only)", [PYTHON, str(HERE / "pandas_rules.py"), str(claims), str(reference)])
