@@ -196,3 +196,17 @@ def test_progress_shows_on_a_terminal_only(
     assert cli._interactive() is False
     monkeypatch.delenv("CI")
     assert cli._interactive() is True
+
+
+def test_findings_only_audit_does_not_load_matplotlib(tmp_path: Path) -> None:
+    # Charts import matplotlib when they draw (0.3 s of start-up): an audit without a report never pays it.
+    script = (
+        "import sys\n"
+        "from leakaudit.cli import main\n"
+        f"status = main(['audit', {str(SAMPLE_CSV)!r}, '--out', {str(tmp_path / 'out')!r}, '--findings-only'])\n"
+        "print(status, 'matplotlib' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "0 False"
+    assert (tmp_path / "out" / "findings.csv").exists()

@@ -2,18 +2,22 @@
 
 Everything is drawn in black and greys, bars with hatching, so that charts read in grey-scale print.
 A fixed hash salt and no date keep the SVG identical from run to run.
+
+NOTE: matplotlib is imported when the first chart is drawn, not with this module: it takes about 0.3 s,
+and ``audit --findings-only``, ``generate`` and ``refdata`` draw no chart.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import matplotlib
 from markupsafe import Markup
-from matplotlib.backends.backend_svg import FigureCanvasSVG
-from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+if TYPE_CHECKING:
+    from matplotlib.axis import Axis
+    from matplotlib.figure import Figure
 
 GREYS = ("#3a3a3a", "#7a7a7a", "#a8a8a8", "#d0d0d0")
 HATCHES = ("", "//", "..", "xx")
@@ -28,12 +32,26 @@ def _compact(value: float) -> str:
     return f"${value:,.0f}"
 
 
-def _dollars(axis: object) -> None:
-    axis.set_major_locator(MaxNLocator(nbins=5))  # type: ignore[attr-defined]
-    axis.set_major_formatter(FuncFormatter(lambda x, _pos: _compact(x)))  # type: ignore[attr-defined]
+def _dollars(axis: Axis) -> None:
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(nbins=5))
+    axis.set_major_formatter(FuncFormatter(lambda x, _pos: _compact(x)))
+
+
+def _figure(width: float, height: float) -> Figure:
+    """A figure on the SVG canvas (no pyplot state)."""
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasSVG(figure)
+    return figure
 
 
 def _svg(figure: Figure) -> Markup:
+    import matplotlib
+
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": "leakaudit", "svg.fonttype": "none"}):
         figure.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
@@ -44,8 +62,7 @@ def _svg(figure: Figure) -> Markup:
 
 def bar_chart_svg(*, labels: Sequence[str], values: Sequence[float], title: str) -> Markup:
     """A horizontal bar chart of dollar values, largest first as given."""
-    figure = Figure(figsize=(7.5, 0.8 + 0.42 * max(len(labels), 1)), dpi=100)
-    FigureCanvasSVG(figure)
+    figure = _figure(7.5, 0.8 + 0.42 * max(len(labels), 1))
     axes = figure.add_subplot()
     positions = list(range(len(labels)))
     bars = axes.barh(positions, values, color=[GREYS[i % len(GREYS)] for i in positions], edgecolor="black")
@@ -63,8 +80,7 @@ def bar_chart_svg(*, labels: Sequence[str], values: Sequence[float], title: str)
 
 def trend_chart_svg(*, periods: Sequence[str], values: Sequence[float], title: str) -> Markup:
     """A line of dollar values over periods (months), with markers."""
-    figure = Figure(figsize=(7.5, 3.2), dpi=100)
-    FigureCanvasSVG(figure)
+    figure = _figure(7.5, 3.2)
     axes = figure.add_subplot()
     positions = list(range(len(periods)))
     axes.plot(positions, values, color="black", marker="o", linewidth=1.5)
