@@ -8,10 +8,11 @@ prices keeps an empty amount, with the reason the first tier gave, else "no pric
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import groupby
 
 import polars as pl
 
-from leakaudit.engine import ENGINE
+from leakaudit.engine import ENGINE, collect
 from leakaudit.pricing.admin_product import PRODUCT_FOR_ADMIN_CODE
 from leakaudit.pricing.basis import NO_PRICE_BASIS, UNIT_PRICE, PriceBasis, PriceTier, median_price
 from leakaudit.pricing.code_payment import CODE_PAYMENT
@@ -29,44 +30,63 @@ BASES: dict[str, PriceBasis] = {
 def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
     """Add ``estimated_amount`` (dollars) and ``estimate_method`` to rule hits.
 
-    One linear plan: every tier table is tagged with its basis and left-joined on (basis, keys), so a hit
-    only ever matches the tiers of its own basis. The hits are given collected (they are few) so that a
-    tier keyed on codes is built from the lines of the codes asked for only.
+    Every tier table is tagged with its basis and left-joined on (basis, keys), so a hit only ever
+    matches the tiers of its own basis. The hits are given collected (they are few) so that a tier keyed
+    on codes is built from the lines of the codes asked for only, and so that a basis builds its tables
+    only while some of its hits are unpriced: none for a basis without hits, no fallback tier when the
+    history priced every hit.
     """
     prices, methods, reasons, scratch = [], [], [], []
-    frame = hits.lazy()
+    frame = hits
     for b, basis in enumerate(BASES.values()):
-        plans = []
-        for t, tier in enumerate(basis.tiers):
-            tier_ctx = ctx
-            if tier.codes_from is not None:
-                wanted = hits.filter(pl.col("price_basis") == basis.name)[tier.codes_from].drop_nulls().unique()
-                tier_ctx = replace(ctx, lines=ctx.lines.filter(pl.col("procedure_code").is_in(wanted.implode())))
-            plans.append(
-                tier.table(tier_ctx).select(
-                    pl.lit(basis.name).alias("price_basis"),
-                    *tier.keys,
-                    pl.col("unit_price").cast(UNIT_PRICE).alias(f"_price_{b}_{t}"),
-                    pl.col("method").alias(f"_method_{b}_{t}"),
-                )
+        basis_prices: list[pl.Expr] = []
+        for _fallback, batch in groupby(enumerate(basis.tiers), key=lambda pair: pair[1].fallback):
+            unpriced = frame.filter(
+                (pl.col("price_basis") == basis.name) & pl.coalesce([*basis_prices, pl.lit(None)]).is_null()
             )
-        # NOTE: the tier tables are small (one row per code, provider or region) and collected a basis at a
-        # time, so memory peaks at one basis's history aggregations. Collected together, with common
-        # subplans shared, so that the tiers of a basis build their shared history (for the administration
-        # codes, the join of administrations to products by encounter) once.
-        tables = pl.collect_all(plans, engine=ENGINE)
-        for t, (tier, table) in enumerate(zip(basis.tiers, tables, strict=True)):
-            price, method = f"_price_{b}_{t}", f"_method_{b}_{t}"
-            frame = frame.join(table.lazy(), on=["price_basis", *tier.keys], how="left", nulls_equal=False)
-            prices.append(pl.col(price))
-            methods.append(pl.when(pl.col(price).is_not_null()).then(pl.col(method)))
-            reasons.append(pl.when(pl.col(price).is_null()).then(pl.format(NO_PRICE_BASIS + ": {}", pl.col(method))))
-            scratch += [price, method]
-    amount = (pl.coalesce(prices) * pl.col("price_quantity")).round(2).cast(MONEY)
-    return frame.with_columns(
-        amount.alias("estimated_amount"),
-        pl.coalesce([*methods, *reasons, pl.lit(NO_PRICE_BASIS)]).alias("estimate_method"),
-    ).drop(scratch)
+            if unpriced.is_empty():
+                break
+            tiers = list(batch)
+            plans = []
+            for t, tier in tiers:
+                tier_ctx = ctx
+                if tier.codes_from is not None:
+                    wanted = unpriced[tier.codes_from].drop_nulls().unique()
+                    tier_ctx = replace(ctx, lines=ctx.lines.filter(pl.col("procedure_code").is_in(wanted.implode())))
+                plans.append(
+                    tier.table(tier_ctx).select(
+                        pl.lit(basis.name).alias("price_basis"),
+                        *tier.keys,
+                        pl.col("unit_price").cast(UNIT_PRICE).alias(f"_price_{b}_{t}"),
+                        pl.col("method").alias(f"_method_{b}_{t}"),
+                    )
+                )
+            # NOTE: the tier tables are small (one row per code, provider or region) and collected a round at
+            # a time, so memory peaks at one round's history aggregations. The tiers of a round are collected
+            # together, with common subplans shared, so that they build their shared history (for the
+            # administration codes, the join of administrations to products by encounter) once.
+            tables = pl.collect_all(plans, engine=ENGINE)
+            joined = frame.lazy()
+            for (t, tier), table in zip(tiers, tables, strict=True):
+                price, method = f"_price_{b}_{t}", f"_method_{b}_{t}"
+                joined = joined.join(table.lazy(), on=["price_basis", *tier.keys], how="left", nulls_equal=False)
+                basis_prices.append(pl.col(price))
+                methods.append(pl.when(pl.col(price).is_not_null()).then(pl.col(method)))
+                reasons.append(
+                    pl.when(pl.col(price).is_null()).then(pl.format(NO_PRICE_BASIS + ": {}", pl.col(method)))
+                )
+                scratch += [price, method]
+            frame = collect(joined)
+        prices += basis_prices
+    amount = (pl.coalesce([*prices, pl.lit(None)]) * pl.col("price_quantity")).round(2).cast(MONEY)
+    return (
+        frame.lazy()
+        .with_columns(
+            amount.alias("estimated_amount"),
+            pl.coalesce([*methods, *reasons, pl.lit(NO_PRICE_BASIS)]).alias("estimate_method"),
+        )
+        .drop(scratch)
+    )
 
 
 __all__ = ["BASES", "NO_PRICE_BASIS", "PriceBasis", "PriceTier", "estimate", "median_price", "reference_unit_prices"]

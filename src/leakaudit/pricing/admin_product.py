@@ -193,6 +193,6 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
     tiers=(
         PriceTier("provider history", ("price_code", "rendering_npi"), provider_history),
         PriceTier("organisation history", ("price_code",), organisation_history),
-        PriceTier("CMS reference price", ("price_code",), reference_for_usual_product),
+        PriceTier("CMS reference price", ("price_code",), reference_for_usual_product, fallback=True),
     ),
 )

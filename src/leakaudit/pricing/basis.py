@@ -28,12 +28,17 @@ class PriceTier:
     ``codes_from``: the hit column whose values are the procedure codes the table is built from (for a
     median of a code's own lines); lines of other codes are left out before building it, so exact
     medians hold only the values that are asked for.
+
+    ``fallback``: the table is built only when the tiers before it leave a hit of its basis unpriced (the
+    CMS reference tiers: the organisation's history usually prices every hit, and a reference tier
+    that reads the lines again, to find the usual product or L-code, costs as much as the history).
     """
 
     name: str
     keys: tuple[str, ...]
     table: Callable[[AuditContext], pl.LazyFrame]
     codes_from: str | None = None
+    fallback: bool = False
 
 
 @dataclass(frozen=True)

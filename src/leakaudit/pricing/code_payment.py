@@ -73,7 +73,8 @@ CODE_PAYMENT = PriceBasis(
             "CMS reference price of the replacement",
             ("price_code",),
             reference_by("price_code", " (the replacement code)"),
+            fallback=True,
         ),
-        PriceTier("CMS reference price", ("procedure_code",), reference_by("procedure_code")),
+        PriceTier("CMS reference price", ("procedure_code",), reference_by("procedure_code"), fallback=True),
     ),
 )

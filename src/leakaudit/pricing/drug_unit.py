@@ -42,6 +42,6 @@ DRUG_UNIT_PRICE = PriceBasis(
     ),
     tiers=(
         PriceTier("payer history", ("price_code", "payer_id"), payer_history, codes_from="price_code"),
-        PriceTier("CMS ASP payment limit", ("price_code",), reference_by("price_code")),
+        PriceTier("CMS ASP payment limit", ("price_code",), reference_by("price_code"), fallback=True),
     ),
 )

@@ -79,6 +79,6 @@ ORTHOSIS_FOR_REGION = PriceBasis(
     ),
     tiers=(
         PriceTier("organisation history", ("price_code",), region_history),
-        PriceTier("CMS DMEPOS fee", ("price_code",), region_reference),
+        PriceTier("CMS DMEPOS fee", ("price_code",), region_reference, fallback=True),
     ),
 )
