@@ -31,6 +31,15 @@ def test_sample_audit_writes_every_output(sample_run: tuple[Path, dict]) -> None
     out, summary = sample_run
     for name in ("findings.parquet", "findings.csv", "rejects.csv", "summary.json", "report.html"):
         assert (out / name).stat().st_size > 0, name
+    # The work file of validated lines is temporary: nothing else is left in the output directory.
+    assert sorted(path.name for path in out.iterdir()) == [
+        "findings.csv",
+        "findings.parquet",
+        "findings.xlsx",
+        "rejects.csv",
+        "report.html",
+        "summary.json",
+    ]
     findings = pl.read_parquet(out / "findings.parquet")
     assert findings.schema == FINDING_SCHEMA
     assert findings.height == summary["findings"] > 0
