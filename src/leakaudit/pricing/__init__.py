@@ -36,13 +36,15 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
     only while some of its hits are unpriced: none for a basis without hits, no fallback tier when the
     history priced every hit.
     """
-    prices, methods, reasons, scratch = [], [], [], []
+    prices: list[pl.Expr] = []
+    methods, reasons, scratch = [], [], []
     frame = hits
     for b, basis in enumerate(BASES.values()):
-        basis_prices: list[pl.Expr] = []
         for _fallback, batch in groupby(enumerate(basis.tiers), key=lambda pair: pair[1].fallback):
+            # A basis's hits match only its own tiers (the join is on the basis too): the other bases'
+            # price columns are null on its rows.
             unpriced = frame.filter(
-                (pl.col("price_basis") == basis.name) & pl.coalesce([*basis_prices, pl.lit(None)]).is_null()
+                (pl.col("price_basis") == basis.name) & pl.coalesce([*prices, pl.lit(None)]).is_null()
             )
             if unpriced.is_empty():
                 break
@@ -70,14 +72,13 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
             for (t, tier), table in zip(tiers, tables, strict=True):
                 price, method = f"_price_{b}_{t}", f"_method_{b}_{t}"
                 joined = joined.join(table.lazy(), on=["price_basis", *tier.keys], how="left", nulls_equal=False)
-                basis_prices.append(pl.col(price))
+                prices.append(pl.col(price))
                 methods.append(pl.when(pl.col(price).is_not_null()).then(pl.col(method)))
                 reasons.append(
                     pl.when(pl.col(price).is_null()).then(pl.format(NO_PRICE_BASIS + ": {}", pl.col(method)))
                 )
                 scratch += [price, method]
             frame = collect(joined)
-        prices += basis_prices
     amount = (pl.coalesce([*prices, pl.lit(None)]) * pl.col("price_quantity")).round(2).cast(MONEY)
     return (
         frame.lazy()
