@@ -1,7 +1,7 @@
 """Time leakaudit against DuckDB, pandas and a raw scan on the same generated claim lines.
 
-    python bench/run.py --lines 10000000 [--data DIR] [--skip pandas,duckdb,duckdbvalidated,csv,report,novalidation]
-                        [--memory-cap GB]
+    python bench/run.py --lines 10000000 [--data DIR] [--memory-cap GB]
+                        [--skip pandas,duckdb,duckdbvalidated,csv,report,novalidation,manyfiles]
 
 Each contender runs in its own process; wall time and peak resident memory (from wait4) are measured
 for that process alone. A contender whose resident memory passes ``--memory-cap`` (default: 85% of this
@@ -11,7 +11,9 @@ accuracy of every rule against the planted truth. The DuckDB and pandas versions
 detection only (no pricing, no report); leakaudit also validates every row, prices every finding and
 writes its outputs. ``no_validation.py`` (for the analysis only) runs leakaudit's rules and pricing on
 the generated Parquet without validating it; ``duckdb_validated.py`` (also for the analysis) gives DuckDB
-the same validation and work file as leakaudit before its detections.
+the same validation and work file as leakaudit before its detections. ``split_files.py`` cuts the
+generated lines into 1,000 files, as daily exports arrive, for the "many files" run, whose findings must
+be byte-identical to those of the whole.
 """
 
 from __future__ import annotations
@@ -106,7 +108,9 @@ def main() -> None:
     parser.add_argument("--lines", type=int, default=10_000_000)
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument(
-        "--skip", default="", help="comma-separated: pandas, duckdb, duckdbvalidated, csv, report, novalidation"
+        "--skip",
+        default="",
+        help="comma-separated: pandas, duckdb, duckdbvalidated, csv, report, novalidation, manyfiles",
     )
     parser.add_argument("--memory-cap", type=float, default=round(0.85 * _memory_gb(), 1), help="GB per contender")
     args = parser.parse_args()
@@ -125,6 +129,18 @@ def main() -> None:
     subprocess.run([PYTHON, str(HERE / "common.py"), str(reference)], check=True)
     run("raw Polars scan of the needed columns", [PYTHON, str(HERE / "raw_scan.py"), str(claims / "*.parquet")])
     run("leakaudit audit --findings-only", [LEAKAUDIT, "audit", str(claims), "--out", str(out), "--findings-only"])
+    if "manyfiles" not in skip:
+        pieces = data / "claims-1000-files"
+        if not pieces.exists():
+            subprocess.run(
+                [PYTHON, str(HERE / "split_files.py"), str(claims), str(pieces), "--files", "1000"], check=True
+            )
+        run(
+            "leakaudit audit --findings-only, the same lines in 1,000 files",
+            [LEAKAUDIT, "audit", str(pieces), "--out", str(data / "out-1000-files"), "--findings-only"],
+        )
+        same = (data / "out-1000-files" / "findings.parquet").read_bytes() == (out / "findings.parquet").read_bytes()
+        print(f"findings of the 1,000 files {'are' if same else 'are NOT'} byte-identical to the whole's", flush=True)
     if "report" not in skip:
         run(
             "leakaudit audit (with report and xlsx)",

@@ -112,6 +112,37 @@ def test_claims_split_across_files_are_one_table(tmp_path: Path, sample_run: tup
     assert [i["rows"] for i in summary["inputs"]] == [len(body[0::2]), len(body[1::2])]
 
 
+def test_files_read_together_report_rejects_by_their_own_file_and_row(
+    tmp_path: Path,
+    sample_run: tuple[Path, dict],  # type: ignore[type-arg]
+) -> None:
+    """The sample cut into monthly-style exports (one without rows; names and --out with brackets, which
+    are not patterns): the same findings, and every reject names its own file and row."""
+    header, *body = SAMPLE_CSV.read_text().splitlines()
+    exports = tmp_path / "exports[2025]"
+    exports.mkdir()
+    cuts = {"a[1].csv": body[:300], "b[2].csv": [], "c[3].csv": body[300:1100], "d[4].csv": body[1100:]}
+    for name, rows in cuts.items():
+        (exports / name).write_text("\n".join([header, *rows]) + "\n")
+    out, summary = _audit(tmp_path, exports, out="out[1]")
+    again, _ = _audit(tmp_path, exports, out="out[2]")  # --compare reads a previous run's directory
+    assert main(["audit", str(exports), "--out", str(tmp_path / "out[3]"), "--compare", str(out)]) == ExitCode.OK
+    keep = ["rule_id", "claim_id", "line_number", "estimated_amount"]
+    reference = pl.read_parquet(sample_run[0] / "findings.parquet").select(keep)
+    assert pl.read_parquet(out / "findings.parquet", glob=False).select(keep).equals(reference)
+    assert (again / "findings.parquet").read_bytes() == (out / "findings.parquet").read_bytes()
+    first_row = {"a[1].csv": 0, "b[2].csv": 300, "c[3].csv": 300, "d[4].csv": 1100}
+    rejects = pl.read_csv(out / "rejects.csv", infer_schema=False, glob=False)
+    in_sample = [
+        (first_row[Path(file).name] + int(row), column, value)
+        for file, row, column, value in rejects.select("source_file", "source_row", "column", "value").rows()
+    ]
+    expected = pl.read_csv(sample_run[0] / "rejects.csv", infer_schema=False)
+    assert in_sample == [(int(row), c, v) for row, c, v in expected.select("source_row", "column", "value").rows()]
+    assert {Path(file).name for file in rejects["source_file"]} >= {"a[1].csv", "c[3].csv", "d[4].csv"}
+    assert [i["rows"] for i in summary["inputs"]] == [len(rows) for rows in cuts.values()]
+
+
 def test_same_input_gives_byte_identical_findings(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
     again, _ = _audit(tmp_path, SAMPLE_CSV, out="again")
     for name in ("findings.csv", "findings.parquet", "rejects.csv", "summary.json", "report.html"):

@@ -9,7 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from leakaudit.io import InputError, encounter_key, load_mapping, resolve_sources, scan_claim_lines
+from conftest import write_claims_csv
+from leakaudit.io import ClaimLines, InputError, encounter_key, load_mapping, resolve_sources, scan_claim_lines
+from leakaudit.io.reader import ROW_BITS
 
 
 def test_bad_values_are_rejected_with_file_row_column_and_reason(claims_csv) -> None:  # type: ignore[no-untyped-def]
@@ -228,3 +230,93 @@ def test_encounter_ids_agree_within_one_query(claims_csv) -> None:  # type: igno
     audited = scan_claim_lines([path]).audited
     both = pl.concat([audited, audited.with_columns(pl.lit("C2").alias("claim_id"))]).collect()
     assert both["encounter_id"].n_unique() == 1
+
+
+def _lines_named_by_origin(tmp_path: Path) -> list[Path]:
+    """Seven exports, claims named ``<file><row>``: CSVs of two schemas and Parquet, some without rows.
+
+    Rejects: a.csv row 2 (no claim), c.csv row 1 (payer type), d.csv row 3 (date), e.parquet row 2 (no
+    date), g.parquet row 3 (no claim).
+    """
+    same = [{"claim_id": "a1"}, {"claim_id": ""}, {"claim_id": "a3"}]
+    a = write_claims_csv(tmp_path / "a.csv", [{**row, "procedure_code": "99213"} for row in same])
+    b = tmp_path / "b.csv"
+    b.write_text(a.read_text().splitlines()[0] + "\n")
+    c = write_claims_csv(tmp_path / "c.csv", [{"claim_id": "c1", "procedure_code": "99213", "payer_type": "wc"}])
+    d_rows = [{"claim_id": f"d{i}", "procedure_code": "99213"} for i in (1, 2, 3)]
+    d_rows[2]["service_date"] = "2025-02-30"
+    d = write_claims_csv(tmp_path / "d.csv", d_rows)
+    frame = pl.DataFrame(
+        {
+            "claim_id": ["e1", "e2"],
+            "line_number": [1, 1],
+            "service_date": [dt.date(2025, 3, 14), None],
+            "procedure_code": ["J3301", "96372"],
+            "units": [4.0, 1.0],
+            "charge_amount": [10.0, 25.0],
+        }
+    )
+    frame.write_parquet(tmp_path / "e.parquet")
+    frame.head(0).write_parquet(tmp_path / "f.parquet")
+    g = pl.concat([frame.head(1), frame.head(1), frame.head(1)]).with_columns(claim_id=pl.Series(["g1", "g2", None]))
+    g.write_parquet(tmp_path / "g.parquet")
+    return [a, b, c, d, tmp_path / "e.parquet", tmp_path / "f.parquet", tmp_path / "g.parquet"]
+
+
+def _origins(lines: ClaimLines) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, str, str | None]]]:
+    """Each audited line's claim, file position and row (from ``line_id``); each reject's file, row, column, value."""
+    audited = lines.audited.select(
+        "claim_id", (pl.col("line_id") // (1 << ROW_BITS)).alias("file"), (pl.col("line_id") % (1 << ROW_BITS))
+    )
+    rejects = lines.with_reject_values(lines.rejects.collect())
+    named = rejects.with_columns(pl.col("source_file").map_elements(lambda f: Path(f).name, return_dtype=pl.String))
+    return sorted(audited.collect().rows()), named.select("source_file", "source_row", "column", "value").rows()
+
+
+def test_files_sharing_a_scan_keep_their_own_file_and_row_numbers(tmp_path: Path) -> None:
+    """Files of one format and schema are read by one scan, yet every line and reject names its own file and
+    row, also after a file without rows and with a file of another schema in between."""
+    paths = _lines_named_by_origin(tmp_path)
+    lines = scan_claim_lines(paths)
+    assert [[p.name for p in group.paths] for group in lines.groups] == [
+        ["a.csv", "b.csv", "d.csv"],
+        ["c.csv"],
+        ["e.parquet", "f.parquet", "g.parquet"],
+    ]
+    audited, rejects = _origins(lines)
+    position = {p.name[0]: i for i, p in enumerate(paths)}
+    assert audited == sorted(
+        (claim, position[claim[0]], int(claim[1])) for claim in ("a1", "a3", "d1", "d2", "e1", "g1", "g2")
+    )
+    assert rejects == [
+        ("a.csv", 2, "claim_id", None),
+        ("c.csv", 1, "payer_type", "wc"),
+        ("d.csv", 3, "service_date", "2025-02-30"),
+        ("e.parquet", 2, "service_date", None),
+        ("g.parquet", 3, "claim_id", None),
+    ]
+    assert lines.rows_by_file() == {str(p): n for p, n in zip(paths, (3, 0, 1, 3, 2, 0, 3), strict=True)}
+
+
+def test_a_scan_too_long_to_number_is_split(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan numbers at most 2**32 rows: files beyond that go to the next scan, with the same results."""
+    from leakaudit.io import reader
+
+    paths = _lines_named_by_origin(tmp_path)
+    whole = _origins(scan_claim_lines(paths))
+    monkeypatch.setattr(reader, "_SCAN_ROWS", 4)
+    lines = scan_claim_lines(paths)
+    assert [[p.name for p in group.paths] for group in lines.groups] == [
+        ["a.csv", "b.csv"],
+        ["d.csv"],
+        ["c.csv"],
+        ["e.parquet", "f.parquet"],
+        ["g.parquet"],
+    ]
+    assert _origins(lines) == whole
+
+
+def test_file_names_are_not_patterns(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    """A file named like a glob (brackets, as some exports are) is read as that file."""
+    path = claims_csv([{"claim_id": "C1", "procedure_code": "99213"}], name="claims[2025].csv")
+    assert scan_claim_lines([path]).audited.collect()["claim_id"].to_list() == ["C1"]

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from leakaudit.engine import ENGINE
 from leakaudit.findings import compare_findings, find_all, rule_totals
-from leakaudit.io import ColumnMapping, InputError, count_rows, scan_claim_lines
+from leakaudit.io import ColumnMapping, InputError, scan_claim_lines
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
@@ -91,8 +91,8 @@ def run_audit(
         except pl.exceptions.PolarsError as err:
             files = ", ".join(str(f) for f in claim_lines.files)
             raise InputError(f"cannot read the input ({files}): {err}") from None
-        rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file), mapping)
-        lines = pl.scan_parquet(lines_file)
+        rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
+        lines = pl.scan_parquet(lines_file, glob=False)
         profile = lines.select(
             pl.len().alias("rows"),
             pl.col("service_date").min().alias("first"),
@@ -103,7 +103,7 @@ def run_audit(
         findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
         stages.update()
 
-    rows_by_file = {str(path): count_rows(path) for path in claim_lines.files}
+    rows_by_file = claim_lines.rows_by_file()
     rows_read = sum(rows_by_file.values())
     rows_audited = int(profile["rows"][0])
     if rows_read != rows_audited + rejects.height:
@@ -204,7 +204,7 @@ def _previous_findings(previous_out: Path) -> pl.DataFrame:
     path = Path(previous_out) / "findings.parquet"
     if not path.is_file():
         raise InputError(f"{previous_out}: no findings.parquet here; --compare takes a previous run's --out directory")
-    return pl.read_parquet(path)
+    return pl.read_parquet(path, glob=False)
 
 
 def _dollars(value: Any) -> float:

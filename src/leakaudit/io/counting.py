@@ -12,7 +12,7 @@ from leakaudit.io.sources import file_format
 def count_rows(path: Path) -> int:
     """The number of data rows in one input file (header excluded)."""
     if file_format(path) == "csv":
-        frame = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy")
+        frame = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy", glob=False)
     else:
-        frame = pl.scan_parquet(path)
+        frame = pl.scan_parquet(path, glob=False)
     return int(frame.select(pl.len()).collect().item())

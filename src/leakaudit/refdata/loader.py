@@ -96,7 +96,7 @@ def _scan(found: Iterable[ReleaseInfo], dataset: str) -> pl.LazyFrame:
     }
     if not files:
         return pl.LazyFrame(schema=schema)
-    return pl.concat([pl.scan_parquet(f) for f in files], how="vertical_relaxed")
+    return pl.concat([pl.scan_parquet(f, glob=False) for f in files], how="vertical_relaxed")
 
 
 def _newest(found: list[ReleaseInfo], dataset: str, keys: tuple[str, ...]) -> pl.LazyFrame:
@@ -128,6 +128,7 @@ def _hcpcs_validity(found: list[ReleaseInfo]) -> pl.LazyFrame:
     supplement = pl.scan_csv(
         Path(str(resources.files("leakaudit.refdata"))) / "data" / "hcpcs_supplement.csv",
         schema_overrides={"add_date": pl.Date, "termination_date": pl.Date},
+        glob=False,
     ).select(
         "code",
         "short_description",
@@ -150,7 +151,7 @@ def load_cpt_codes(path: Path) -> pl.LazyFrame:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path}: CPT code list not found")
-    frame = pl.read_csv(path, infer_schema=False)
+    frame = pl.read_csv(path, infer_schema=False, glob=False)
     if "code" not in frame.columns:
         raise InputError(f"{path}: missing required column(s): code")
     dates: dict[str, pl.Series] = {}

@@ -121,7 +121,7 @@ def releases(stores: Iterable[Path]) -> list[ReleaseInfo]:
     for store in stores:
         for dataset in DATASETS:
             for file in sorted((store / dataset).glob("*.parquet")):
-                stored = pl.scan_parquet(file)
+                stored = pl.scan_parquet(file, glob=False)
                 head = stored.select(PROVENANCE).head(1).collect()
                 if head.height == 0:
                     continue
