@@ -13,6 +13,9 @@ def count_rows(path: Path) -> int:
     """The number of data rows in one input file (header excluded)."""
     if file_format(path) == "csv":
         frame = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy", glob=False)
-    else:
-        frame = pl.scan_parquet(path, glob=False)
-    return int(frame.select(pl.len()).collect().item())
+        return int(frame.select(pl.len()).collect().item())
+    # NOTE: the footer's count, read by pyarrow: 0.07 ms a file against 0.5 ms for a Polars query, which
+    # took 4.8 s of an audit of 10,000 daily files. Imported here (0.07 s): only Parquet inputs need it.
+    import pyarrow.parquet as pq
+
+    return int(pq.read_metadata(path).num_rows)
