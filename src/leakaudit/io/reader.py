@@ -292,8 +292,10 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping) -> pl.LazyFrame:
 
 #: ``line_id`` is the input file's position (in the order the sources resolve) times 2**ROW_BITS plus the
 #: row; with at most 2**FILE_BITS files every line id is below 2**LINE_ID_BITS (rules keep the bits above).
-ROW_BITS = 40
-FILE_BITS = 16
+#: NOTE: a million files (daily exports per provider over years, later one X12 file per batch) and 68
+#: billion rows a file, more than a scan numbers (:data:`_SCAN_ROWS`) with Polars' 32-bit row numbers.
+ROW_BITS = 36
+FILE_BITS = 20
 LINE_ID_BITS = ROW_BITS + FILE_BITS
 
 
