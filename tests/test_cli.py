@@ -14,6 +14,7 @@ import pytest
 from conftest import SAMPLE_CSV, SAMPLE_DIR
 from leakaudit.cli import ExitCode, main
 from leakaudit.findings import FINDING_SCHEMA
+from leakaudit.io import InputError
 
 
 def _audit(tmp_path: Path, *paths: str | Path, out: str = "out") -> tuple[Path, dict]:  # type: ignore[type-arg]
@@ -228,7 +229,14 @@ def test_progress_shows_on_a_terminal_only(
     from leakaudit.pipeline import run_audit
 
     run_audit([SAMPLE_CSV], tmp_path / "a", findings_only=True, progress=True)
-    assert "leakaudit: 3/3 stages" in capsys.readouterr().err
+    shown = capsys.readouterr().err
+    assert "leakaudit: 3/3 stages" in shown
+    assert "row counts" in shown  # shown before the files are counted, which takes a while for many CSVs
+    export = tmp_path / "export.csv"
+    export.write_text("claim_id,line_number\nC1,1\n")
+    with pytest.raises(InputError):
+        run_audit([export], tmp_path / "c", findings_only=True, progress=True)
+    assert capsys.readouterr().err.endswith("\n")  # the bar is closed: the error starts a line of its own
     run_audit([SAMPLE_CSV], tmp_path / "b", findings_only=True, progress=False)
     assert capsys.readouterr().err == ""
     monkeypatch.setattr(cli.sys.stderr, "isatty", lambda: True)
