@@ -87,7 +87,8 @@ class ClaimLines:
 
     files: tuple[Path, ...]
     parsed: pl.LazyFrame
-    groups: tuple[_FileGroup, ...] = ()
+    #: How the files are scanned (see :class:`_FileGroup`).
+    groups: tuple[_FileGroup, ...]
 
     @property
     def audited(self) -> pl.LazyFrame:
