@@ -320,3 +320,28 @@ def test_file_names_are_not_patterns(claims_csv) -> None:  # type: ignore[no-unt
     """A file named like a glob (brackets, as some exports are) is read as that file."""
     path = claims_csv([{"claim_id": "C1", "procedure_code": "99213"}], name="claims[2025].csv")
     assert scan_claim_lines([path]).audited.collect()["claim_id"].to_list() == ["C1"]
+
+
+def test_all_null_parquet_columns_are_read_as_empty(tmp_path: Path) -> None:
+    """A daily export whose optional columns happen to be empty all day stores them as Null-typed columns:
+    its lines are audited with those values missing, beside a file where the same columns are typed."""
+    typed = pl.DataFrame(
+        {
+            "claim_id": ["C1"],
+            "line_number": [1],
+            "service_date": [dt.date(2025, 3, 14)],
+            "procedure_code": ["J3301"],
+            "units": [4.0],
+            "charge_amount": [40.0],
+            "modifiers": ["JW"],
+            "paid_amount": [12.5],
+        }
+    )
+    typed.write_parquet(tmp_path / "a.parquet")
+    empty = typed.with_columns(claim_id=pl.lit("C2"), modifiers=pl.lit(None), paid_amount=pl.lit(None))
+    assert empty.schema["modifiers"] == pl.Null
+    empty.write_parquet(tmp_path / "b.parquet")
+    lines = scan_claim_lines([tmp_path / "a.parquet", tmp_path / "b.parquet"])
+    audited = lines.audited.select("claim_id", "modifiers", "paid_amount").sort("claim_id").collect()
+    assert audited.rows() == [("C1", "JW", Decimal("12.50")), ("C2", None, None)]
+    assert lines.rejects.collect().height == 0
