@@ -20,7 +20,7 @@ import polars as pl
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.mapping import MODIFIER_COLUMNS, ColumnMapping
-from leakaudit.io.sources import file_format, resolve_sources
+from leakaudit.io.sources import file_format, resolve_sources, scan_source
 from leakaudit.schema import LINE_COLUMNS, MONEY, NDC_UNITS, PAYER_TYPES, QUANTITY, REQUIRED_COLUMNS, Column
 
 REJECT_COLUMNS = ("reject_column", "reject_reason")
@@ -35,7 +35,6 @@ class _FileGroup:
     files; ``row_counts`` (counted for a group of more than one file) tell where each file starts.
     """
 
-    format: str
     schema: pl.Schema
     paths: tuple[Path, ...]
     #: Each file's position among all the audit's inputs (the file part of ``line_id``).
@@ -47,9 +46,7 @@ class _FileGroup:
         wanted = set(paths)
         keep = [i for i, path in enumerate(self.paths) if path in wanted]
         counts = None if self.row_counts is None else tuple(self.row_counts[i] for i in keep)
-        return _FileGroup(
-            self.format, self.schema, tuple(self.paths[i] for i in keep), tuple(self.indices[i] for i in keep), counts
-        )
+        return _FileGroup(self.schema, tuple(self.paths[i] for i in keep), tuple(self.indices[i] for i in keep), counts)
 
     def scan(self) -> pl.LazyFrame:
         """The files as they are, one table, with every row's ``line_id``."""
@@ -57,13 +54,7 @@ class _FileGroup:
         if len(members) > 1:
             # A file without rows has none to number (and the files' first rows must differ, below).
             members = [member for member in members if member[2] > 0] or members[:1]
-        files = [str(path) for path, _, _ in members]
-        if self.format == "csv":
-            # NOTE: every CSV column is read as text so that a bad value becomes a reject with its reason
-            # instead of failing the whole scan; codes such as 0274 or 00003-0293-05 keep their zeros.
-            raw = pl.scan_csv(files, infer_schema=False, encoding="utf8-lossy", row_index_name=_ROW, glob=False)
-        else:
-            raw = pl.scan_parquet(files, row_index_name=_ROW, glob=False)
+        raw = scan_source([path for path, _, _ in members], row_index_name=_ROW)
         row = pl.col(_ROW).cast(pl.UInt64)
         if len(members) == 1:
             return raw.with_columns(line_id(members[0][1], row + 1)).drop(_ROW)
@@ -196,7 +187,7 @@ def _groups(files: Sequence[Path], indices: Sequence[int], schema: pl.Schema) ->
     """The files at ``indices`` (one format, one schema) as groups whose rows a scan can number."""
     paths = [files[i] for i in indices]
     if len(paths) == 1:
-        return [_FileGroup(file_format(paths[0]), schema, (paths[0],), (indices[0],))]
+        return [_FileGroup(schema, (paths[0],), (indices[0],))]
     counts = [count_rows(path) for path in paths]
     # NOTE: a scan numbers its rows in 32 bits: more rows than that are split over several groups.
     chunks: list[list[int]] = [[]]
@@ -209,7 +200,6 @@ def _groups(files: Sequence[Path], indices: Sequence[int], schema: pl.Schema) ->
         rows += count
     return [
         _FileGroup(
-            file_format(paths[0]),
             schema,
             tuple(paths[i] for i in chunk),
             tuple(indices[i] for i in chunk),
@@ -226,10 +216,7 @@ _SCAN_ROWS = 1 << 32
 def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
     """The file's columns and types, after checking that it has every required column."""
     try:
-        if file_format(path) == "csv":
-            schema = pl.scan_csv(path, infer_schema=False, encoding="utf8-lossy", glob=False).collect_schema()
-        else:
-            schema = pl.scan_parquet(path, glob=False).collect_schema()
+        schema = scan_source([path]).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {file_format(path).upper()}: {err}") from None
     missing = [c for c in REQUIRED_COLUMNS if mapping.source_name(c) not in schema]

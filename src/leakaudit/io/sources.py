@@ -6,6 +6,8 @@ import glob
 from collections.abc import Sequence
 from pathlib import Path
 
+import polars as pl
+
 from leakaudit.io.errors import InputError
 
 #: File endings read as claim-line tables.
@@ -58,3 +60,18 @@ def resolve_sources(paths: Sequence[str | Path]) -> list[Path]:
             raise InputError(f"{text}: no such file or directory")
     unique: dict[Path, None] = dict.fromkeys(found)
     return list(unique)
+
+
+def scan_source(paths: Sequence[Path], row_index_name: str | None = None) -> pl.LazyFrame:
+    """Input files of one format (and, for several, one schema) as they are: one lazy table.
+
+    Every reading of an input (its columns, its row count, its rows) goes through here, so that the rows
+    counted are the rows scanned. Names are taken as they are (``glob=False``): exports named like
+    ``claims[2025].csv`` are not patterns.
+    """
+    files = [str(path) for path in paths]
+    if file_format(paths[0]) == "csv":
+        # NOTE: every CSV column is read as text so that a bad value becomes a reject with its reason
+        # instead of failing the whole scan; codes such as 0274 or 00003-0293-05 keep their zeros.
+        return pl.scan_csv(files, infer_schema=False, encoding="utf8-lossy", row_index_name=row_index_name, glob=False)
+    return pl.scan_parquet(files, row_index_name=row_index_name, glob=False)
