@@ -88,8 +88,12 @@ class ClaimLines:
 
     @property
     def rejects(self) -> pl.LazyFrame:
-        """Rows not audited: source file, row, column and reason (:func:`with_reject_values` adds the value)."""
+        """Rows not audited: their ``line_id``, source file, row, column and reason.
+
+        :func:`with_reject_values` adds the value (and leaves ``line_id`` out).
+        """
         return self.parsed.filter(pl.col("reject_column").is_not_null()).select(
+            "line_id",
             (pl.col("line_id") // (1 << ROW_BITS))
             .replace_strict(list(range(len(self.files))), [str(f) for f in self.files], return_dtype=pl.String)
             .alias("source_file"),
@@ -109,20 +113,15 @@ class ClaimLines:
         return {str(path): counted[path] if path in counted else count_rows(path) for path in self.files}
 
     def with_reject_values(self, rejects: pl.DataFrame, mapping: ColumnMapping | None = None) -> pl.DataFrame:
-        """Add each rejected row's offending value, read back from its file by row number.
+        """Add each rejected row's offending value, read back from its file by ``line_id``.
+
+        ``rejects`` are those :attr:`rejects` gives, collected.
 
         NOTE: a second, small pass: rendering every column of every row as text in the main pass, only
         to show the few rejected values, cost more than the rest of validation. One scan per group of
         the files that have rejects, not one per file.
         """
         mapping = mapping or ColumnMapping()
-        position = {str(path): index for index, path in enumerate(self.files)}
-        rejects = rejects.with_columns(
-            (
-                pl.col("source_file").replace_strict(position, return_dtype=pl.UInt64) * (1 << ROW_BITS)
-                + pl.col("source_row").cast(pl.UInt64)
-            ).alias("line_id")
-        )
         parts = []
         with_rejects = set(rejects["source_file"].unique().to_list())
         for group in self.groups:
