@@ -51,10 +51,13 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
             tiers = list(batch)
             plans = []
             for t, tier in tiers:
-                tier_ctx = ctx
+                # A tier reads the organisation's history as ``lines``: every line of the audit, also when
+                # the hits are one partition's.
+                history = ctx.all_lines
                 if tier.codes_from is not None:
                     wanted = unpriced[tier.codes_from].drop_nulls().unique()
-                    tier_ctx = replace(ctx, lines=ctx.lines.filter(pl.col("procedure_code").is_in(wanted.implode())))
+                    history = history.filter(pl.col("procedure_code").is_in(wanted.implode()))
+                tier_ctx = replace(ctx, lines=history, history=None)
                 plans.append(
                     tier.table(tier_ctx).select(
                         pl.lit(basis.name).alias("price_basis"),

@@ -25,6 +25,9 @@ UNIT_PRICE = pl.Decimal(18, 4)
 class PriceTier:
     """One source of prices: which hit columns it is keyed on and how to build its table.
 
+    ``table`` is given a context whose ``lines`` are the organisation's history: every line of the audit
+    (:attr:`AuditContext.all_lines`), also when the hits are those of one partition.
+
     ``codes_from``: the hit column whose values are the procedure codes the table is built from (for a
     median of a code's own lines); lines of other codes are left out before building it, so exact
     medians hold only the values that are asked for.

@@ -21,8 +21,19 @@ class AuditContext:
     partition of a larger audit, as long as every encounter is whole within it. ``refdata`` defaults
     to the snapshot shipped in the package; ``state`` (two letters) selects DMEPOS fees, else the
     national median is used.
+
+    ``history`` is every line of the audit when ``lines`` is one partition of it: the statistics of the
+    organisation's own history (the price bases, a provider's typical units) are computed from it, so
+    that a partition's findings and estimates are those of the whole audit. Left out, ``lines`` is the
+    whole audit.
     """
 
     lines: pl.LazyFrame
     refdata: RefData = field(default_factory=_shipped_refdata)
     state: str | None = None
+    history: pl.LazyFrame | None = None
+
+    @property
+    def all_lines(self) -> pl.LazyFrame:
+        """Every line of the audit: ``history`` when given, else ``lines``."""
+        return self.lines if self.history is None else self.history

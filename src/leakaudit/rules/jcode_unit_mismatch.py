@@ -151,7 +151,8 @@ class JcodeUnitMismatch(Rule):
         """Hits for units that do not match the NDC dose, exceed the MUE, or are far below typical."""
         code = pl.col("procedure_code")
         waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
-        drugs = ctx.lines.filter(is_drug_product(code) & waste.not_() & (pl.col("units") > 0))
+        billable = is_drug_product(code) & waste.not_() & (pl.col("units") > 0)
+        drugs = ctx.lines.filter(billable)
         # NOTE: cached: the dose check and the MUE check both read the converted drug lines.
         converted = expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed")).cache()
         has_dose = pl.col("expected_units").is_not_null()
@@ -188,9 +189,10 @@ class JcodeUnitMismatch(Rule):
             pl.lit(ABOVE_MUE).alias("kind"), pl.col("mue").cast(pl.Float64).alias("quantity")
         )
 
-        # Far below the provider's typical units, for lines without an NDC quantity.
+        # Far below the provider's typical units, for lines without an NDC quantity. The typical units are
+        # the provider's over the whole audit (all partitions, when ``lines`` is one).
         typical = (
-            drugs.filter(pl.col("rendering_npi").is_not_null())
+            ctx.all_lines.filter(billable & pl.col("rendering_npi").is_not_null())
             .group_by("procedure_code", "rendering_npi")
             .agg(pl.col("units").cast(pl.Float64).median().alias("typical_units"), pl.len().alias("typical_lines"))
             .filter(pl.col("typical_lines") >= MIN_TYPICAL_LINES)
