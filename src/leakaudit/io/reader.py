@@ -1,7 +1,8 @@
 """Read claim-line files lazily into the canonical schema, splitting bad rows into rejects.
 
-Files of one format and one source schema are scanned together (see :class:`_FileGroup`); every row keeps
-its own file and 1-based row number, packed in ``line_id``. Each row is mapped onto
+Files of one format and one source schema (a column all null in a file taking the others' type) are
+scanned together (see :class:`_FileGroup`); every row keeps its own file and 1-based row number, packed
+in ``line_id``. Each row is mapped onto
 :data:`leakaudit.schema.LINE_COLUMNS`, parsed, and checked. A row whose value cannot be parsed, or whose
 required value is empty, is not audited: it is kept, with the first column at fault and the reason, in
 :attr:`ClaimLines.rejects`. Nothing but file schemas and, for files scanned together, row counts is read
@@ -30,6 +31,10 @@ REJECT_COLUMNS = ("reject_column", "reject_reason")
 class _FileGroup:
     """Input files of one format and one source schema, read by one scan.
 
+    ``schema`` is the files' columns and types. When ``null_typed``, some file holds a column of it as
+    Null-typed (all null), and the scan reads that column as the schema's type. NOTE: only then is the
+    scan given the schema: given always, the audit of 10 M lines in 4 files was 12% slower.
+
     NOTE: the streaming engine ran a concatenation of a thousand one-file scans 5x slower than one scan
     of the same thousand files, so files that can share a scan do. The scan numbers its rows across the
     files; ``row_counts`` (counted for a group of more than one file) tell where each file starts.
@@ -40,13 +45,15 @@ class _FileGroup:
     #: Each file's position among all the audit's inputs (the file part of ``line_id``).
     indices: tuple[int, ...]
     row_counts: tuple[int, ...] | None = None
+    null_typed: bool = False
 
     def subset(self, paths: Sequence[Path]) -> _FileGroup:
         """The group of just ``paths`` (files of this group), in this group's order."""
         wanted = set(paths)
         keep = [i for i, path in enumerate(self.paths) if path in wanted]
         counts = None if self.row_counts is None else tuple(self.row_counts[i] for i in keep)
-        return _FileGroup(self.schema, tuple(self.paths[i] for i in keep), tuple(self.indices[i] for i in keep), counts)
+        paths_kept, indices_kept = tuple(self.paths[i] for i in keep), tuple(self.indices[i] for i in keep)
+        return _FileGroup(self.schema, paths_kept, indices_kept, counts, self.null_typed)
 
     def scan(self) -> pl.LazyFrame:
         """The files as they are, one table, with every row's ``line_id``."""
@@ -54,7 +61,8 @@ class _FileGroup:
         if len(members) > 1:
             # A file without rows has none to number (and the files' first rows must differ, below).
             members = [member for member in members if member[2] > 0] or members[:1]
-        raw = scan_source([path for path, _, _ in members], row_index_name=_ROW)
+        schema = self.schema if self.null_typed else None
+        raw = scan_source([path for path, _, _ in members], row_index_name=_ROW, schema=schema)
         row = pl.col(_ROW).cast(pl.UInt64)
         if len(members) == 1:
             return raw.with_columns(line_id(members[0][1], row + 1)).drop(_ROW)
@@ -173,16 +181,29 @@ def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None 
     files = tuple(resolve_sources(paths))
     if len(files) > 1 << FILE_BITS:
         raise InputError(f"{len(files):,} input files: at most {1 << FILE_BITS:,} per audit; combine them first")
-    members: dict[tuple[str, tuple[tuple[str, pl.DataType], ...]], list[int]] = {}
+    # Files of one format and columns share a scan when their types agree, a column that is all null in a
+    # file (Null-typed in Parquet) taking the type it has in the others. NOTE: 1,000 daily files of 10 M
+    # lines with 433 such schemas: 18.0 s with a scan per schema, 12.3 s with one.
+    shared: dict[tuple[str, tuple[str, ...]], list[tuple[dict[str, pl.DataType], list[int]]]] = {}
     schemas = [_source_schema(path, mapping) for path in files]
     for index, (path, schema) in enumerate(zip(files, schemas, strict=True)):
-        members.setdefault((file_format(path), tuple(schema.items())), []).append(index)
-    groups = tuple(group for indices in members.values() for group in _groups(files, indices, schemas[indices[0]]))
+        candidates = shared.setdefault((file_format(path), tuple(schema.names())), [])
+        for types, indices in candidates:
+            if all(a == b or pl.Null() in (a, b) for a, b in zip(types.values(), schema.values(), strict=True)):
+                types.update((name, dtype) for name, dtype in schema.items() if dtype != pl.Null())
+                indices.append(index)
+                break
+        else:
+            candidates.append((dict(schema), [index]))
+    groups: list[_FileGroup] = []
+    for types, indices in (candidate for candidates in shared.values() for candidate in candidates):
+        merged = pl.Schema(types)
+        groups += _groups(files, indices, merged, null_typed=any(schemas[i] != merged for i in indices))
     frames = [_parse_group(group, mapping) for group in groups]
-    return ClaimLines(files=files, parsed=pl.concat(frames, how="vertical"), groups=groups)
+    return ClaimLines(files=files, parsed=pl.concat(frames, how="vertical"), groups=tuple(groups))
 
 
-def _groups(files: Sequence[Path], indices: Sequence[int], schema: pl.Schema) -> list[_FileGroup]:
+def _groups(files: Sequence[Path], indices: Sequence[int], schema: pl.Schema, *, null_typed: bool) -> list[_FileGroup]:
     """The files at ``indices`` (one format, one schema) as groups whose rows a scan can number."""
     paths = [files[i] for i in indices]
     if len(paths) == 1:
@@ -203,6 +224,7 @@ def _groups(files: Sequence[Path], indices: Sequence[int], schema: pl.Schema) ->
             tuple(paths[i] for i in chunk),
             tuple(indices[i] for i in chunk),
             tuple(counts[i] for i in chunk),
+            null_typed,
         )
         for chunk in chunks
     ]
