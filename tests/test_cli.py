@@ -6,7 +6,9 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -159,6 +161,55 @@ def test_missing_required_column_exits_2_naming_file_and_column(
     err = capsys.readouterr().err
     assert "export.csv" in err and "units" in err
     assert not (tmp_path / "out").exists(), "no work before the input is known to be usable"
+
+
+#: A Linux device that is always full: a file linked to it fails to be written with "No space left on device".
+FULL_DEVICE = Path("/dev/full")
+needs_full_device = pytest.mark.skipif(not FULL_DEVICE.exists(), reason="needs /dev/full (Linux)")
+
+
+@needs_full_device
+def test_a_full_disk_for_the_work_file_exits_3_naming_the_output_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regression: a disk that filled while the validated lines were written was reported as "cannot read the
+    input" (Polars raises one error type for both)."""
+    from leakaudit import pipeline
+
+    class FullWorkDirectory(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            (Path(self.name) / "lines.parquet").symlink_to(FULL_DEVICE)
+
+    monkeypatch.setattr(pipeline.tempfile, "TemporaryDirectory", FullWorkDirectory)
+    out = tmp_path / "out"
+    assert main(["audit", str(SAMPLE_CSV), "--out", str(out)]) == ExitCode.OUTPUT_ERROR
+    err = capsys.readouterr().err
+    assert f"{out}: its disk is full" in err and "No space left on device" in err
+    assert "cannot read the input" not in err
+    assert list(out.iterdir()) == [], "the work directory is removed"
+
+
+@needs_full_device
+@pytest.mark.parametrize("output", ["findings.parquet", "findings.xlsx", "report.html"])
+def test_an_output_that_cannot_be_written_exits_3_naming_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / output).symlink_to(FULL_DEVICE)
+    assert main(["audit", str(SAMPLE_CSV), "--out", str(out)]) == ExitCode.OUTPUT_ERROR
+    err = capsys.readouterr().err
+    assert f"{out / output}: cannot write this output (its disk is full)" in err, err
+    assert "Traceback" not in err
+
+
+def test_an_out_that_is_a_file_exits_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "report.csv"
+    out.write_text("not a directory\n")
+    assert main(["audit", str(SAMPLE_CSV), "--out", str(out)]) == ExitCode.OUTPUT_ERROR
+    assert f"{out}: cannot write the outputs here" in capsys.readouterr().err
+    assert out.read_text() == "not a directory\n"
 
 
 def test_rules_command_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from leakaudit.generate import generate
 from leakaudit.io import InputError, load_mapping
-from leakaudit.pipeline import DEFAULT_OUT, run_audit
+from leakaudit.pipeline import DEFAULT_OUT, OutputError, run_audit
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
 from leakaudit.report import ReportOptions, logo_data_uri
 from leakaudit.rules import get_rules
@@ -24,6 +24,7 @@ class ExitCode(IntEnum):
 
     OK = 0
     INPUT_ERROR = 2
+    OUTPUT_ERROR = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -170,6 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as err:
         print(f"leakaudit: error: {err}", file=sys.stderr)
         return ExitCode.INPUT_ERROR
+    except OutputError as err:
+        print(f"leakaudit: error: {err}", file=sys.stderr)
+        return ExitCode.OUTPUT_ERROR
     summary = result.summary
     print(f"Read {summary['rows_read']} rows: {summary['rows_audited']} audited, {summary['rows_rejected']} rejected.")
     print(f"{summary['findings']} findings, estimated lost revenue ${summary['estimated_total']:,.2f}.")

@@ -6,9 +6,11 @@ scan clean, typed data (and the input CSVs are parsed once) with bounded memory.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,17 @@ DEFAULT_OUT = Path("leakaudit-report")
 
 class ReconciliationError(RuntimeError):
     """Rows read differ from rows audited plus rows rejected: a bug, never silently ignored."""
+
+
+class OutputError(Exception):
+    """The output directory cannot be written: not a directory, not writable, or its disk is full.
+
+    The message names the directory, or the file that could not be written (exit status 3).
+    """
+
+
+#: Errors of a full disk or quota, as the OS numbers them (Polars' messages end "(os error N)").
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 
 @dataclass(frozen=True)
@@ -62,106 +75,111 @@ def run_audit(
     """
     options = options or ReportOptions()
     previous = _previous_findings(compare) if compare is not None else None
-    stages = tqdm(
+    # The bar is closed when the audit ends, also by an error, so that the error starts a line of its own.
+    with tqdm(
         total=3 if findings_only else 4,
         desc="leakaudit",
         unit="stage",
         disable=not progress,
         bar_format="{desc}: {n_fmt}/{total_fmt} stages {bar} {elapsed} {postfix}",
-    )
-    # NOTE: shown from here: files read by one scan are counted first (CSV: a pass over them, ~1 s per
-    # 10 M lines), which is a while for years of exports.
-    stages.set_postfix_str("reading the files' columns and row counts")
-    try:
+    ) as stages:
+        # NOTE: shown from here: files read by one scan are counted first (CSV: a pass over them, ~1 s per
+        # 10 M lines), which is a while for years of exports.
+        stages.set_postfix_str("reading the files' columns and row counts")
         claim_lines = scan_claim_lines(paths, mapping)
-    except InputError:
-        stages.close()  # so that the error starts a line of its own
-        raise
-    refdata = refdata or load_refdata()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    rules = get_rules()
-    with tempfile.TemporaryDirectory(dir=out, prefix=".work-") as work:
-        stages.set_postfix_str("reading and validating")
-        lines_file, rejects_file = Path(work) / "lines.parquet", Path(work) / "rejects.parquet"
+        refdata = refdata or load_refdata()
+        out = Path(out_dir)
         try:
-            # One pass over the input writes both the lines to audit and the rejected rows. NOTE: the work
-            # file is read back within the run only: LZ4 and no statistics write it faster than the default
-            # (the rules' filters are on codes, which row-group statistics cannot skip).
-            pl.collect_all(
-                [
-                    claim_lines.audited.sink_parquet(lines_file, compression="lz4", statistics=False, lazy=True),
-                    claim_lines.rejects.sink_parquet(rejects_file, lazy=True),
-                ],
-                engine=ENGINE,
-            )
-        except pl.exceptions.PolarsError as err:
-            files = ", ".join(str(f) for f in claim_lines.files)
-            stages.close()
-            raise InputError(f"cannot read the input ({files}): {err}") from None
-        rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
-        lines = pl.scan_parquet(lines_file, glob=False)
-        profile = lines.select(
-            pl.len().alias("rows"),
-            pl.col("service_date").min().alias("first"),
-            pl.col("service_date").max().alias("last"),
-        ).collect()
-        stages.update()
-        stages.set_postfix_str("rules and pricing")
-        findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
-        stages.update()
+            out.mkdir(parents=True, exist_ok=True)
+            work_dir = tempfile.TemporaryDirectory(dir=out, prefix=".work-")
+        except OSError as err:
+            raise OutputError(f"{out}: cannot write the outputs here: {err.strerror or err}") from None
+        rules = get_rules()
+        with work_dir as work:
+            stages.set_postfix_str("reading and validating")
+            lines_file, rejects_file = Path(work) / "lines.parquet", Path(work) / "rejects.parquet"
+            try:
+                # One pass over the input writes both the lines to audit and the rejected rows. NOTE: the work
+                # file is read back within the run only: LZ4 and no statistics write it faster than the default
+                # (the rules' filters are on codes, which row-group statistics cannot skip).
+                pl.collect_all(
+                    [
+                        claim_lines.audited.sink_parquet(lines_file, compression="lz4", statistics=False, lazy=True),
+                        claim_lines.rejects.sink_parquet(rejects_file, lazy=True),
+                    ],
+                    engine=ENGINE,
+                )
+            except pl.exceptions.PolarsError as err:
+                if _disk_full(err):
+                    raise OutputError(
+                        f"{out}: its disk is full: the audit first writes the validated lines there (LZ4 Parquet, "
+                        f"about 2.7 GB per 100 M lines), removed when it ends. Free space there or choose another "
+                        f"--out. ({err})"
+                    ) from None
+                files = ", ".join(str(f) for f in claim_lines.files)
+                raise InputError(f"cannot read the input ({files}): {err}") from None
+            rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
+            lines = pl.scan_parquet(lines_file, glob=False)
+            profile = lines.select(
+                pl.len().alias("rows"),
+                pl.col("service_date").min().alias("first"),
+                pl.col("service_date").max().alias("last"),
+            ).collect()
+            stages.update()
+            stages.set_postfix_str("rules and pricing")
+            findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
+            stages.update()
 
-    rows_by_file = claim_lines.rows_by_file()
-    rows_read = sum(rows_by_file.values())
-    rows_audited = int(profile["rows"][0])
-    if rows_read != rows_audited + rejects.height:
-        raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rejects.height}")
-    summary = _summary(rules, findings, rejects, rows_by_file, rows_audited, profile)
-    summary["reference_data"] = [
-        {"dataset": r.dataset, "release": r.release, "source_file": r.source_file, "sha256": r.source_sha256}
-        for r in refdata.releases
-    ] + (
-        [{"dataset": "cpt", "release": None, "source_file": refdata.cpt_source, "sha256": None}]
-        if refdata.cpt_source
-        else []
-    )
-    summary["dmepos_state"] = state.upper() if state else "national median"
-    if findings_only:
-        stages.set_postfix_str("writing findings")
+        rows_by_file = claim_lines.rows_by_file()
+        rows_read = sum(rows_by_file.values())
+        rows_audited = int(profile["rows"][0])
+        if rows_read != rows_audited + rejects.height:
+            raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rejects.height}")
+        summary = _summary(rules, findings, rejects, rows_by_file, rows_audited, profile)
+        summary["reference_data"] = [
+            {"dataset": r.dataset, "release": r.release, "source_file": r.source_file, "sha256": r.source_sha256}
+            for r in refdata.releases
+        ] + (
+            [{"dataset": "cpt", "release": None, "source_file": refdata.cpt_source, "sha256": None}]
+            if refdata.cpt_source
+            else []
+        )
+        summary["dmepos_state"] = state.upper() if state else "national median"
+        if findings_only:
+            stages.set_postfix_str("writing findings")
+            _write_outputs(out, findings, rejects, summary)
+            stages.update()
+            return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
+        stages.set_postfix_str("writing findings and work queue")
+        comparison = compare_findings(findings, previous) if previous is not None else None
+        limits = refdata.filing_limits
+        context = build_report_context(
+            summary=summary,
+            findings=findings,
+            rules=rules,
+            options=options,
+            price_bases=[b.description for b in BASES.values()],
+            comparison=comparison,
+            compared_with=str(compare) if compare is not None else None,
+            filing_limits=[*limits.by_payer_type.items(), *limits.by_payer.items()],
+        )
+        summary |= {
+            "as_of": context.as_of,
+            "recoverable_total": _dollars(context.recoverable_total),
+            "older_total": _dollars(context.older_total),
+            "compliance_exposure_total": _dollars(context.exposure_total),
+        }
+        if comparison is not None:
+            summary["comparison"] = {"previous": str(compare), "rules": json.loads(comparison.write_json())}
         _write_outputs(out, findings, rejects, summary)
+        _write(out / "findings.xlsx", lambda path: write_workbook(path, findings, rules, options.as_of))
         stages.update()
-        stages.close()
+        stages.set_postfix_str("report")
+        html = render_report(context, templates_dir)
+        _write(out / "report.html", lambda path: path.write_text(html, encoding="utf-8"))
+        stages.update()
+        stages.set_postfix_str("done")
         return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
-    stages.set_postfix_str("writing findings and work queue")
-    comparison = compare_findings(findings, previous) if previous is not None else None
-    limits = refdata.filing_limits
-    context = build_report_context(
-        summary=summary,
-        findings=findings,
-        rules=rules,
-        options=options,
-        price_bases=[b.description for b in BASES.values()],
-        comparison=comparison,
-        compared_with=str(compare) if compare is not None else None,
-        filing_limits=[*limits.by_payer_type.items(), *limits.by_payer.items()],
-    )
-    summary |= {
-        "as_of": context.as_of,
-        "recoverable_total": _dollars(context.recoverable_total),
-        "older_total": _dollars(context.older_total),
-        "compliance_exposure_total": _dollars(context.exposure_total),
-    }
-    if comparison is not None:
-        summary["comparison"] = {"previous": str(compare), "rules": json.loads(comparison.write_json())}
-    _write_outputs(out, findings, rejects, summary)
-    write_workbook(out / "findings.xlsx", findings, rules, options.as_of)
-    stages.update()
-    stages.set_postfix_str("report")
-    (out / "report.html").write_text(render_report(context, templates_dir), encoding="utf-8")
-    stages.update()
-    stages.set_postfix_str("done")
-    stages.close()
-    return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
 
 
 def _summary(
@@ -221,7 +239,25 @@ def _dollars(value: Any) -> float:
 
 
 def _write_outputs(out: Path, findings: pl.DataFrame, rejects: pl.DataFrame, summary: dict[str, Any]) -> None:
-    findings.write_parquet(out / "findings.parquet")
-    findings.write_csv(out / "findings.csv")
-    rejects.write_csv(out / "rejects.csv")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    _write(out / "findings.parquet", findings.write_parquet)
+    _write(out / "findings.csv", findings.write_csv)
+    _write(out / "rejects.csv", rejects.write_csv)
+    text = json.dumps(summary, indent=2) + "\n"
+    _write(out / "summary.json", lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def _write(path: Path, write: Callable[[Path], object]) -> None:
+    """Write one output file; failing to (a full disk, no permission), raise :class:`OutputError` naming it."""
+    try:
+        write(path)
+    except (OSError, pl.exceptions.PolarsError) as err:
+        full = " (its disk is full)" if _disk_full(err) else ""
+        raise OutputError(f"{path}: cannot write this output{full}: {err}") from None
+
+
+def _disk_full(err: Exception) -> bool:
+    """Whether ``err`` (an OSError, or a Polars error wrapping one) says the disk or quota is full."""
+    if isinstance(err, OSError):
+        return err.errno in _DISK_FULL
+    text = str(err)
+    return any(f"(os error {code})" in text or os.strerror(code) in text for code in _DISK_FULL)

@@ -8,6 +8,7 @@ identifiers are kept: the work queue is for the organisation's own staff.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,12 @@ def write_workbook(path: Path, findings: pl.DataFrame, rules: Sequence[Any], as_
         (pl.col("filing_deadline") >= as_of).alias("recoverable"),
         pl.col("estimated_amount").cast(pl.Float64),
     )
-    # constant_memory: rows are streamed to disk as written, so memory does not grow with the queue.
-    book = xlsxwriter.Workbook(str(path), {"remove_timezone": True, "constant_memory": True})
+    # constant_memory: rows are streamed to disk as written, so memory does not grow with the queue. NOTE:
+    # packed in memory (a few MB: at most MAX_ROWS_PER_SHEET rows a rule), then written: xlsxwriter
+    # writing the file itself left its zip open when the write failed (a full disk), and the zip's
+    # clean-up failed again later with a second traceback.
+    packed = io.BytesIO()
+    book = xlsxwriter.Workbook(packed, {"remove_timezone": True, "constant_memory": True})
     book.set_properties({"title": "leakaudit work queue", "created": CREATED})
     header = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1})
     money = book.add_format({"num_format": CURRENCY})
@@ -69,6 +74,7 @@ def write_workbook(path: Path, findings: pl.DataFrame, rules: Sequence[Any], as_
             {"estimated_amount": money, "service_date": date, "filing_deadline": date},
         )
     book.close()
+    path.write_bytes(packed.getvalue())
 
 
 def _table(sheet: Any, frame: pl.DataFrame, header: Any, formats: dict[str, Any]) -> None:
