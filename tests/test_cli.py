@@ -146,6 +146,27 @@ def test_files_read_together_report_rejects_by_their_own_file_and_row(
     assert [i["rows"] for i in summary["inputs"]] == [len(rows) for rows in cuts.values()]
 
 
+def test_a_row_with_an_unquoted_comma_is_rejected_and_the_rest_audited(
+    tmp_path: Path,
+    sample_run: tuple[Path, dict],  # type: ignore[type-arg]
+) -> None:
+    """Regression: one description with an unquoted comma (one field too many) stopped the whole audit with
+    "found more fields than defined in 'Schema'", naming neither file nor row."""
+    header, *body = SAMPLE_CSV.read_text().splitlines()
+    row = next(number for number, line in enumerate(body, start=1) if ",Wrist cock-up splint," in line)
+    body[row - 1] = body[row - 1].replace(",Wrist cock-up splint,", ",Wrist splint, cock-up,")
+    export = tmp_path / "export.csv"
+    export.write_text("\n".join([header, *body]) + "\n")
+    out, summary = _audit(tmp_path, export)
+    rejects = pl.read_csv(out / "rejects.csv", infer_schema=False)
+    assert rejects.filter(pl.col("column") == "(whole row)").select("source_row", "reason").rows() == [
+        (str(row), "more fields than the header: a value with an unquoted comma?")
+    ]
+    assert summary["rows_read"] == sample_run[1]["rows_read"]
+    assert summary["rows_rejected"] == sample_run[1]["rows_rejected"] + 1
+    assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"]
+
+
 def test_same_input_gives_byte_identical_findings(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
     again, _ = _audit(tmp_path, SAMPLE_CSV, out="again")
     for name in ("findings.csv", "findings.parquet", "rejects.csv", "summary.json", "report.html"):

@@ -10,7 +10,16 @@ import polars as pl
 import pytest
 
 from conftest import write_claims_csv
-from leakaudit.io import ClaimLines, InputError, encounter_key, load_mapping, resolve_sources, scan_claim_lines
+from leakaudit.io import (
+    ClaimLines,
+    InputError,
+    encounter_key,
+    find_long_rows,
+    load_mapping,
+    refused_long_rows,
+    resolve_sources,
+    scan_claim_lines,
+)
 from leakaudit.io.reader import ROW_BITS
 
 
@@ -386,3 +395,41 @@ def test_files_whose_only_difference_is_all_null_columns_share_a_scan(tmp_path: 
         ("b1", None, Decimal("12.50")),
         ("c1", "JW", None),
     ]
+
+
+def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: Path) -> None:
+    """A description with an unquoted comma shifts every value after it: Polars refuses the whole scan, without
+    saying where. The rows are found, each rejected whole, and every other row keeps its file and row number,
+    after a quoted comma, a line break inside quotes and a blank line (a row, as Polars counts them)."""
+    header = "claim_id,line_number,service_date,procedure_code,units,charge_amount,description,place_of_service"
+    a = tmp_path / "a.csv"
+    a.write_text(f"{header}\na1,1,2025-03-14,99213,1,90,visit,11\n")
+    b = tmp_path / "b.csv"
+    b.write_text(
+        f"{header}\n"
+        'b1,1,2025-03-14,99070,1,20,"Brace, knee",11\n'  # quoted: one field
+        'b2,1,2025-03-14,99070,1,20,"Brace\nknee",11\n'  # a line break inside quotes: one row
+        "\n"  # blank: a row without values
+        "b4,1,2025-03-14,99070,1,20,Brace, knee,\n"  # unquoted: one field too many, and the last one empty
+        "b5,1,2025-03-14,99213,1,90,visit,11\n"
+    )
+    paths = [a, b]
+    with pytest.raises(pl.exceptions.PolarsError) as refused:
+        scan_claim_lines(paths).audited.collect()
+    assert refused_long_rows(refused.value)
+    long_rows = find_long_rows(paths)
+    assert long_rows == {b: [4]}
+    lines = scan_claim_lines(paths, long_rows=long_rows)
+    audited, rejects = _origins(lines)
+    assert audited == [("a1", 0, 1), ("b1", 1, 1), ("b2", 1, 2), ("b5", 1, 5)]
+    assert rejects == [("b.csv", 3, "claim_id", None), ("b.csv", 4, "(whole row)", None)]
+    descriptions = lines.audited.select("claim_id", "description").sort("claim_id").collect()
+    assert descriptions["description"].to_list() == ["visit", "Brace, knee", "Brace\nknee", "visit"]
+    assert lines.rows_by_file() == {str(a): 1, str(b): 5}
+
+
+def test_a_csv_too_long_for_pythons_reader_is_named_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    path.write_text("claim_id,description\nC1,short\nC2," + "x" * 200_000 + "\n")
+    with pytest.raises(InputError, match=r"notes\.csv: line 3: cannot be read as CSV: field larger"):
+        find_long_rows([path])

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from leakaudit.engine import ENGINE
 from leakaudit.findings import compare_findings, find_all, rule_totals
-from leakaudit.io import ColumnMapping, InputError, scan_claim_lines
+from leakaudit.io import ClaimLines, ColumnMapping, InputError, find_long_rows, refused_long_rows, scan_claim_lines
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
@@ -99,25 +99,12 @@ def run_audit(
             stages.set_postfix_str("reading and validating")
             lines_file, rejects_file = Path(work) / "lines.parquet", Path(work) / "rejects.parquet"
             try:
-                # One pass over the input writes both the lines to audit and the rejected rows. NOTE: the work
-                # file is read back within the run only: LZ4 and no statistics write it faster than the default
-                # (the rules' filters are on codes, which row-group statistics cannot skip).
-                pl.collect_all(
-                    [
-                        claim_lines.audited.sink_parquet(lines_file, compression="lz4", statistics=False, lazy=True),
-                        claim_lines.rejects.sink_parquet(rejects_file, lazy=True),
-                    ],
-                    engine=ENGINE,
-                )
-            except pl.exceptions.PolarsError as err:
-                if _disk_full(err):
-                    raise OutputError(
-                        f"{out}: its disk is full: the audit first writes the validated lines there (LZ4 Parquet, "
-                        f"about 2.7 GB per 100 M lines), removed when it ends. Free space there or choose another "
-                        f"--out. ({err})"
-                    ) from None
-                files = ", ".join(str(f) for f in claim_lines.files)
-                raise InputError(f"cannot read the input ({files}): {err}") from None
+                _write_work_files(claim_lines, lines_file, rejects_file, out, retry=True)
+            except _LongRows:
+                stages.set_postfix_str("finding the CSV rows with more fields than their header")
+                claim_lines = scan_claim_lines(paths, mapping, find_long_rows(claim_lines.files))
+                stages.set_postfix_str("reading and validating, those rows rejected")
+                _write_work_files(claim_lines, lines_file, rejects_file, out, retry=False)
             rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
             lines = pl.scan_parquet(lines_file, glob=False)
             profile = lines.select(
@@ -180,6 +167,38 @@ def run_audit(
         stages.update()
         stages.set_postfix_str("done")
         return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
+
+
+class _LongRows(Exception):
+    """The scan refused a CSV row with more fields than its header: find them, reject them, scan again."""
+
+
+def _write_work_files(claim_lines: ClaimLines, lines_file: Path, rejects_file: Path, out: Path, *, retry: bool) -> None:
+    """One pass over the input writes both the lines to audit and the rejected rows, each to its work file.
+
+    Raises :class:`OutputError` when the disk fills, :class:`_LongRows` (when ``retry``) on a CSV row with
+    more fields than its header, :class:`InputError` on any other failure to read the input.
+    """
+    try:
+        # NOTE: the work file is read back within the run only: LZ4 and no statistics write it faster than
+        # the default (the rules' filters are on codes, which row-group statistics cannot skip).
+        pl.collect_all(
+            [
+                claim_lines.audited.sink_parquet(lines_file, compression="lz4", statistics=False, lazy=True),
+                claim_lines.rejects.sink_parquet(rejects_file, lazy=True),
+            ],
+            engine=ENGINE,
+        )
+    except pl.exceptions.PolarsError as err:
+        if _disk_full(err):
+            raise OutputError(
+                f"{out}: its disk is full: the audit first writes the validated lines there (LZ4 Parquet, about "
+                f"2.7 GB per 100 M lines), removed when it ends. Free space there or choose another --out. ({err})"
+            ) from None
+        if retry and refused_long_rows(err):
+            raise _LongRows from None
+        files = ", ".join(str(f) for f in claim_lines.files)
+        raise InputError(f"cannot read the input ({files}): {err}") from None
 
 
 def _summary(

@@ -2,6 +2,7 @@
 
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
+from leakaudit.io.long_rows import find_long_rows, refused_long_rows
 from leakaudit.io.mapping import ColumnMapping, load_mapping
 from leakaudit.io.reader import LINE_ID_BITS, ClaimLines, encounter_key, scan_claim_lines
 from leakaudit.io.sources import resolve_sources
@@ -14,8 +15,10 @@ __all__ = [
     "InputError",
     "count_rows",
     "encounter_key",
+    "find_long_rows",
     "load_mapping",
     "read_toml",
+    "refused_long_rows",
     "resolve_sources",
     "scan_claim_lines",
 ]

@@ -11,8 +11,8 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from itertools import accumulate
 from pathlib import Path
 
@@ -20,6 +20,7 @@ import polars as pl
 
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
+from leakaudit.io.long_rows import LONG_ROW_COLUMN, LONG_ROW_REASON
 from leakaudit.io.mapping import MODIFIER_COLUMNS, ColumnMapping
 from leakaudit.io.sources import file_format, resolve_sources, scan_source
 from leakaudit.schema import LINE_COLUMNS, MONEY, NDC_UNITS, PAYER_TYPES, QUANTITY, REQUIRED_COLUMNS, Column
@@ -46,6 +47,8 @@ class _FileGroup:
     indices: tuple[int, ...]
     row_counts: tuple[int, ...] | None = None
     null_typed: bool = False
+    #: ``line_id`` of each CSV row with more fields than the header (rejected; see ``io.long_rows``).
+    long_rows: frozenset[int] = frozenset()
 
     def subset(self, paths: Sequence[Path]) -> _FileGroup:
         """The group of just ``paths`` (files of this group), in this group's order."""
@@ -53,19 +56,32 @@ class _FileGroup:
         keep = [i for i, path in enumerate(self.paths) if path in wanted]
         counts = None if self.row_counts is None else tuple(self.row_counts[i] for i in keep)
         paths_kept, indices_kept = tuple(self.paths[i] for i in keep), tuple(self.indices[i] for i in keep)
-        return _FileGroup(self.schema, paths_kept, indices_kept, counts, self.null_typed)
+        return _FileGroup(self.schema, paths_kept, indices_kept, counts, self.null_typed, self.long_rows)
 
     def scan(self) -> pl.LazyFrame:
-        """The files as they are, one table, with every row's ``line_id``."""
+        """The files as they are, one table, with every row's ``line_id`` (and, with ``long_rows``, a flag).
+
+        The long rows are read truncated to the header's fields; they are rejected whole.
+        """
         members = list(zip(self.paths, self.indices, self.row_counts or [0] * len(self.paths), strict=True))
         if len(members) > 1:
             # A file without rows has none to number (and the files' first rows must differ, below).
             members = [member for member in members if member[2] > 0] or members[:1]
         schema = self.schema if self.null_typed else None
-        raw = scan_source([path for path, _, _ in members], row_index_name=_ROW, schema=schema)
+        files = [path for path, _, _ in members]
+        raw = scan_source(files, row_index_name=_ROW, schema=schema, truncate_long_rows=bool(self.long_rows))
+        lines = raw.with_columns(self._line_id(members)).drop(_ROW)
+        if not self.long_rows:
+            return lines
+        long_rows = pl.Series(sorted(self.long_rows), dtype=pl.UInt64).implode()
+        return lines.with_columns(pl.col("line_id").is_in(long_rows).alias(_LONG_ROW))
+
+    @staticmethod
+    def _line_id(members: Sequence[tuple[Path, int, int]]) -> pl.Expr:
+        """``line_id`` of the scan's rows, from the scan's row number: see :meth:`scan`."""
         row = pl.col(_ROW).cast(pl.UInt64)
         if len(members) == 1:
-            return raw.with_columns(line_id(members[0][1], row + 1)).drop(_ROW)
+            return line_id(members[0][1], row + 1)
         # Each row's file is the bin of the files' first rows it falls in; its line_id is that file's base
         # (file position in the high bits, minus the file's first row in the scan) plus the row. NOTE:
         # binning streams; ``search_sorted`` held the whole input in memory (1 GB -> 3.4 GB at 10 M lines).
@@ -73,11 +89,13 @@ class _FileGroup:
         bases = [(index << ROW_BITS) + 1 - start for (_, index, _), start in zip(members, starts, strict=True)]
         file = row.bin_intervals(pl.Series(starts[1:], dtype=pl.UInt64), labels=False)
         base = pl.lit(pl.Series(bases, dtype=pl.UInt64)).gather(file)
-        return raw.with_columns((base + row).alias("line_id")).drop(_ROW)
+        return (base + row).alias("line_id")
 
 
 #: Name of the scan's own row number, across the files of a group.
 _ROW = "__scan_row"
+#: Name of the scan's flag of a CSV row with more fields than the header.
+_LONG_ROW = "__long_row"
 
 
 @dataclass(frozen=True)
@@ -172,9 +190,15 @@ class ClaimLines:
         return pl.concat(parts).cast(columns).sort("source_file", "source_row")
 
 
-def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> ClaimLines:
+def scan_claim_lines(
+    paths: Sequence[str | Path],
+    mapping: ColumnMapping | None = None,
+    long_rows: Mapping[Path, Sequence[int]] | None = None,
+) -> ClaimLines:
     """Scan every file named by ``paths`` (files, directories, globs) as one claim-line table.
 
+    ``long_rows``: the rows of CSV files with more fields than the header (by file, as
+    :func:`leakaudit.io.long_rows.find_long_rows` gives them), to reject; a scan fails on any others.
     Raises :class:`InputError` before any work when a file lacks a required column.
     """
     mapping = mapping or ColumnMapping()
@@ -199,6 +223,13 @@ def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None 
     for types, indices in (candidate for candidates in shared.values() for candidate in candidates):
         merged = pl.Schema(types)
         groups += _groups(files, indices, merged, null_typed=any(schemas[i] != merged for i in indices))
+    if long_rows:
+        position = {path: index for index, path in enumerate(files)}
+        ids = {position[path]: [(position[path] << ROW_BITS) + row for row in rows] for path, rows in long_rows.items()}
+        groups = [
+            replace(group, long_rows=frozenset(i for index in group.indices for i in ids.get(index, ())))
+            for group in groups
+        ]
     frames = [_parse_group(group, mapping) for group in groups]
     return ClaimLines(files=files, parsed=pl.concat(frames, how="vertical"), groups=tuple(groups))
 
@@ -261,7 +292,10 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping) -> pl.LazyFrame:
     # recomputed it (the engine does not share sub-expressions here), which made validation 3x slower.
     texts: list[pl.Expr] = []
     values: list[pl.Expr] = []
-    checks: list[tuple[str, pl.Expr, str]] = []  # (column, is_bad, reason)
+    # (column, is_bad, reason), the first that holds is the row's; a row cut short of its fields first.
+    checks: list[tuple[str, pl.Expr, str]] = (
+        [(LONG_ROW_COLUMN, pl.col(_LONG_ROW), LONG_ROW_REASON)] if group.long_rows else []
+    )
     for column in LINE_COLUMNS:
         source = mapping.source_name(column.name)
         if column.name == "modifiers" and source not in source_schema:

@@ -63,12 +63,18 @@ def resolve_sources(paths: Sequence[str | Path]) -> list[Path]:
 
 
 def scan_source(
-    paths: Sequence[Path], row_index_name: str | None = None, schema: pl.Schema | None = None
+    paths: Sequence[Path],
+    row_index_name: str | None = None,
+    schema: pl.Schema | None = None,
+    *,
+    truncate_long_rows: bool = False,
 ) -> pl.LazyFrame:
     """Input files of one format (and, for several, one schema) as they are: one lazy table.
 
     ``schema``, for Parquet, is the types to read the files' columns as: a Null-typed (all-null) column
-    of a file is read as the type the other files give it. CSV columns are all text.
+    of a file is read as the type the other files give it. CSV columns are all text. A CSV row with more
+    fields than the header fails the scan, unless ``truncate_long_rows`` (for files whose long rows are
+    known and rejected: see :mod:`leakaudit.io.long_rows`).
 
     Every reading of an input (its columns, its row count, its rows) goes through here, so that the rows
     counted are the rows scanned. Names are taken as they are (``glob=False``): exports named like
@@ -78,5 +84,12 @@ def scan_source(
     if file_format(paths[0]) == "csv":
         # NOTE: every CSV column is read as text so that a bad value becomes a reject with its reason
         # instead of failing the whole scan; codes such as 0274 or 00003-0293-05 keep their zeros.
-        return pl.scan_csv(files, infer_schema=False, encoding="utf8-lossy", row_index_name=row_index_name, glob=False)
+        return pl.scan_csv(
+            files,
+            infer_schema=False,
+            encoding="utf8-lossy",
+            row_index_name=row_index_name,
+            glob=False,
+            truncate_ragged_lines=truncate_long_rows,
+        )
     return pl.scan_parquet(files, row_index_name=row_index_name, glob=False, schema=schema)

@@ -1,0 +1,58 @@
+r"""CSV rows with more fields than their header: each is rejected, instead of the whole audit stopping.
+
+A value holding an unquoted comma (``Brace, knee``) splits into two fields and shifts every value after
+it, so such a row cannot be audited. Polars refuses the whole scan when it meets one, without saying
+where. The audit then finds the rows with Python's CSV reader (quoted fields, doubled quotes and line
+breaks inside quotes are read as Polars reads them) and scans again, rejecting just those rows.
+
+NOTE: found only after a scan refuses them, not in every audit: the reader is a pass over the files in
+Python (about 1 s per million rows), and well-formed exports have no such rows.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "claims.csv"
+>>> _ = path.write_text('claim_id,units,description\nC1,1,"Brace, knee"\nC2,1,Brace, knee\n')
+>>> find_long_rows([path])[path]  # row 2: four fields under a header of three
+[2]
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+
+from leakaudit.io.errors import InputError
+from leakaudit.io.sources import file_format
+
+#: What a rejected long row names as its column, and why it is rejected.
+LONG_ROW_COLUMN = "(whole row)"
+LONG_ROW_REASON = "more fields than the header: a value with an unquoted comma?"
+
+
+def refused_long_rows(err: Exception) -> bool:
+    """Whether a scan failed on a CSV row with more fields than the header (Polars' message says so)."""
+    return "more fields than" in str(err)
+
+
+def find_long_rows(paths: Sequence[Path]) -> dict[Path, list[int]]:
+    """The 1-based data rows of each CSV file in ``paths`` that have more fields than its header.
+
+    Files without such rows, and Parquet files, are left out. Raises :class:`InputError` on a file that
+    Python's reader cannot read, naming its line.
+    """
+    found = {}
+    for path in paths:
+        if file_format(path) != "csv":
+            continue
+        # NOTE: as Polars reads the files: UTF-8 with undecodable bytes replaced, a byte-order mark skipped,
+        # and a blank line counted as a row (of empty values).
+        with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+            rows = csv.reader(handle)
+            try:
+                width = len(next(rows, []))
+                long_rows = [number for number, fields in enumerate(rows, start=1) if len(fields) > width]
+            except csv.Error as err:  # a field longer than the reader takes (128 KB), say
+                raise InputError(f"{path}: line {rows.line_num}: cannot be read as CSV: {err}") from None
+        if long_rows:
+            found[path] = long_rows
+    return found
