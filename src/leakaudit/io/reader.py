@@ -2,11 +2,10 @@
 
 Files of one format and one source schema (a column all null in a file taking the others' type) are
 scanned together (see :class:`_FileGroup`); every row keeps its own file and 1-based row number, packed
-in ``line_id``. Each row is mapped onto
-:data:`leakaudit.schema.LINE_COLUMNS`, parsed, and checked. A row whose value cannot be parsed, or whose
-required value is empty, is not audited: it is kept, with the first column at fault and the reason, in
-:attr:`ClaimLines.rejects`. Nothing but file schemas and, for files scanned together, row counts is read
-here.
+in ``line_id``. Each row is mapped onto :data:`leakaudit.schema.LINE_COLUMNS`, parsed, and checked. A
+row whose value cannot be parsed, or whose required value is empty, is not audited: it is kept, with the
+first column at fault and the reason, in :attr:`ClaimLines.rejects`. Nothing but file schemas and, for
+files scanned together, row counts is read here.
 """
 
 from __future__ import annotations
@@ -292,7 +291,7 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping) -> pl.LazyFrame:
     # recomputed it (the engine does not share sub-expressions here), which made validation 3x slower.
     texts: list[pl.Expr] = []
     values: list[pl.Expr] = []
-    # (column, is_bad, reason), the first that holds is the row's; a row cut short of its fields first.
+    # (column, is_bad, reason): the first that holds is the row's; a row with more fields than the header first.
     checks: list[tuple[str, pl.Expr, str]] = (
         [(LONG_ROW_COLUMN, pl.col(_LONG_ROW), LONG_ROW_REASON)] if group.long_rows else []
     )
