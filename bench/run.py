@@ -6,8 +6,9 @@
 Each contender runs in its own process; wall time and peak resident memory (from wait4) are measured
 for that process alone. A contender whose resident memory passes ``--memory-cap`` (default: 85% of this
 machine's memory) is stopped and reported as such, so that one that cannot fit (pandas at 100 M lines)
-is measured instead of taking the machine down. Prints a Markdown table for bench/RESULTS.md, and the
-accuracy of every rule against the planted truth. The DuckDB and pandas versions implement the rules'
+is measured instead of taking the machine down. Prints a Markdown table for bench/RESULTS.md, whether
+each DuckDB and pandas version found as many hits per rule as leakaudit (else its time is not a fair
+comparison), and the accuracy of every rule against the planted truth. The DuckDB and pandas versions implement the rules'
 detection only (no pricing, no report); leakaudit also validates every row, prices every finding and
 writes its outputs. ``no_validation.py`` (for the analysis only) runs leakaudit's rules and pricing on
 the generated Parquet without validating it; ``duckdb_validated.py`` (also for the analysis) gives DuckDB
@@ -26,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import polars as pl
@@ -72,7 +74,22 @@ def measure(label: str, command: list[str], memory_cap_gb: float) -> dict[str, o
         "output": out.strip().splitlines()[-1] if out.strip() else "",
     }
     print(row, flush=True)
-    return row
+    return row | {"stdout": out}
+
+
+#: The names the DuckDB and pandas versions print their rules' hit counts under.
+DETECTION_NAMES = {
+    "drug_admin": "drug-admin-without-drug",
+    "brace": "brace-without-lcode",
+    "jcode": "jcode-unit-mismatch",
+    "expired": "expired-code",
+}
+
+
+def detection_counts(stdout: str) -> dict[str, int]:
+    """The hits per rule a DuckDB or pandas version printed ("drug_admin 56176 brace 20236 ...")."""
+    words = stdout.split()
+    return {DETECTION_NAMES[name]: int(count) for name, count in pairwise(words) if name in DETECTION_NAMES}
 
 
 def _resident_gb(pid: int) -> float:
@@ -185,9 +202,19 @@ def main() -> None:
         status = f" (stopped at the {args.memory_cap:g} GB cap)" if row["capped"] else "" if row["ok"] else " (failed)"
         print(f"| {row['contender']}{status} | {row['wall_s']} | {row['peak_rss_gb']} | {ratio} |")
 
+    findings = pl.read_parquet(out / "findings.parquet")
+    # NOTE: a ratio only means something if the other versions find what leakaudit finds.
+    ours = dict(findings.group_by("rule_id").len().iter_rows())
+    print()
+    for row in results:
+        theirs = detection_counts(str(row["stdout"])) if row["ok"] else {}
+        if theirs:
+            same = theirs == ours
+            print(f"{row['contender']}: {'the same' if same else 'NOT the same'} hits per rule as leakaudit {theirs}")
+
     from leakaudit.generate import score
 
-    scored = score(pl.read_parquet(out / "findings.parquet"), pl.read_parquet(data / "truth.parquet"))
+    scored = score(findings, pl.read_parquet(data / "truth.parquet"))
     print("\nAccuracy against the planted truth:\n")
     print("| rule | planted | found | precision | recall | estimated $ | true $ |\n|---|---:|---:|---:|---:|---:|---:|")
     for r in scored.iter_rows(named=True):
