@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import subprocess
@@ -80,7 +81,7 @@ def test_summary_totals_match_findings(sample_run: tuple[Path, dict]) -> None:  
     assert summary["estimated_total"] == round(sum(r["estimated_total"] for r in summary["rules"].values()), 2)
 
 
-def test_parquet_and_directory_inputs_give_the_same_findings(
+def test_parquet_directory_and_gzip_inputs_give_the_same_findings(
     tmp_path: Path,
     sample_run: tuple[Path, dict],  # type: ignore[type-arg]
 ) -> None:
@@ -90,11 +91,19 @@ def test_parquet_and_directory_inputs_give_the_same_findings(
     pl.read_csv(SAMPLE_CSV, infer_schema=False).write_parquet(parquet)
     out_pq, summary_pq = _audit(tmp_path, parquet, out="pq")
     out_dir, summary_dir = _audit(tmp_path, SAMPLE_DIR, out="dir")
+    compressed = tmp_path / "claims.csv.gz"
+    compressed.write_bytes(gzip.compress(SAMPLE_CSV.read_bytes()))
+    out_gz, summary_gz = _audit(tmp_path, compressed, out="gz")
     keep = ["rule_id", "claim_id", "line_number", "estimated_amount", "estimate_method", "confidence"]
     reference = pl.read_parquet(out_csv / "findings.parquet").select(keep)
     assert pl.read_parquet(out_pq / "findings.parquet").select(keep).equals(reference)
     assert pl.read_parquet(out_dir / "findings.parquet").select(keep).equals(reference)
+    assert (out_gz / "findings.parquet").read_bytes() == (out_csv / "findings.parquet").read_bytes()
     assert summary_pq["rows_rejected"] == summary_dir["rows_rejected"] == summary_csv["rows_rejected"]
+    assert summary_gz["rows_rejected"] == summary_csv["rows_rejected"]
+    rejects = pl.read_csv(out_gz / "rejects.csv", infer_schema=False)
+    expected = pl.read_csv(out_csv / "rejects.csv", infer_schema=False)
+    assert rejects.drop("source_file").equals(expected.drop("source_file"))
 
 
 def test_claims_split_across_files_are_one_table(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

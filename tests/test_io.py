@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 from decimal import Decimal
 from pathlib import Path
 
@@ -397,15 +398,16 @@ def test_files_whose_only_difference_is_all_null_columns_share_a_scan(tmp_path: 
     ]
 
 
-def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: Path, suffix: str) -> None:
     """A description with an unquoted comma shifts every value after it: Polars refuses the whole scan, without
     saying where. The rows are found, each rejected whole, and every other row keeps its file and row number,
     after a quoted comma, a line break inside quotes and a blank line (a row, as Polars counts them)."""
     header = "claim_id,line_number,service_date,procedure_code,units,charge_amount,description,place_of_service"
     a = tmp_path / "a.csv"
     a.write_text(f"{header}\na1,1,2025-03-14,99213,1,90,visit,11\n")
-    b = tmp_path / "b.csv"
-    b.write_text(
+    b = tmp_path / f"b{suffix}"
+    text = (
         f"{header}\n"
         'b1,1,2025-03-14,99070,1,20,"Brace, knee",11\n'  # quoted: one field
         'b2,1,2025-03-14,99070,1,20,"Brace\nknee",11\n'  # a line break inside quotes: one row
@@ -413,6 +415,7 @@ def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: 
         "b4,1,2025-03-14,99070,1,20,Brace, knee,\n"  # unquoted: one field too many, and the last one empty
         "b5,1,2025-03-14,99213,1,90,visit,11\n"
     )
+    b.write_bytes(gzip.compress(text.encode()) if suffix.endswith(".gz") else text.encode())
     paths = [a, b]
     with pytest.raises(pl.exceptions.PolarsError) as refused:
         scan_claim_lines(paths).audited.collect()
@@ -422,7 +425,7 @@ def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: 
     lines = scan_claim_lines(paths, long_rows=long_rows)
     audited, rejects = _origins(lines)
     assert audited == [("a1", 0, 1), ("b1", 1, 1), ("b2", 1, 2), ("b5", 1, 5)]
-    assert rejects == [("b.csv", 3, "claim_id", None), ("b.csv", 4, "(whole row)", None)]
+    assert rejects == [(b.name, 3, "claim_id", None), (b.name, 4, "(whole row)", None)]
     descriptions = lines.audited.select("claim_id", "description").sort("claim_id").collect()
     assert descriptions["description"].to_list() == ["visit", "Brace, knee", "Brace\nknee", "visit"]
     assert lines.rows_by_file() == {str(a): 1, str(b): 5}
@@ -433,3 +436,24 @@ def test_a_csv_too_long_for_pythons_reader_is_named_with_its_line(tmp_path: Path
     path.write_text("claim_id,description\nC1,short\nC2," + "x" * 200_000 + "\n")
     with pytest.raises(InputError, match=r"notes\.csv: line 3: cannot be read as CSV: field larger"):
         find_long_rows([path])
+
+
+def test_gzip_compressed_csv_exports_are_read_as_they_are(tmp_path: Path) -> None:
+    """Large exports come as ``.csv.gz``: found in a directory, read in one scan with plain CSVs, each row
+    keeping its own file and row (a reject's value is read back from the compressed file too)."""
+    plain = write_claims_csv(tmp_path / "a.csv", [{"claim_id": "a1", "procedure_code": "99213"}])
+    rows = [{"claim_id": "b1", "procedure_code": "j3301"}, {"claim_id": "b2", "procedure_code": "99213", "units": "x"}]
+    text = write_claims_csv(tmp_path / "b.txt", rows).read_bytes()
+    (tmp_path / "b.txt").unlink()
+    (tmp_path / "b.CSV.GZ").write_bytes(gzip.compress(text))
+    (tmp_path / "notes.gz").write_bytes(gzip.compress(b"not an export"))  # not a supported ending: left out
+    assert resolve_sources([tmp_path]) == [plain, tmp_path / "b.CSV.GZ"]
+    lines = scan_claim_lines([tmp_path])
+    assert [[p.name for p in group.paths] for group in lines.groups] == [["a.csv", "b.CSV.GZ"]]
+    audited, rejects = _origins(lines)
+    assert audited == [("a1", 0, 1), ("b1", 1, 1)]
+    assert rejects == [("b.CSV.GZ", 2, "units", "x")]
+    assert lines.audited.filter(pl.col("claim_id") == "b1").select("procedure_code").collect().item() == "J3301"
+    assert lines.rows_by_file() == {str(plain): 1, str(tmp_path / "b.CSV.GZ"): 2}
+    with pytest.raises(InputError, match=r"notes\.gz: unsupported file type '\.gz'"):
+        resolve_sources([tmp_path / "notes.gz"])

@@ -18,11 +18,12 @@ Python (about 1 s per million rows), and well-formed exports have no such rows.
 from __future__ import annotations
 
 import csv
+import gzip
 from collections.abc import Sequence
 from pathlib import Path
 
 from leakaudit.io.errors import InputError
-from leakaudit.io.sources import file_format
+from leakaudit.io.sources import file_format, is_gzip
 
 #: What a rejected long row names as its column, and why it is rejected.
 LONG_ROW_COLUMN = "(whole row)"
@@ -46,7 +47,8 @@ def find_long_rows(paths: Sequence[Path]) -> dict[Path, list[int]]:
             continue
         # NOTE: as Polars reads the files: UTF-8 with undecodable bytes replaced, a byte-order mark skipped,
         # and a blank line counted as a row (of empty values).
-        with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        opener = gzip.open if is_gzip(path) else open
+        with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
             rows = csv.reader(handle)
             try:
                 width = len(next(rows, []))
