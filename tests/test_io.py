@@ -174,6 +174,41 @@ def test_mapping_errors_name_the_file(tmp_path: Path) -> None:
         scan_claim_lines([export], load_mapping(good))
 
 
+def test_pipe_separated_exports_are_read_with_the_mappings_separator(tmp_path: Path) -> None:
+    """Exports separated by "|" (a comma in a value is then just text), plain and gzip-compressed; a row with
+    one "|" too many is rejected whole; without the separator, the error says which one the header holds."""
+    header = "claim_id|line_number|service_date|procedure_code|units|charge_amount|description"
+    a = tmp_path / "a.txt"
+    a.write_text(f"{header}\na1|1|2025-03-14|99070|1|20|Brace, knee\na2|1|2025-03-14|99070|1|20|Brace| knee\n")
+    b = tmp_path / "b.txt.gz"
+    b.write_bytes(gzip.compress(f"{header}\nb1|1|2025-03-14|99213|1|90|visit\n".encode()))
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[options]\nseparator = "|"\n')
+    pipes = load_mapping(mapping)
+    assert pipes.separator == "|"
+    with pytest.raises(InputError, match=r'a\.txt: missing .*one column holding "\|": .* separator = "\|"'):
+        scan_claim_lines([a, b])
+    long_rows = find_long_rows([a, b], pipes.separator)
+    assert long_rows == {a: [2]}
+    lines = scan_claim_lines([a, b], pipes, long_rows)
+    assert [[p.name for p in group.paths] for group in lines.groups] == [["a.txt", "b.txt.gz"]]
+    audited, rejects = _origins(lines)
+    assert audited == [("a1", 0, 1), ("b1", 1, 1)]
+    assert rejects == [("a.txt", 2, "(whole row)", None)]
+    assert lines.audited.filter(pl.col("claim_id") == "a1").select("description").collect().item() == "Brace, knee"
+    assert lines.rows_by_file() == {str(a): 2, str(b): 1}
+
+
+@pytest.mark.parametrize("separator", ['""', '"||"', '"\\""', "1"])
+def test_a_separator_that_is_not_one_character_names_the_mapping(tmp_path: Path, separator: str) -> None:
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(f"[options]\nseparator = {separator}\n")
+    with pytest.raises(InputError, match=r"map\.toml: \[options\] separator must be one character"):
+        load_mapping(mapping)
+    mapping.write_text('[options]\nseparator = "\\t"\n')
+    assert load_mapping(mapping).separator == "\t"
+
+
 def test_parquet_with_native_types_reads_like_csv(tmp_path: Path) -> None:
     frame = pl.DataFrame(
         {

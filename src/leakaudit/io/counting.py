@@ -9,10 +9,10 @@ import polars as pl
 from leakaudit.io.sources import file_format, scan_source
 
 
-def count_rows(path: Path) -> int:
-    """The number of data rows in one input file (header excluded)."""
+def count_rows(path: Path, separator: str = ",") -> int:
+    """The number of data rows in one input file (header excluded); ``separator`` splits a CSV's fields."""
     if file_format(path) == "csv":
-        return int(scan_source([path]).select(pl.len()).collect().item())
+        return int(scan_source([path], separator=separator).select(pl.len()).collect().item())
     # NOTE: the footer's count, read by pyarrow: 0.07 ms a file against 0.5 ms for a Polars query, which
     # took 4.8 s of an audit of 10,000 daily files. Imported here (0.07 s): only Parquet inputs need it.
     import pyarrow.parquet as pq

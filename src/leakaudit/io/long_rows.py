@@ -35,8 +35,10 @@ def refused_long_rows(err: Exception) -> bool:
     return "more fields than" in str(err)
 
 
-def find_long_rows(paths: Sequence[Path]) -> dict[Path, list[int]]:
+def find_long_rows(paths: Sequence[Path], separator: str = ",") -> dict[Path, list[int]]:
     """The 1-based data rows of each CSV file in ``paths`` that have more fields than its header.
+
+    ``separator`` splits the fields, as in the mapping's ``[options]``.
 
     Files without such rows, and Parquet files, are left out. Raises :class:`InputError` on a file that
     Python's reader cannot read, naming its line.
@@ -49,7 +51,7 @@ def find_long_rows(paths: Sequence[Path]) -> dict[Path, list[int]]:
         # and a blank line counted as a row (of empty values).
         opener = gzip.open if is_gzip(path) else open
         with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
-            rows = csv.reader(handle)
+            rows = csv.reader(handle, delimiter=separator)
             try:
                 width = len(next(rows, []))
                 long_rows = [number for number, fields in enumerate(rows, start=1) if len(fields) > width]

@@ -8,6 +8,7 @@ A mapping is a small TOML file (see ``docs/mapping.md``)::
 
     [options]
     date_format = "%m/%d/%Y"
+    separator = "|"
 
 Columns not named in ``[columns]`` are looked up under their canonical name.
 """
@@ -29,10 +30,11 @@ ISO_DATE = "%Y-%m-%d"
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """Which source column feeds each canonical column, and how dates are written."""
+    """Which source column feeds each canonical column, how dates are written, what separates CSV fields."""
 
     columns: dict[str, str] = field(default_factory=dict)
     date_format: str = ISO_DATE
+    separator: str = ","
 
     def source_name(self, canonical: str) -> str:
         """Return the name of the source column that feeds ``canonical``."""
@@ -55,4 +57,8 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     date_format = options.get("date_format", ISO_DATE)
     if not isinstance(date_format, str):
         raise InputError(f'{path}: [options] date_format must be a string such as "%m/%d/%Y"')
-    return ColumnMapping(columns=dict(columns), date_format=date_format)
+    separator = options.get("separator", ",")
+    # NOTE: Polars splits fields on one byte; a quote or a line break cannot separate them.
+    if not isinstance(separator, str) or len(separator.encode()) != 1 or separator in '"\r\n':
+        raise InputError(f'{path}: [options] separator must be one character, such as "|" or "\\t" (tab)')
+    return ColumnMapping(columns=dict(columns), date_format=date_format, separator=separator)

@@ -48,6 +48,8 @@ class _FileGroup:
     null_typed: bool = False
     #: ``line_id`` of each CSV row with more fields than the header (rejected; see ``io.long_rows``).
     long_rows: frozenset[int] = frozenset()
+    #: What splits a CSV's fields (the mapping's ``separator``).
+    separator: str = ","
 
     def subset(self, paths: Sequence[Path]) -> _FileGroup:
         """The group of just ``paths`` (files of this group), in this group's order."""
@@ -55,7 +57,7 @@ class _FileGroup:
         keep = [i for i, path in enumerate(self.paths) if path in wanted]
         counts = None if self.row_counts is None else tuple(self.row_counts[i] for i in keep)
         paths_kept, indices_kept = tuple(self.paths[i] for i in keep), tuple(self.indices[i] for i in keep)
-        return _FileGroup(self.schema, paths_kept, indices_kept, counts, self.null_typed, self.long_rows)
+        return replace(self, paths=paths_kept, indices=indices_kept, row_counts=counts)
 
     def scan(self) -> pl.LazyFrame:
         """The files as they are, one table, with every row's ``line_id`` (and, with ``long_rows``, a flag).
@@ -68,7 +70,13 @@ class _FileGroup:
             members = [member for member in members if member[2] > 0] or members[:1]
         schema = self.schema if self.null_typed else None
         files = [path for path, _, _ in members]
-        raw = scan_source(files, row_index_name=_ROW, schema=schema, truncate_long_rows=bool(self.long_rows))
+        raw = scan_source(
+            files,
+            row_index_name=_ROW,
+            schema=schema,
+            truncate_long_rows=bool(self.long_rows),
+            separator=self.separator,
+        )
         lines = raw.with_columns(self._line_id(members)).drop(_ROW)
         if not self.long_rows:
             return lines
@@ -130,12 +138,11 @@ class ClaimLines:
     def rows_by_file(self) -> dict[str, int]:
         """Every input file's number of data rows, counted apart from the scan that parses them."""
         counted = {
-            path: count
+            path: count if group.row_counts is not None else count_rows(path, group.separator)
             for group in self.groups
-            if group.row_counts is not None
-            for path, count in zip(group.paths, group.row_counts, strict=True)
+            for path, count in zip(group.paths, group.row_counts or [0] * len(group.paths), strict=True)
         }
-        return {str(path): counted[path] if path in counted else count_rows(path) for path in self.files}
+        return {str(path): counted[path] for path in self.files}
 
     def with_reject_values(self, rejects: pl.DataFrame, mapping: ColumnMapping | None = None) -> pl.DataFrame:
         """Add each rejected row's offending value, read back from its file by ``line_id``.
@@ -221,7 +228,8 @@ def scan_claim_lines(
     groups: list[_FileGroup] = []
     for types, indices in (candidate for candidates in shared.values() for candidate in candidates):
         merged = pl.Schema(types)
-        groups += _groups(files, indices, merged, null_typed=any(schemas[i] != merged for i in indices))
+        null_typed = any(schemas[i] != merged for i in indices)
+        groups += _groups(files, indices, merged, null_typed=null_typed, separator=mapping.separator)
     if long_rows:
         position = {path: index for index, path in enumerate(files)}
         ids = {position[path]: [(position[path] << ROW_BITS) + row for row in rows] for path, rows in long_rows.items()}
@@ -233,12 +241,14 @@ def scan_claim_lines(
     return ClaimLines(files=files, parsed=pl.concat(frames, how="vertical"), groups=tuple(groups))
 
 
-def _groups(files: Sequence[Path], indices: Sequence[int], schema: pl.Schema, *, null_typed: bool) -> list[_FileGroup]:
+def _groups(
+    files: Sequence[Path], indices: Sequence[int], schema: pl.Schema, *, null_typed: bool, separator: str
+) -> list[_FileGroup]:
     """The files at ``indices`` (one format, one schema) as groups whose rows a scan can number."""
     paths = [files[i] for i in indices]
     if len(paths) == 1:
-        return [_FileGroup(schema, (paths[0],), (indices[0],))]
-    counts = [count_rows(path) for path in paths]
+        return [_FileGroup(schema, (paths[0],), (indices[0],), separator=separator)]
+    counts = [count_rows(path, separator) for path in paths]
     # NOTE: a scan numbers its rows in 32 bits: more rows than that are split over several groups.
     chunks: list[list[int]] = [[]]
     rows = 0
@@ -255,6 +265,7 @@ def _groups(files: Sequence[Path], indices: Sequence[int], schema: pl.Schema, *,
             tuple(indices[i] for i in chunk),
             tuple(counts[i] for i in chunk),
             null_typed,
+            separator=separator,
         )
         for chunk in chunks
     ]
@@ -267,7 +278,7 @@ _SCAN_ROWS = 1 << 32
 def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
     """The file's columns and types, after checking that it has every required column."""
     try:
-        schema = scan_source([path]).collect_schema()
+        schema = scan_source([path], separator=mapping.separator).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {file_format(path).upper()}: {err}") from None
     missing = [c for c in REQUIRED_COLUMNS if mapping.source_name(c) not in schema]
@@ -275,8 +286,21 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
         named = ", ".join(
             c if mapping.source_name(c) == c else f"{c} (mapped from {mapping.source_name(c)!r})" for c in missing
         )
-        raise InputError(f"{path}: missing required column(s): {named}")
+        raise InputError(f"{path}: missing required column(s): {named}{_separator_hint(schema, mapping)}")
     return schema
+
+
+def _separator_hint(schema: pl.Schema, mapping: ColumnMapping) -> str:
+    """For a CSV read as one column whose name holds another separator: how to say which separator it uses."""
+    names = schema.names()
+    others = [s for s in ("|", "\t", ";", ",") if s != mapping.separator and len(names) == 1 and s in names[0]]
+    if not others:
+        return ""
+    shown = "\\t" if others[0] == "\t" else others[0]
+    return (
+        f'. Its header is one column holding "{shown}": if that separates its fields, set separator = "{shown}" '
+        "under [options] in a --map file (docs/mapping.md)"
+    )
 
 
 def _parse_group(group: _FileGroup, mapping: ColumnMapping) -> pl.LazyFrame:
