@@ -74,6 +74,7 @@ def run_audit(
     skips the report and the workbook; ``progress`` shows the stages on the terminal.
     """
     options = options or ReportOptions()
+    mapping = mapping or ColumnMapping()
     previous = _previous_findings(compare) if compare is not None else None
     # The bar is closed when the audit ends, also by an error, so that the error starts a line of its own.
     with tqdm(
@@ -89,21 +90,15 @@ def run_audit(
         claim_lines = scan_claim_lines(paths, mapping)
         refdata = refdata or load_refdata()
         out = Path(out_dir)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-            work_dir = tempfile.TemporaryDirectory(dir=out, prefix=".work-")
-        except OSError as err:
-            raise OutputError(f"{out}: cannot write the outputs here: {err.strerror or err}") from None
         rules = get_rules()
-        with work_dir as work:
+        with _work_directory(out) as work:
             stages.set_postfix_str("reading and validating")
             lines_file, rejects_file = Path(work) / "lines.parquet", Path(work) / "rejects.parquet"
             try:
                 _write_work_files(claim_lines, lines_file, rejects_file, out, retry=True)
             except _LongRows:
                 stages.set_postfix_str("finding the CSV rows with more fields than their header")
-                separator = (mapping or ColumnMapping()).separator
-                claim_lines = scan_claim_lines(paths, mapping, find_long_rows(claim_lines.files, separator))
+                claim_lines = scan_claim_lines(paths, mapping, find_long_rows(claim_lines.files, mapping.separator))
                 stages.set_postfix_str("reading and validating, those rows rejected")
                 _write_work_files(claim_lines, lines_file, rejects_file, out, retry=False)
             rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
@@ -124,14 +119,7 @@ def run_audit(
         if rows_read != rows_audited + rejects.height:
             raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rejects.height}")
         summary = _summary(rules, findings, rejects, rows_by_file, rows_audited, profile)
-        summary["reference_data"] = [
-            {"dataset": r.dataset, "release": r.release, "source_file": r.source_file, "sha256": r.source_sha256}
-            for r in refdata.releases
-        ] + (
-            [{"dataset": "cpt", "release": None, "source_file": refdata.cpt_source, "sha256": None}]
-            if refdata.cpt_source
-            else []
-        )
+        summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
         if findings_only:
             stages.set_postfix_str("writing findings")
@@ -168,6 +156,26 @@ def run_audit(
         stages.update()
         stages.set_postfix_str("done")
         return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
+
+
+def _work_directory(out: Path) -> tempfile.TemporaryDirectory[str]:
+    """Create ``out`` and in it the run's work directory, removed when the run ends (also by an error)."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        return tempfile.TemporaryDirectory(dir=out, prefix=".work-")
+    except OSError as err:
+        raise OutputError(f"{out}: cannot write the outputs here: {err.strerror or err}") from None
+
+
+def _reference_data(refdata: RefData) -> list[dict[str, Any]]:
+    """Which release of each reference dataset the audit used, from which file (for ``summary.json``)."""
+    releases: list[dict[str, Any]] = [
+        {"dataset": r.dataset, "release": r.release, "source_file": r.source_file, "sha256": r.source_sha256}
+        for r in refdata.releases
+    ]
+    if refdata.cpt_source:
+        releases.append({"dataset": "cpt", "release": None, "source_file": refdata.cpt_source, "sha256": None})
+    return releases
 
 
 class _LongRows(Exception):
