@@ -492,3 +492,30 @@ def test_gzip_compressed_csv_exports_are_read_as_they_are(tmp_path: Path) -> Non
     assert lines.rows_by_file() == {str(plain): 1, str(tmp_path / "b.CSV.GZ"): 2}
     with pytest.raises(InputError, match=r"notes\.gz: unsupported file type '\.gz'"):
         resolve_sources([tmp_path / "notes.gz"])
+
+
+def test_an_export_that_ends_every_row_with_a_separator_is_read(tmp_path: Path) -> None:
+    """Some systems end every data row, not the header, with a separator: one empty field more than the header
+    on each row. Those rows are read as they are; only a row longer still (an unquoted comma) is rejected."""
+    header = "claim_id,line_number,service_date,procedure_code,units,charge_amount,description"
+    path = tmp_path / "trailing.csv"
+    path.write_text(
+        f"{header}\n"
+        "t1,1,2025-03-14,99213,1,90,visit,\n"
+        "t2,1,2025-03-14,99070,1,20,Brace, knee,\n"  # one field more still: shifted
+        "t3,1,2025-03-14,99213,1,90,visit\n"  # without the separator at the end: as well
+        "t4,1,2025-03-14,J3301,4,40,,\n"
+        "t5,1,2025-03-14,99213,1,90,visit,\n"
+    )
+    assert find_long_rows([path]) == {path: [2]}
+    lines = scan_claim_lines([path], long_rows=find_long_rows([path]))
+    audited, rejects = _origins(lines)
+    assert audited == [("t1", 0, 1), ("t3", 0, 3), ("t4", 0, 4), ("t5", 0, 5)]
+    assert rejects == [("trailing.csv", 2, "(whole row)", None)]
+    values = lines.audited.select("claim_id", "charge_amount", "description").sort("claim_id").collect()
+    assert values.rows() == [
+        ("t1", Decimal("90.00"), "visit"),
+        ("t3", Decimal("90.00"), "visit"),
+        ("t4", Decimal("40.00"), None),
+        ("t5", Decimal("90.00"), "visit"),
+    ]

@@ -46,7 +46,9 @@ class _FileGroup:
     indices: tuple[int, ...]
     row_counts: tuple[int, ...] | None = None
     null_typed: bool = False
-    #: ``line_id`` of each CSV row with more fields than the header (rejected; see ``io.long_rows``).
+    #: Whether the CSV rows are read cut to the header's fields: some have more (see ``io.long_rows``).
+    truncated: bool = False
+    #: ``line_id`` of each CSV row with more fields than the header, rejected.
     long_rows: frozenset[int] = frozenset()
     #: What splits a CSV's fields (the mapping's ``separator``).
     separator: str = ","
@@ -60,10 +62,7 @@ class _FileGroup:
         return replace(self, paths=paths_kept, indices=indices_kept, row_counts=counts)
 
     def scan(self) -> pl.LazyFrame:
-        """The files as they are, one table, with every row's ``line_id`` (and, with ``long_rows``, a flag).
-
-        The long rows are read truncated to the header's fields; they are rejected whole.
-        """
+        """The files as they are, one table, with every row's ``line_id`` (and, with ``long_rows``, a flag)."""
         members = list(zip(self.paths, self.indices, self.row_counts or [0] * len(self.paths), strict=True))
         if len(members) > 1:
             # A file without rows has none to number (and the files' first rows must differ, below).
@@ -74,7 +73,7 @@ class _FileGroup:
             files,
             row_index_name=_ROW,
             schema=schema,
-            truncate_long_rows=bool(self.long_rows),
+            truncate_long_rows=self.truncated,
             separator=self.separator,
         )
         lines = raw.with_columns(self._line_id(members)).drop(_ROW)
@@ -204,7 +203,8 @@ def scan_claim_lines(
     """Scan every file named by ``paths`` (files, directories, globs) as one claim-line table.
 
     ``long_rows``: the rows of CSV files with more fields than the header (by file, as
-    :func:`leakaudit.io.long_rows.find_long_rows` gives them), to reject; a scan fails on any others.
+    :func:`leakaudit.io.long_rows.find_long_rows` gives them), to reject; those files' rows are read cut
+    to the header's fields. A scan fails on a long row of any other file.
     Raises :class:`InputError` before any work when a file lacks a required column.
     """
     mapping = mapping or ColumnMapping()
@@ -234,7 +234,11 @@ def scan_claim_lines(
         position = {path: index for index, path in enumerate(files)}
         ids = {position[path]: [(position[path] << ROW_BITS) + row for row in rows] for path, rows in long_rows.items()}
         groups = [
-            replace(group, long_rows=frozenset(i for index in group.indices for i in ids.get(index, ())))
+            replace(
+                group,
+                truncated=any(index in ids for index in group.indices),
+                long_rows=frozenset(i for index in group.indices for i in ids.get(index, ())),
+            )
             for group in groups
         ]
     frames = [_parse_group(group, mapping) for group in groups]
