@@ -519,3 +519,32 @@ def test_an_export_that_ends_every_row_with_a_separator_is_read(tmp_path: Path) 
         ("t4", Decimal("40.00"), None),
         ("t5", Decimal("90.00"), "visit"),
     ]
+
+
+def test_parquet_lists_of_modifiers_and_diagnoses_are_read_as_code_lists(tmp_path: Path) -> None:
+    """A warehouse export may hold a line's modifiers and diagnoses as lists (and codes as categoricals);
+    a list anywhere else names the file and column."""
+    frame = pl.DataFrame(
+        {
+            "claim_id": ["C1", "C2", "C3"],
+            "line_number": [1, 1, 1],
+            "service_date": [dt.date(2025, 3, 14)] * 3,
+            "procedure_code": pl.Series(["l3908", "99213", "99213"], dtype=pl.Categorical),
+            "units": [1.0, 1.0, 1.0],
+            "charge_amount": [90.0, 90.0, 90.0],
+            "modifiers": [["rt", None, "59"], [], None],
+            "diagnosis_codes": [["S63.501A", "G56.01"], ["M17.11"], None],
+        }
+    )
+    frame.write_parquet(tmp_path / "lists.parquet")
+    lines = scan_claim_lines([tmp_path / "lists.parquet"]).audited
+    assert lines.select("procedure_code", "modifiers", "diagnosis_codes").sort("procedure_code").collect().rows() == [
+        ("99213", None, "M17.11"),
+        ("99213", None, None),
+        ("L3908", "RT,59", "S63.501A;G56.01"),
+    ]
+    frame.with_columns(pl.col("claim_id").map_elements(lambda c: [c], return_dtype=pl.List(pl.String))).write_parquet(
+        tmp_path / "nested.parquet"
+    )
+    with pytest.raises(InputError, match=r"nested\.parquet: column 'claim_id' \(claim_id\) holds List\(String\)"):
+        scan_claim_lines([tmp_path / "nested.parquet"])

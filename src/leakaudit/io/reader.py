@@ -291,6 +291,17 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
             c if mapping.source_name(c) == c else f"{c} (mapped from {mapping.source_name(c)!r})" for c in missing
         )
         raise InputError(f"{path}: missing required column(s): {named}{_separator_hint(schema, mapping)}")
+    for name in [*(c.name for c in LINE_COLUMNS), *MODIFIER_COLUMNS]:
+        dtype = schema.get(mapping.source_name(name))
+        if dtype is None or not dtype.is_nested():
+            continue
+        # NOTE: a warehouse export may hold a line's modifiers or diagnoses as a list: read as the list's
+        # values joined. Any other nested value has no meaning for the audit.
+        if name not in _CODE_LISTS or not isinstance(dtype, pl.List | pl.Array) or dtype.inner.is_nested():
+            raise InputError(
+                f"{path}: column {mapping.source_name(name)!r} ({name}) holds {dtype}: "
+                "expected text, a number or a date (lists only for modifiers and diagnosis_codes)"
+            )
     return schema
 
 
@@ -426,7 +437,12 @@ _TEXT = "__text_"
 
 
 def _stripped(source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """The source value as text with surrounding whitespace removed (empty text stays empty)."""
+    """The source value as text with surrounding whitespace removed (empty text stays empty).
+
+    A list (of modifiers or diagnosis codes) is its values joined by commas.
+    """
+    if isinstance(dtype, pl.List | pl.Array):
+        return source.cast(pl.List(pl.String())).list.join(",").str.strip_chars()
     return (source if dtype == pl.String() else source.cast(pl.String())).str.strip_chars()
 
 
