@@ -548,3 +548,25 @@ def test_parquet_lists_of_modifiers_and_diagnoses_are_read_as_code_lists(tmp_pat
     )
     with pytest.raises(InputError, match=r"nested\.parquet: column 'claim_id' \(claim_id\) holds List\(String\)"):
         scan_claim_lines([tmp_path / "nested.parquet"])
+
+
+def test_a_float_line_number_with_a_fraction_is_not_a_whole_number(tmp_path: Path) -> None:
+    """Regression: a Parquet float 1.5 was read as line 1 (the cast drops the fraction); and a typed value
+    that could not be parsed was reported as a missing value."""
+    pl.DataFrame(
+        {
+            "claim_id": ["C1", "C2", "C3"],
+            "line_number": [1.0, 1.5, None],
+            "service_date": [dt.date(2025, 3, 14)] * 3,
+            "procedure_code": ["99213"] * 3,
+            "units": [1.0] * 3,
+            "charge_amount": [90.0] * 3,
+        }
+    ).write_parquet(tmp_path / "floats.parquet")
+    lines = scan_claim_lines([tmp_path / "floats.parquet"])
+    assert lines.audited.select("claim_id", "line_number").collect().rows() == [("C1", 1)]
+    rejects = lines.with_reject_values(lines.rejects.collect()).select("source_row", "column", "value", "reason")
+    assert rejects.rows() == [
+        (2, "line_number", "1.5", "not a whole number"),
+        (3, "line_number", None, "missing required value"),
+    ]

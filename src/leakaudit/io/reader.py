@@ -346,8 +346,14 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping) -> pl.LazyFrame:
         dtype = source_schema[source]
         texts.append(_stripped(pl.col(source), dtype).alias(_TEXT + column.name))
         text = _blank_to_null(pl.col(_TEXT + column.name))
-        # A typed (Parquet) value is present when it is not null; text only when it is not blank.
-        present = text.is_not_null() if dtype == pl.String() else pl.col(source).is_not_null()
+        # A typed (Parquet) value is present when it is not null; text only when it is not blank. NOTE: the
+        # typed value's presence is taken in stage one, as the next stage replaces a source column of the
+        # canonical name by its parsed value (null where it could not be parsed).
+        if dtype == pl.String():
+            present = text.is_not_null()
+        else:
+            texts.append(pl.col(source).is_not_null().alias(_PRESENT + column.name))
+            present = pl.col(_PRESENT + column.name)
         value, is_bad, reason = _parse(column, pl.col(source), dtype, text, present, mapping.date_format)
         values.append(value.alias(column.name))
         if column.required:
@@ -434,6 +440,8 @@ def _first(cases: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
 _CODE_LISTS = ("modifiers", "diagnosis_codes")
 #: Prefix of the stage-one columns holding each source column's stripped text.
 _TEXT = "__text_"
+#: Prefix of the stage-one columns saying whether each typed source column holds a value.
+_PRESENT = "__present_"
 
 
 def _stripped(source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -471,6 +479,9 @@ def _parse(
     if target in (MONEY, QUANTITY, pl.Int64()):
         if dtype.is_numeric():
             value = source.cast(target, strict=False)
+            if target == pl.Int64() and dtype.is_float():
+                # A float cast to a whole number drops its fraction: 1.5 would be line 1.
+                value = pl.when(source == source.round()).then(value)
         else:
             cleaned = text.str.replace_all(r"[$,\s]", "") if target != pl.Int64() else text
             value = cleaned.cast(target, strict=False)
