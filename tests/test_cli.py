@@ -242,6 +242,15 @@ def test_an_out_that_is_a_file_exits_3(tmp_path: Path, capsys: pytest.CaptureFix
     assert out.read_text() == "not a directory\n"
 
 
+def test_an_export_without_a_byte_audits_to_an_empty_report(tmp_path: Path) -> None:
+    empty = tmp_path / "2025-07-04.csv"
+    empty.touch()
+    out, summary = _audit(tmp_path, empty)
+    assert (summary["rows_read"], summary["rows_audited"], summary["findings"]) == (0, 0, 0)
+    assert summary["inputs"] == [{"file": str(empty), "rows": 0}]
+    assert (out / "report.html").stat().st_size > 0
+
+
 def test_rules_command_lists_every_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == ExitCode.OK
     out = capsys.readouterr().out

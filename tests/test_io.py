@@ -570,3 +570,21 @@ def test_a_float_line_number_with_a_fraction_is_not_a_whole_number(tmp_path: Pat
         (2, "line_number", "1.5", "not a whole number"),
         (3, "line_number", None, "missing required value"),
     ]
+
+
+def test_files_without_a_byte_are_inputs_without_rows(tmp_path: Path) -> None:
+    """A day's export with nothing in it may be a file of 0 bytes (no header either): it is listed with 0
+    rows, not refused, whether beside other files or alone."""
+    claims = write_claims_csv(tmp_path / "a.csv", [{"claim_id": "a1", "procedure_code": "99213"}])
+    empty_csv, empty_parquet = tmp_path / "b.csv", tmp_path / "c.parquet"
+    empty_csv.touch()
+    empty_parquet.touch()
+    lines = scan_claim_lines([tmp_path])
+    assert [[p.name for p in group.paths] for group in lines.groups] == [["a.csv"]]
+    assert lines.audited.select("claim_id").collect()["claim_id"].to_list() == ["a1"]
+    assert lines.rows_by_file() == {str(claims): 1, str(empty_csv): 0, str(empty_parquet): 0}
+    alone = scan_claim_lines([empty_csv])
+    assert alone.groups == ()
+    assert alone.audited.collect().height == 0 and alone.rejects.collect().height == 0
+    assert alone.audited.collect_schema() == scan_claim_lines([claims]).audited.collect_schema()
+    assert alone.rows_by_file() == {str(empty_csv): 0}
