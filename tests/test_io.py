@@ -190,7 +190,7 @@ def test_pipe_separated_exports_are_read_with_the_mappings_separator(tmp_path: P
         scan_claim_lines([a, b])
     long_rows = find_long_rows([a, b], pipes.separator)
     assert long_rows == {a: [2]}
-    lines = scan_claim_lines([a, b], pipes, long_rows)
+    lines = scan_claim_lines([a, b], pipes).with_long_rows(long_rows, pipes)
     assert [[p.name for p in group.paths] for group in lines.groups] == [["a.txt", "b.txt.gz"]]
     audited, rejects = _origins(lines)
     assert audited == [("a1", 0, 1), ("b1", 1, 1)]
@@ -457,7 +457,7 @@ def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: 
     assert refused_long_rows(refused.value)
     long_rows = find_long_rows(paths)
     assert long_rows == {b: [4]}
-    lines = scan_claim_lines(paths, long_rows=long_rows)
+    lines = scan_claim_lines(paths).with_long_rows(long_rows)
     audited, rejects = _origins(lines)
     assert audited == [("a1", 0, 1), ("b1", 1, 1), ("b2", 1, 2), ("b5", 1, 5)]
     assert rejects == [(b.name, 3, "claim_id", None), (b.name, 4, "(whole row)", None)]
@@ -508,7 +508,7 @@ def test_an_export_that_ends_every_row_with_a_separator_is_read(tmp_path: Path) 
         "t5,1,2025-03-14,99213,1,90,visit,\n"
     )
     assert find_long_rows([path]) == {path: [2]}
-    lines = scan_claim_lines([path], long_rows=find_long_rows([path]))
+    lines = scan_claim_lines([path]).with_long_rows(find_long_rows([path]))
     audited, rejects = _origins(lines)
     assert audited == [("t1", 0, 1), ("t3", 0, 3), ("t4", 0, 4), ("t5", 0, 5)]
     assert rejects == [("trailing.csv", 2, "(whole row)", None)]

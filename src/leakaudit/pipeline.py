@@ -98,7 +98,8 @@ def run_audit(
                 _write_work_files(claim_lines, lines_file, rejects_file, out, retry=True)
             except _LongRows:
                 stages.set_postfix_str("finding the CSV rows with more fields than their header")
-                claim_lines = scan_claim_lines(paths, mapping, find_long_rows(claim_lines.files, mapping.separator))
+                long_rows = find_long_rows(claim_lines.files, mapping.separator)
+                claim_lines = claim_lines.with_long_rows(long_rows, mapping)
                 stages.set_postfix_str("reading and validating, those rows rejected")
                 _write_work_files(claim_lines, lines_file, rejects_file, out, retry=False)
             rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)

@@ -147,13 +147,23 @@ class ClaimLines:
 
     def rows_by_file(self) -> dict[str, int]:
         """Every input file's number of data rows, counted apart from the scan that parses them."""
-        counted = {
-            path: count if group.row_counts is not None else count_rows(path, group.separator)
-            for group in self.groups
-            for path, count in zip(group.paths, group.row_counts or [0] * len(group.paths), strict=True)
-        }
+        counted: dict[Path, int] = {}
+        for group in self.groups:
+            counts = group.row_counts or tuple(count_rows(path, group.separator) for path in group.paths)
+            counted.update(zip(group.paths, counts, strict=True))
         # A file in no group is empty (not a byte: see scan_claim_lines).
         return {str(path): counted.get(path, 0) for path in self.files}
+
+    def with_long_rows(
+        self, long_rows: Mapping[Path, Sequence[int]], mapping: ColumnMapping | None = None
+    ) -> ClaimLines:
+        """The same files, rejecting the CSV rows with more fields than their header.
+
+        ``long_rows`` are those :func:`leakaudit.io.long_rows.find_long_rows` gives, by file; their files
+        are read cut to the header's fields. The groups (schemas, row counts) are kept, not read again.
+        """
+        groups = tuple(_with_long_rows(self.groups, self.files, long_rows))
+        return ClaimLines(files=self.files, parsed=_parse_groups(groups, mapping or ColumnMapping()), groups=groups)
 
     def with_reject_values(self, rejects: pl.DataFrame, mapping: ColumnMapping | None = None) -> pl.DataFrame:
         """Add each rejected row's offending value, read back from its file by ``line_id``.
@@ -207,17 +217,11 @@ class ClaimLines:
         return pl.concat(parts).cast(columns).sort("source_file", "source_row")
 
 
-def scan_claim_lines(
-    paths: Sequence[str | Path],
-    mapping: ColumnMapping | None = None,
-    long_rows: Mapping[Path, Sequence[int]] | None = None,
-) -> ClaimLines:
+def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> ClaimLines:
     """Scan every file named by ``paths`` (files, directories, globs) as one claim-line table.
 
-    ``long_rows``: the rows of CSV files with more fields than the header (by file, as
-    :func:`leakaudit.io.long_rows.find_long_rows` gives them), to reject; those files' rows are read cut
-    to the header's fields. A scan fails on a long row of any other file.
-    Raises :class:`InputError` before any work when a file lacks a required column.
+    Raises :class:`InputError` before any work when a file lacks a required column. A CSV row with more
+    fields than its header fails the scan: see :meth:`ClaimLines.with_long_rows`.
     """
     mapping = mapping or ColumnMapping()
     files = tuple(resolve_sources(paths))
@@ -230,11 +234,13 @@ def scan_claim_lines(
     for merged, indices in _sharing(files, schemas):
         null_typed = any(schemas[i] != merged for i in indices)
         groups += _groups(files, indices, merged, null_typed=null_typed, separator=mapping.separator)
-    if long_rows:
-        groups = _with_long_rows(groups, files, long_rows)
+    return ClaimLines(files=files, parsed=_parse_groups(groups, mapping), groups=tuple(groups))
+
+
+def _parse_groups(groups: Sequence[_FileGroup], mapping: ColumnMapping) -> pl.LazyFrame:
+    """Every group's rows parsed and checked, one table (:data:`_PARSED_SCHEMA`, also without groups)."""
     frames = [_parse_group(group, mapping) for group in groups]
-    parsed = pl.concat(frames, how="vertical") if frames else pl.LazyFrame(schema=_PARSED_SCHEMA)
-    return ClaimLines(files=files, parsed=parsed, groups=tuple(groups))
+    return pl.concat(frames, how="vertical") if frames else pl.LazyFrame(schema=_PARSED_SCHEMA)
 
 
 def _sharing(files: Sequence[Path], schemas: Mapping[int, pl.Schema]) -> list[tuple[pl.Schema, list[int]]]:
@@ -336,7 +342,9 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
 def _separator_hint(schema: pl.Schema, mapping: ColumnMapping) -> str:
     """For a CSV read as one column whose name holds another separator: how to say which separator it uses."""
     names = schema.names()
-    others = [s for s in ("|", "\t", ";", ",") if s != mapping.separator and len(names) == 1 and s in names[0]]
+    if len(names) != 1:
+        return ""
+    others = [s for s in ("|", "\t", ";", ",") if s != mapping.separator and s in names[0]]
     if not others:
         return ""
     shown = "\\t" if others[0] == "\t" else others[0]
