@@ -21,7 +21,8 @@ from leakaudit.io import (
     resolve_sources,
     scan_claim_lines,
 )
-from leakaudit.io.reader import ROW_BITS
+from leakaudit.io.long_rows import LONG_ROW_REASON
+from leakaudit.io.reader import BLANK_ROW_REASON, ROW_BITS
 
 
 def test_bad_values_are_rejected_with_file_row_column_and_reason(claims_csv) -> None:  # type: ignore[no-untyped-def]
@@ -460,10 +461,34 @@ def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: 
     lines = scan_claim_lines(paths).with_long_rows(long_rows)
     audited, rejects = _origins(lines)
     assert audited == [("a1", 0, 1), ("b1", 1, 1), ("b2", 1, 2), ("b5", 1, 5)]
-    assert rejects == [(b.name, 3, "claim_id", None), (b.name, 4, "(whole row)", None)]
+    assert rejects == [(b.name, 3, "(whole row)", None), (b.name, 4, "(whole row)", None)]
     descriptions = lines.audited.select("claim_id", "description").sort("claim_id").collect()
     assert descriptions["description"].to_list() == ["visit", "Brace, knee", "Brace\nknee", "visit"]
     assert lines.rows_by_file() == {str(a): 1, str(b): 5}
+
+
+def test_a_long_row_is_rejected_also_when_the_export_has_columns_not_audited(tmp_path: Path) -> None:
+    """Regression: with a column of the export not mapped (a trailing ``notes``), the scan read only the
+    mapped columns and Polars then took a row with an unquoted comma, shifted, without refusing it
+    (pola-rs/polars#28350): its description was cut and its revenue code was "knee". A blank line is
+    rejected whole as well."""
+    header = "claim_id,line_number,service_date,procedure_code,units,charge_amount,description,revenue_code,notes"
+    path = tmp_path / "export.csv"
+    path.write_text(
+        f"{header}\n"
+        "n1,1,2025-03-14,99070,1,20,Brace, knee,0274,\n"  # unquoted: one field too many
+        "n2,1,2025-03-14,99213,1,90,visit,,called the payer\n"
+        ",,,,,,,,\n"  # blank: every field empty
+    )
+    with pytest.raises(pl.exceptions.PolarsError) as refused:
+        scan_claim_lines([path]).audited.select("claim_id", "revenue_code").collect()
+    assert refused_long_rows(refused.value)
+    lines = scan_claim_lines([path]).with_long_rows(find_long_rows([path]))
+    audited, rejects = _origins(lines)
+    assert audited == [("n2", 0, 2)]
+    assert rejects == [("export.csv", 1, "(whole row)", None), ("export.csv", 3, "(whole row)", None)]
+    reasons = lines.rejects.select("reason").collect()["reason"].to_list()
+    assert sorted(reasons) == [BLANK_ROW_REASON, LONG_ROW_REASON]
 
 
 def test_a_csv_too_long_for_pythons_reader_is_named_with_its_line(tmp_path: Path) -> None:

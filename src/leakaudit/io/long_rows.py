@@ -30,8 +30,8 @@ from pathlib import Path
 from leakaudit.io.errors import InputError
 from leakaudit.io.sources import file_format, is_gzip
 
-#: What a rejected long row names as its column, and why it is rejected.
-LONG_ROW_COLUMN = "(whole row)"
+#: What a row rejected whole (a long row, a blank line) names as its column; why a long row is rejected.
+WHOLE_ROW_COLUMN = "(whole row)"
 LONG_ROW_REASON = "more fields than the header: a value with an unquoted comma?"
 
 

@@ -19,7 +19,7 @@ import polars as pl
 
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
-from leakaudit.io.long_rows import LONG_ROW_COLUMN, LONG_ROW_REASON
+from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
 from leakaudit.io.mapping import MODIFIER_COLUMNS, ColumnMapping
 from leakaudit.io.sources import file_format, resolve_sources, scan_source
 from leakaudit.schema import (
@@ -34,6 +34,8 @@ from leakaudit.schema import (
 )
 
 REJECT_COLUMNS = ("reject_column", "reject_reason")
+#: Why a CSV row without a single value (a blank line) is rejected.
+BLANK_ROW_REASON = "blank line: no field holds a value"
 #: The columns of :attr:`ClaimLines.parsed`: the audited lines' and the first column at fault with its reason.
 _PARSED_SCHEMA = pl.Schema({**line_schema(), **dict.fromkeys(REJECT_COLUMNS, pl.String())})
 
@@ -368,8 +370,14 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping) -> pl.LazyFrame:
     values: list[pl.Expr] = []
     # (column, is_bad, reason): the first that holds is the row's; a row with more fields than the header first.
     checks: list[tuple[str, pl.Expr, str]] = (
-        [(LONG_ROW_COLUMN, pl.col(_LONG_ROW), LONG_ROW_REASON)] if group.long_rows else []
+        [(WHOLE_ROW_COLUMN, pl.col(_LONG_ROW), LONG_ROW_REASON)] if group.long_rows else []
     )
+    if file_format(group.paths[0]) == "csv":
+        # A blank line is a row of empty fields. NOTE: this check reads every column of the files, mapped or
+        # not, and must: Polars refuses a row with more fields than the header only when the scan reads
+        # every column (pola-rs/polars#28350); reading fewer, it took the row with its values shifted.
+        blank = pl.all_horizontal(pl.col(name).is_null() for name in source_schema)
+        checks.append((WHOLE_ROW_COLUMN, blank, BLANK_ROW_REASON))
     for column in LINE_COLUMNS:
         source = mapping.source_name(column.name)
         if column.name == "modifiers" and source not in source_schema:
