@@ -24,7 +24,7 @@ from leakaudit.io import ClaimLines, ColumnMapping, InputError, find_long_rows, 
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
-from leakaudit.rules import AuditContext, get_rules
+from leakaudit.rules import AUDITED_COLUMNS, AuditContext, get_rules
 
 DEFAULT_OUT = Path("leakaudit-report")
 
@@ -186,6 +186,8 @@ class _LongRows(Exception):
 def _write_work_files(claim_lines: ClaimLines, lines_file: Path, rejects_file: Path, out: Path, *, retry: bool) -> None:
     """One pass over the input writes both the lines to audit and the rejected rows, each to its work file.
 
+    The lines' work file holds the columns the rules read (:data:`AUDITED_COLUMNS`).
+
     Raises :class:`OutputError` when the disk fills, :class:`_LongRows` (when ``retry``) on a CSV row with
     more fields than its header, :class:`InputError` on any other failure to read the input.
     """
@@ -194,7 +196,9 @@ def _write_work_files(claim_lines: ClaimLines, lines_file: Path, rejects_file: P
         # the default (the rules' filters are on codes, which row-group statistics cannot skip).
         pl.collect_all(
             [
-                claim_lines.audited.sink_parquet(lines_file, compression="lz4", statistics=False, lazy=True),
+                claim_lines.audited.select(AUDITED_COLUMNS).sink_parquet(
+                    lines_file, compression="lz4", statistics=False, lazy=True
+                ),
                 claim_lines.rejects.sink_parquet(rejects_file, lazy=True),
             ],
             engine=ENGINE,
@@ -203,7 +207,7 @@ def _write_work_files(claim_lines: ClaimLines, lines_file: Path, rejects_file: P
         if _disk_full(err):
             raise OutputError(
                 f"{out}: its disk is full: the audit first writes the validated lines there (LZ4 Parquet, about "
-                f"2.7 GB per 100 M lines), removed when it ends. Free space there or choose another --out. ({err})"
+                f"2 GB per 100 M lines), removed when it ends. Free space there or choose another --out. ({err})"
             ) from None
         if retry and refused_long_rows(err):
             raise _LongRows from None

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from leakaudit.rules.base import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, RULE_HIT_SCHEMA, Rule, identify
 from leakaudit.rules.brace_without_lcode import BraceWithoutLcode
-from leakaudit.rules.context import AuditContext
+from leakaudit.rules.context import AUDITED_COLUMNS, AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
 from leakaudit.rules.expired_code import ExpiredCode
 from leakaudit.rules.jcode_unit_mismatch import JcodeUnitMismatch
@@ -34,6 +34,7 @@ def get_rule(rule_id: str) -> type[Rule]:
 
 
 __all__ = [
+    "AUDITED_COLUMNS",
     "CONFIDENCES",
     "FINDING_KINDS",
     "HIT_SCHEMA",

@@ -7,6 +7,19 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from leakaudit.refdata import RefData, load_refdata
+from leakaudit.schema import LINE_COLUMNS, PROVENANCE_COLUMNS
+
+#: Canonical columns that no rule, price basis or finding reads. They are still validated (a row with a
+#: bad charge is rejected), but the audit's lines need not carry them.
+#: NOTE: the work file leaves them out: a quarter smaller, about 10% faster to write at 10 M lines.
+#: A rule that comes to read one must take it off this list; the rule cases run on lines without them.
+UNREAD_COLUMNS = ("charge_amount", "allowed_amount", "place_of_service")
+
+#: The columns of :attr:`AuditContext.lines`: every canonical column read, and the provenance columns.
+AUDITED_COLUMNS: tuple[str, ...] = (
+    *(c.name for c in LINE_COLUMNS if c.name not in UNREAD_COLUMNS),
+    *PROVENANCE_COLUMNS,
+)
 
 
 def _shipped_refdata() -> RefData:
@@ -17,10 +30,10 @@ def _shipped_refdata() -> RefData:
 class AuditContext:
     """The shared inputs of one audit.
 
-    ``lines`` is the audited claim-line table (:func:`leakaudit.schema.line_schema`); it may be one
-    partition of a larger audit, as long as every encounter is whole within it. ``refdata`` defaults
-    to the snapshot shipped in the package; ``state`` (two letters) selects DMEPOS fees, else the
-    national median is used.
+    ``lines`` is the audited claim-line table (:func:`leakaudit.schema.line_schema`; the rules read
+    only its :data:`AUDITED_COLUMNS`); it may be one partition of a larger audit, as long as every
+    encounter is whole within it. ``refdata`` defaults to the snapshot shipped in the package;
+    ``state`` (two letters) selects DMEPOS fees, else the national median is used.
 
     ``history`` is every line of the audit when ``lines`` is one partition of it: the statistics of the
     organisation's own history (the price bases, a provider's typical units) are computed from it, so
