@@ -176,6 +176,32 @@ def test_a_row_with_an_unquoted_comma_is_rejected_and_the_rest_audited(
     assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"]
 
 
+def test_an_export_with_an_inch_mark_in_a_description_is_audited_whole(
+    tmp_path: Path,
+    sample_run: tuple[Path, dict],  # type: ignore[type-arg]
+) -> None:
+    """Regression: in a directory of exports, a file whose first row described a splint as 6" long was
+    counted 0 rows by Polars (the lone quote taken as opening a value to the end of the file) and left
+    out: "Read 2,827 rows", its rows silently lost. Alone, such a file stopped the audit ("CSV malformed")."""
+    header, *body = SAMPLE_CSV.read_text().splitlines()
+    row = next(number for number, line in enumerate(body) if ",Wrist cock-up splint," in line)
+    body[row] = body[row].replace(",Wrist cock-up splint,", ',Wrist cock-up splint 6" long,')
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "a.csv").write_text("\n".join([header, *body[row:100]]) + "\n")  # the inch mark on its first row
+    (exports / "b.csv").write_text("\n".join([header, *body[:row], *body[100:]]) + "\n")
+    out, summary = _audit(tmp_path, exports)
+    assert [i["rows"] for i in summary["inputs"]] == [100 - row, len(body) - 100 + row]
+    for key in ("rows_read", "rows_audited", "rows_rejected"):
+        assert summary[key] == sample_run[1][key], key
+    keep = ["rule_id", "claim_id", "line_number", "estimated_amount"]
+    reference = pl.read_parquet(sample_run[0] / "findings.parquet").select(keep)
+    assert pl.read_parquet(out / "findings.parquet").select(keep).sort(keep).equals(reference.sort(keep))
+    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in sample_run[0].iterdir())
+    _, alone = _audit(tmp_path, exports / "a.csv", out="alone")  # its rows counted in the rewritten copy
+    assert alone["rows_read"] == alone["rows_audited"] + alone["rows_rejected"] == 100 - row
+
+
 def test_same_input_gives_byte_identical_findings(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
     again, _ = _audit(tmp_path, SAMPLE_CSV, out="again")
     for name in ("findings.csv", "findings.parquet", "rejects.csv", "summary.json", "report.html"):

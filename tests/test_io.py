@@ -18,7 +18,9 @@ from leakaudit.io import (
     find_long_rows,
     load_mapping,
     refused_long_rows,
+    refused_quotes,
     resolve_sources,
+    rewrite_refused,
     scan_claim_lines,
 )
 from leakaudit.io.long_rows import LONG_ROW_REASON
@@ -489,6 +491,50 @@ def test_a_long_row_is_rejected_also_when_the_export_has_columns_not_audited(tmp
     assert rejects == [("export.csv", 1, "(whole row)", None), ("export.csv", 3, "(whole row)", None)]
     reasons = lines.rejects.select("reason").collect()["reason"].to_list()
     assert sorted(reasons) == [BLANK_ROW_REASON, LONG_ROW_REASON]
+
+
+def test_csv_values_with_a_lone_quote_are_read_as_written(tmp_path: Path) -> None:
+    """Regression: one description with an inch mark (``12"``) stopped the audit with "CSV malformed:
+    expected 0 rows, actual 2 rows", naming neither file nor row: Polars takes the quote as opening a
+    quoted value. The refused files are rewritten, read with every row numbered and named as in the
+    original, also sharing a scan with a file read as it is, with a long row and a bad value."""
+    header = "claim_id,line_number,service_date,procedure_code,units,charge_amount,description"
+    a = tmp_path / "a.csv"
+    a.write_text(f'{header}\na1,1,2025-03-14,99213,1,90,"quoted, as it should be"\n')
+    b = tmp_path / "b.csv.gz"
+    text = (
+        f"{header}\n"
+        'b1,1,2025-03-14,L1812,1,90,Knee brace 12" long\n'  # a lone quote: an inch mark
+        "b2,1,2025-03-14,99213,x,90,visit\n"  # a bad value, rejected
+        'b3,1,2025-03-14,A4570,1,20,5" x 9" dressing\n'  # two quotes on a line
+        "b4,1,2025-03-14,99070,1,20,Brace, knee\n"  # a long row, rejected whole
+        'b5,1,2025-03-14,L3908,1,20,"Wrist splint, 6"" long"\n'  # quoted as it should be
+    )
+    b.write_bytes(gzip.compress(text.encode()))
+    paths = [a, b]
+    lines = scan_claim_lines(paths)
+    assert [[p.name for p in group.paths] for group in lines.groups] == [["a.csv", "b.csv.gz"]]
+    for _ in range(2):  # refused for its quotes, and for its long row, in either order
+        with pytest.raises(pl.exceptions.PolarsError) as refused:
+            lines.audited.collect()
+        if refused_quotes(refused.value):
+            rewritten = rewrite_refused(paths, tmp_path / "work")
+            assert list(rewritten) == [b]
+            lines = lines.with_rewritten(rewritten)
+        else:
+            assert refused_long_rows(refused.value)
+            lines = lines.with_long_rows(find_long_rows(paths))
+    audited, rejects = _origins(lines)
+    assert audited == [("a1", 0, 1), ("b1", 1, 1), ("b3", 1, 3), ("b5", 1, 5)]
+    assert rejects == [("b.csv.gz", 2, "units", "x"), ("b.csv.gz", 4, "(whole row)", None)]
+    descriptions = lines.audited.select("claim_id", "description").sort("claim_id").collect()
+    assert descriptions["description"].to_list() == [
+        "quoted, as it should be",
+        'Knee brace 12" long',
+        '5" x 9" dressing',
+        'Wrist splint, 6" long',
+    ]
+    assert lines.rows_by_file() == {str(a): 1, str(b): 5}
 
 
 def test_a_csv_too_long_for_pythons_reader_is_named_with_its_line(tmp_path: Path) -> None:

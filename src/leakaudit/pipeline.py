@@ -10,7 +10,7 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,16 @@ from tqdm import tqdm
 
 from leakaudit.engine import ENGINE
 from leakaudit.findings import compare_findings, find_all, rule_totals
-from leakaudit.io import ClaimLines, ColumnMapping, InputError, find_long_rows, refused_long_rows, scan_claim_lines
+from leakaudit.io import (
+    ClaimLines,
+    ColumnMapping,
+    InputError,
+    find_long_rows,
+    refused_long_rows,
+    refused_quotes,
+    rewrite_refused,
+    scan_claim_lines,
+)
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
@@ -94,14 +103,7 @@ def run_audit(
         with _work_directory(out) as work:
             stages.set_postfix_str("reading and validating")
             lines_file, rejects_file = Path(work) / "lines.parquet", Path(work) / "rejects.parquet"
-            try:
-                _write_work_files(claim_lines, lines_file, rejects_file, out, retry=True)
-            except _LongRows:
-                stages.set_postfix_str("finding the CSV rows with more fields than their header")
-                long_rows = find_long_rows(claim_lines.files, mapping.separator)
-                claim_lines = claim_lines.with_long_rows(long_rows, mapping)
-                stages.set_postfix_str("reading and validating, those rows rejected")
-                _write_work_files(claim_lines, lines_file, rejects_file, out, retry=False)
+            claim_lines = _validate(claim_lines, Path(work), mapping, stages)
             rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
             lines = pl.scan_parquet(lines_file, glob=False)
             profile = lines.select(
@@ -113,8 +115,9 @@ def run_audit(
             stages.set_postfix_str("rules and pricing")
             findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
             stages.update()
+            # Within the work directory: files rewritten there (io.quotes) are counted there.
+            rows_by_file = claim_lines.rows_by_file()
 
-        rows_by_file = claim_lines.rows_by_file()
         rows_read = sum(rows_by_file.values())
         rows_audited = int(profile["rows"][0])
         if rows_read != rows_audited + rejects.height:
@@ -179,17 +182,56 @@ def _reference_data(refdata: RefData) -> list[dict[str, Any]]:
     return releases
 
 
-class _LongRows(Exception):
-    """The scan refused a CSV row with more fields than its header: find them, reject them, scan again."""
+#: How a scan can refuse a CSV file that the audit then reads another way.
+_QUOTES, _LONG_ROWS = "quotes", "long rows"
 
 
-def _write_work_files(claim_lines: ClaimLines, lines_file: Path, rejects_file: Path, out: Path, *, retry: bool) -> None:
+class _Refused(Exception):
+    """The scan refused a CSV file: quotes Polars cannot pair, or a row with more fields than its header."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stages: tqdm[Any]) -> ClaimLines:
+    """Write the work files (``lines.parquet``, ``rejects.parquet`` in ``work``); return the lines as read.
+
+    Where the scan refuses a CSV file, the audit reads it another way and scans again, each way at most
+    once: a file whose quotes Polars cannot pair is read from a rewritten copy (``io.quotes``), and rows
+    with more fields than their header are rejected (``io.long_rows``).
+    """
+    out = work.parent
+    done: set[str] = set()
+    while True:
+        try:
+            _write_work_files(claim_lines, work / "lines.parquet", work / "rejects.parquet", out, repaired=done)
+            return claim_lines
+        except _Refused as refused:
+            kind = refused.kind
+        done.add(kind)
+        if kind == _QUOTES:
+            stages.set_postfix_str("rewriting the CSV files with a quote inside a value")
+            try:
+                rewritten = rewrite_refused(claim_lines.files, work / "rewritten", mapping.separator)
+            except OSError as err:
+                raise OutputError(f"{out}: cannot write the rewritten CSV files there: {err}") from None
+            claim_lines = claim_lines.with_rewritten(rewritten, mapping)
+        else:
+            stages.set_postfix_str("finding the CSV rows with more fields than their header")
+            claim_lines = claim_lines.with_long_rows(find_long_rows(claim_lines.files, mapping.separator), mapping)
+        stages.set_postfix_str("reading and validating again")
+
+
+def _write_work_files(
+    claim_lines: ClaimLines, lines_file: Path, rejects_file: Path, out: Path, *, repaired: Collection[str]
+) -> None:
     """One pass over the input writes both the lines to audit and the rejected rows, each to its work file.
 
     The lines' work file holds the columns the rules read (:data:`AUDITED_COLUMNS`).
 
-    Raises :class:`OutputError` when the disk fills, :class:`_LongRows` (when ``retry``) on a CSV row with
-    more fields than its header, :class:`InputError` on any other failure to read the input.
+    Raises :class:`OutputError` when the disk fills, :class:`_Refused` when the scan refuses a CSV file in
+    a way not yet ``repaired``, :class:`InputError` on any other failure to read the input.
     """
     try:
         # NOTE: the work file is read back within the run only: LZ4 and no statistics write it faster than
@@ -209,8 +251,9 @@ def _write_work_files(claim_lines: ClaimLines, lines_file: Path, rejects_file: P
                 f"{out}: its disk is full: the audit first writes the validated lines there (LZ4 Parquet, about "
                 f"2 GB per 100 M lines), removed when it ends. Free space there or choose another --out. ({err})"
             ) from None
-        if retry and refused_long_rows(err):
-            raise _LongRows from None
+        kind = _QUOTES if refused_quotes(err) else _LONG_ROWS if refused_long_rows(err) else None
+        if kind is not None and kind not in repaired:
+            raise _Refused(kind) from None
         files = ", ".join(str(f) for f in claim_lines.files)
         raise InputError(f"cannot read the input ({files}): {err}") from None
 

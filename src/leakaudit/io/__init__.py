@@ -4,6 +4,7 @@ from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import find_long_rows, refused_long_rows
 from leakaudit.io.mapping import ColumnMapping, load_mapping
+from leakaudit.io.quotes import refused_quotes, rewrite_refused
 from leakaudit.io.reader import LINE_ID_BITS, ClaimLines, encounter_key, scan_claim_lines
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import read_toml
@@ -19,6 +20,8 @@ __all__ = [
     "load_mapping",
     "read_toml",
     "refused_long_rows",
+    "refused_quotes",
     "resolve_sources",
+    "rewrite_refused",
     "scan_claim_lines",
 ]

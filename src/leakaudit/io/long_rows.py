@@ -21,14 +21,12 @@ Python (about 1 s per million rows), and well-formed exports have no such rows.
 
 from __future__ import annotations
 
-import csv
-import gzip
 from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from leakaudit.io.errors import InputError
-from leakaudit.io.sources import file_format, is_gzip
+from leakaudit.io.python_csv import read_records
+from leakaudit.io.sources import file_format
 
 #: What a row rejected whole (a long row, a blank line) names as its column; why a long row is rejected.
 WHOLE_ROW_COLUMN = "(whole row)"
@@ -52,16 +50,7 @@ def find_long_rows(paths: Sequence[Path], separator: str = ",") -> dict[Path, li
     for path in paths:
         if file_format(path) != "csv":
             continue
-        # NOTE: as Polars reads the files: UTF-8 with undecodable bytes replaced, a byte-order mark skipped,
-        # and a blank line counted as a row (of empty values).
-        opener = gzip.open if is_gzip(path) else open
-        with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
-            rows = csv.reader(handle, delimiter=separator)
-            try:
-                width = len(next(rows, []))
-                long_rows = _long_rows(rows, width)
-            except csv.Error as err:  # a field longer than the reader takes (128 KB), say
-                raise InputError(f"{path}: line {rows.line_num}: cannot be read as CSV: {err}") from None
+        long_rows = read_records(path, separator, lambda rows: _long_rows(rows, len(next(rows, []))))
         if long_rows is not None:
             found[path] = long_rows
     return found

@@ -65,6 +65,13 @@ class _FileGroup:
     long_rows: frozenset[int] = frozenset()
     #: What splits a CSV's fields (the mapping's ``separator``).
     separator: str = ","
+    #: The files to read, in ``paths`` order, where some were rewritten (see ``io.quotes``); else ``paths``.
+    rewritten: tuple[Path, ...] | None = None
+
+    @property
+    def read_paths(self) -> tuple[Path, ...]:
+        """The files the scan reads: ``paths``, or their rewritten copies."""
+        return self.rewritten or self.paths
 
     def subset(self, paths: Sequence[Path]) -> _FileGroup:
         """The group of just ``paths`` (files of this group), in this group's order."""
@@ -72,18 +79,21 @@ class _FileGroup:
         keep = [i for i, path in enumerate(self.paths) if path in wanted]
         counts = None if self.row_counts is None else tuple(self.row_counts[i] for i in keep)
         paths_kept, indices_kept = tuple(self.paths[i] for i in keep), tuple(self.indices[i] for i in keep)
-        return replace(self, paths=paths_kept, indices=indices_kept, row_counts=counts)
+        rewritten = None if self.rewritten is None else tuple(self.rewritten[i] for i in keep)
+        return replace(self, paths=paths_kept, indices=indices_kept, row_counts=counts, rewritten=rewritten)
 
     def scan(self) -> pl.LazyFrame:
         """The files as they are, one table, with every row's ``line_id`` (and, with ``long_rows``, a flag)."""
-        members = list(zip(self.paths, self.indices, self.row_counts or [0] * len(self.paths), strict=True))
+        members = list(zip(self.read_paths, self.indices, self.row_counts or [0] * len(self.paths), strict=True))
         if len(members) > 1:
             # A file without rows has none to number (and the files' first rows must differ, below).
+            # NOTE: it is still scanned: a CSV file whose lone quote Polars' row count took as opening a
+            # value spanning the whole file was counted 0 rows; left out, its rows were silently lost.
+            # Scanned, its rows fail the scan (see io.quotes).
             members = [member for member in members if member[2] > 0] or members[:1]
         schema = self.schema if self.null_typed else None
-        files = [path for path, _, _ in members]
         raw = scan_source(
-            files,
+            self.read_paths,
             row_index_name=_ROW,
             schema=schema,
             truncate_long_rows=self.truncated,
@@ -151,7 +161,7 @@ class ClaimLines:
         """Every input file's number of data rows, counted apart from the scan that parses them."""
         counted: dict[Path, int] = {}
         for group in self.groups:
-            counts = group.row_counts or tuple(count_rows(path, group.separator) for path in group.paths)
+            counts = group.row_counts or tuple(count_rows(path, group.separator) for path in group.read_paths)
             counted.update(zip(group.paths, counts, strict=True))
         # A file in no group is empty (not a byte: see scan_claim_lines).
         return {str(path): counted.get(path, 0) for path in self.files}
@@ -165,6 +175,15 @@ class ClaimLines:
         are read cut to the header's fields. The groups (schemas, row counts) are kept, not read again.
         """
         groups = tuple(_with_long_rows(self.groups, self.files, long_rows))
+        return ClaimLines(files=self.files, parsed=_parse_groups(groups, mapping or ColumnMapping()), groups=groups)
+
+    def with_rewritten(self, rewritten: Mapping[Path, Path], mapping: ColumnMapping | None = None) -> ClaimLines:
+        """The same files, those in ``rewritten`` read from their rewritten copies (see ``io.quotes``).
+
+        Rows are still numbered and named by the original files. A group's row counts are counted again
+        for its rewritten files: Polars counted the originals' rows by quotes it could not pair.
+        """
+        groups = tuple(_with_rewritten(group, rewritten) for group in self.groups)
         return ClaimLines(files=self.files, parsed=_parse_groups(groups, mapping or ColumnMapping()), groups=groups)
 
     def with_reject_values(self, rejects: pl.DataFrame, mapping: ColumnMapping | None = None) -> pl.DataFrame:
@@ -279,6 +298,20 @@ def _with_long_rows(
         )
         for group in groups
     ]
+
+
+def _with_rewritten(group: _FileGroup, rewritten: Mapping[Path, Path]) -> _FileGroup:
+    """The group reading its files in ``rewritten`` from their copies, with their rows counted there."""
+    if not any(path in rewritten for path in group.paths):
+        return group
+    reads = tuple(rewritten.get(path, read) for path, read in zip(group.paths, group.read_paths, strict=True))
+    counts = group.row_counts
+    if counts is not None:
+        counts = tuple(
+            count_rows(read, group.separator) if path in rewritten else count
+            for path, read, count in zip(group.paths, reads, counts, strict=True)
+        )
+    return replace(group, rewritten=reads, row_counts=counts)
 
 
 def _groups(

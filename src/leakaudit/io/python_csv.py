@@ -1,0 +1,41 @@
+"""Python's CSV reader over an input file, reading it as Polars does: for the passes that repair what a scan refuses.
+
+Python's reader takes a quote inside an unquoted value as a character and counts every row's fields,
+where a Polars scan refuses the file (see :mod:`leakaudit.io.long_rows`, :mod:`leakaudit.io.quotes`).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from leakaudit.io.errors import InputError
+from leakaudit.io.sources import is_gzip
+
+T = TypeVar("T")
+
+
+@contextmanager
+def _records(path: Path, separator: str) -> Iterator[Iterator[list[str]]]:
+    # NOTE: as Polars reads the files: UTF-8 with undecodable bytes replaced, a byte-order mark skipped,
+    # and a blank line counted as a row (of empty values).
+    opener = gzip.open if is_gzip(path) else open
+    with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
+        yield csv.reader(handle, delimiter=separator)
+
+
+def read_records(path: Path, separator: str, read: Callable[[Iterator[list[str]]], T]) -> T:
+    """``read`` applied to the file's records (each a list of fields, the header first).
+
+    Raises :class:`InputError` on a file that Python's reader cannot read, naming its line.
+    """
+    with _records(path, separator) as rows:
+        try:
+            return read(rows)
+        except csv.Error as err:  # a field longer than the reader takes (128 KB), say
+            line = getattr(rows, "line_num", "?")
+            raise InputError(f"{path}: line {line}: cannot be read as CSV: {err}") from None
