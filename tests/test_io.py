@@ -149,6 +149,31 @@ def test_missing_required_column_names_file_and_column(tmp_path: Path) -> None:
         scan_claim_lines([path])
 
 
+def test_a_required_column_spelt_otherwise_is_named_in_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "Claim ID,line_number,Service-Date,procedure_code,units,charge_amount\nC1,1,2025-03-14,99213,1,10\n"
+    )
+    with pytest.raises(InputError) as missing:
+        scan_claim_lines([path])
+    assert str(missing.value).startswith(
+        f"{path}: missing required column(s): claim_id, service_date. "
+        "The header has 'Claim ID' for claim_id, 'Service-Date' for service_date: names must match exactly"
+    )
+
+
+def test_a_column_the_audit_reads_named_twice_in_a_csv_header_is_an_error(tmp_path: Path) -> None:
+    """Regression: Polars reads the second ``units`` as ``units_duplicated_0``, and the audit read the first,
+    whichever of billed or paid units it held. A column the audit does not read may repeat."""
+    header = "claim_id,line_number,service_date,procedure_code,units,charge_amount"
+    path = tmp_path / "export.csv"
+    path.write_text(f"{header},units,note,note\nC1,1,2025-03-14,J3301,4,40,2,a,b\n")
+    with pytest.raises(InputError, match=r"export\.csv: the header names 'units' more than once"):
+        scan_claim_lines([path])
+    path.write_text(f"{header},note,note\nC1,1,2025-03-14,J3301,4,40,a,b\n")
+    assert scan_claim_lines([path]).audited.collect().height == 1
+
+
 def test_mapping_renames_columns_and_parses_dates(tmp_path: Path) -> None:
     export = tmp_path / "pm.csv"
     export.write_text('Claim Number,Line #,DOS,CPT/HCPCS,Units,Charges,Mod 1\nA1,1,03/14/2025,96372,1,"$25.00",25\n')

@@ -359,7 +359,17 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
         named = ", ".join(
             c if mapping.source_name(c) == c else f"{c} (mapped from {mapping.source_name(c)!r})" for c in missing
         )
-        raise InputError(f"{path}: missing required column(s): {named}{_separator_hint(schema, mapping)}")
+        hint = _separator_hint(schema, mapping) or _spelling_hint(schema, [mapping.source_name(c) for c in missing])
+        raise InputError(f"{path}: missing required column(s): {named}{hint}")
+    read = {mapping.source_name(name) for name in [*(c.name for c in LINE_COLUMNS), *MODIFIER_COLUMNS]}
+    # NOTE: Polars names a CSV column heading a second time ``<name>_duplicated_0``: which of the two holds
+    # the values to audit (billed or paid units, say) only the user knows.
+    twice = sorted(name for name in read if name in schema and f"{name}_duplicated_0" in schema)
+    if twice:
+        raise InputError(
+            f"{path}: the header names {', '.join(map(repr, twice))} more than once: the audit reads columns "
+            "by name and cannot tell which holds the values to audit. Rename the others in the export"
+        )
     for name in [*(c.name for c in LINE_COLUMNS), *MODIFIER_COLUMNS]:
         dtype = schema.get(mapping.source_name(name))
         if dtype is None or not dtype.is_nested():
@@ -387,6 +397,28 @@ def _separator_hint(schema: pl.Schema, mapping: ColumnMapping) -> str:
         f'. Its header is one column holding "{shown}": if that separates its fields, set separator = "{shown}" '
         "under [options] in a --map file (docs/mapping.md)"
     )
+
+
+def _spelling_hint(schema: pl.Schema, wanted: Sequence[str]) -> str:
+    """For required columns the header spells otherwise (``Claim ID`` for ``claim_id``): which, and how to map them.
+
+    >>> header = pl.Schema({"Claim ID": pl.String(), " units ": pl.String()})
+    >>> _spelling_hint(header, ["claim_id", "units", "dos"]).split(":")[0]
+    ". The header has 'Claim ID' for claim_id, ' units ' for units"
+    """
+    spelt = {_loose(name): name for name in schema.names()}
+    found = [f"{spelt[_loose(name)]!r} for {name}" for name in wanted if _loose(name) in spelt]
+    if not found:
+        return ""
+    return (
+        f". The header has {', '.join(found)}: names must match exactly; "
+        "map them under [columns] in a --map file (docs/mapping.md)"
+    )
+
+
+def _loose(name: str) -> str:
+    """A column name without case, surrounding space, or the difference between space, ``-`` and ``_``."""
+    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
 
 
 def _parse_group(group: _FileGroup, mapping: ColumnMapping) -> pl.LazyFrame:
