@@ -13,6 +13,7 @@ import pytest
 from conftest import write_claims_csv
 from leakaudit.io import (
     ClaimLines,
+    ColumnMapping,
     InputError,
     encounter_key,
     find_long_rows,
@@ -172,6 +173,36 @@ def test_a_column_the_audit_reads_named_twice_in_a_csv_header_is_an_error(tmp_pa
         scan_claim_lines([path])
     path.write_text(f"{header},note,note\nC1,1,2025-03-14,J3301,4,40,a,b\n")
     assert scan_claim_lines([path]).audited.collect().height == 1
+
+
+def test_values_as_spreadsheets_and_sql_exports_write_them_are_read(tmp_path: Path) -> None:
+    """Regression: a count exported as 2.0 was rejected as "not a whole number", a date with its (midnight)
+    time as "not a valid date", and a refund in accounting parentheses as "not a number"."""
+    path = tmp_path / "export.csv"
+    path.write_text(
+        "claim_id,line_number,service_date,procedure_code,units,charge_amount,paid_amount\n"
+        "C1,2.0,2025-03-14 00:00:00,99213,1,90,(25.00)\n"
+        "C2,10.00,2025-03-14T13:45:00Z,99213,1,90,$(5.00)\n"
+        'C3,3,03/14/2025 12:00:00 AM,99213,1,"$1,090.00",-4\n'
+        "C4,4.5,2025-03-14,99213,1,90,\n"  # still not whole
+        "C5,5,2025-03-14 nine,99213,1,90,\n"  # still not a date
+        "C6,6,2025-03-14,99213,1,(90,\n"  # still not a number
+    )
+    lines = scan_claim_lines([path])
+    got = lines.audited.select("claim_id", "line_number", "service_date", "charge_amount", "paid_amount").collect()
+    assert got.sort("claim_id").rows() == [
+        ("C1", 2, dt.date(2025, 3, 14), Decimal("90.00"), Decimal("-25.00")),
+        ("C2", 10, dt.date(2025, 3, 14), Decimal("90.00"), Decimal("-5.00")),
+    ]
+    rejects = lines.rejects.select("source_row", "column", "reason").collect().sort("source_row").rows()
+    assert rejects == [
+        (3, "service_date", "not a valid date (expected YYYY-MM-DD)"),
+        (4, "line_number", "not a whole number"),
+        (5, "service_date", "not a valid date (expected YYYY-MM-DD)"),
+        (6, "charge_amount", "not a number"),
+    ]
+    us = ColumnMapping(date_format="%m/%d/%Y")
+    assert scan_claim_lines([path], us).audited.select("claim_id").collect()["claim_id"].to_list() == ["C3"]
 
 
 def test_mapping_renames_columns_and_parses_dates(tmp_path: Path) -> None:

@@ -582,7 +582,8 @@ def _parse(
             return source, None, ""
         if isinstance(dtype, pl.Datetime):
             return source.dt.date(), None, ""
-        value = text.str.to_date(date_format, strict=False)
+        dated = text if "%H" in date_format else _without_time(text)
+        value = dated.str.to_date(date_format, strict=False)
         shown = date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
         return value, present & parsed.is_null(), f"not a valid date (expected {shown})"
     if target in (MONEY, QUANTITY, pl.Int64()):
@@ -591,12 +592,60 @@ def _parse(
             if target == pl.Int64() and dtype.is_float():
                 # A float cast to a whole number drops its fraction: 1.5 would be line 1.
                 value = pl.when(source == source.round()).then(value)
+        elif target == pl.Int64():
+            value = _whole(text).cast(target, strict=False)
         else:
-            cleaned = text.str.replace_all(r"[$,\s]", "") if target != pl.Int64() else text
-            value = cleaned.cast(target, strict=False)
+            value = _cleaned_amount(text).cast(target, strict=False)
+            # A parenthesis without its pair is no accounting negative: "(90" is not -90.
+            unpaired = text.str.contains("(", literal=True) != text.str.contains(")", literal=True)
+            return value, present & (parsed.is_null() | unpaired), "not a number"
         reason = "not a whole number" if target == pl.Int64() else "not a number"
         return value, present & parsed.is_null(), reason
     return _normalise_text(column.name, text, parsed)
+
+
+def _without_time(text: pl.Expr) -> pl.Expr:
+    """A date written with a time of day, as SQL and spreadsheet exports write dates, without the time.
+
+    >>> dates = ["2025-03-14 00:00:00", "2025-03-14T13:45:00.000Z", "03/14/2025 12:00:00 AM", "2025-03-14"]
+    >>> pl.select(_without_time(pl.lit(pl.Series(dates)))).to_series().to_list()
+    ['2025-03-14', '2025-03-14', '03/14/2025', '2025-03-14']
+    """
+    return text.str.replace(r"[T ]\d{1,2}:\d{2}(:\d{2}(\.\d*)?)?( ?[AaPp][Mm])?(Z|[+-]\d{2}:?\d{2})?$", "")
+
+
+def _whole(text: pl.Expr) -> pl.Expr:
+    """A whole number written with a zero fraction (``2.0``, as spreadsheets export counts) without it.
+
+    NOTE: literal string operations, not a regular expression: a third of the time on 10 M values.
+
+    >>> pl.select(_whole(pl.lit(pl.Series(["2.0", "10.00", "10", "1.5", "3."])))).to_series().to_list()
+    ['2', '10', '10', '1.5', '3']
+    """
+    fraction = text.str.contains(".", literal=True)
+    return pl.when(fraction).then(text.str.strip_chars_end("0").str.strip_suffix(".")).otherwise(text)
+
+
+def _cleaned_amount(text: pl.Expr) -> pl.Expr:
+    """An amount as a number's text: ``$``, thousands separators, spaces dropped, parentheses as a minus.
+
+    Accounting parentheses mark a refund or recoupment: ``(25.00)`` is -25.00.
+
+    NOTE: one pass of literal replacements, no condition on the parentheses: choosing the value by them
+    cost 0.15-0.2 s a money column in the CSV audit of 10 M lines (a value with one parenthesis only is
+    rejected by its check instead), and the replacements take 0.11 s where a regular expression removing
+    the characters took 0.14.
+
+    >>> amounts = ["(25.00)", "($1,090.00)", "$(5.00)", " 1,234.5 ", "12O.00"]
+    >>> pl.select(_cleaned_amount(pl.lit(pl.Series(amounts)))).to_series().to_list()
+    ['-25.00', '-1090.00', '-5.00', '1234.5', '12O.00']
+    """
+    return text.str.replace_many(_AMOUNT_MARKS)
+
+
+#: What an amount's text may hold besides the number (the spaces as thousands separators), and what each
+#: becomes in the number's text.
+_AMOUNT_MARKS = {"$": "", ",": "", " ": "", "\u00a0": "", "\t": "", "(": "-", ")": ""}
 
 
 def _normalise_text(name: str, text: pl.Expr, parsed: pl.Expr) -> tuple[pl.Expr, pl.Expr | None, str]:
