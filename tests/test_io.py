@@ -278,6 +278,7 @@ def test_parquet_with_native_types_reads_like_csv(tmp_path: Path) -> None:
             "units": [1.0, 4.0],
             "charge_amount": [25.0, 40.5],
             "revenue_code": [274, 636],
+            "ndc": [3029305, 12345678901],  # numbers: 00003-0293-05 lost its leading zeros
         },
     )
     path = tmp_path / "lines.parquet"
@@ -286,6 +287,7 @@ def test_parquet_with_native_types_reads_like_csv(tmp_path: Path) -> None:
     audited = lines.audited.collect()
     assert audited["charge_amount"].to_list() == [Decimal("25.00")]
     assert audited["revenue_code"].to_list() == ["0274"]
+    assert audited["ndc"].to_list() == ["00003029305"]
     assert lines.rejects.collect().select("source_row", "column").rows() == [(2, "service_date")]
 
 

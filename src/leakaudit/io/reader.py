@@ -601,6 +601,9 @@ def _parse(
             return value, present & (parsed.is_null() | unpaired), "not a number"
         reason = "not a whole number" if target == pl.Int64() else "not a number"
         return value, present & parsed.is_null(), reason
+    if column.name == "ndc" and dtype.is_integer():
+        # An NDC stored as a number lost its leading zeros: the 11 digits of the billing form.
+        return text.str.zfill(11), None, ""
     return _normalise_text(column.name, text, parsed)
 
 
