@@ -163,6 +163,17 @@ def test_a_required_column_spelt_otherwise_is_named_in_the_error(tmp_path: Path)
     )
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".txt.gz"])
+def test_a_utf16_export_is_named_as_such(tmp_path: Path, suffix: str) -> None:
+    """Excel's "Unicode Text" is UTF-16: Polars reads its header as noise, and the error listed every column."""
+    path = tmp_path / f"export{suffix}"
+    text = "claim_id,line_number,service_date,procedure_code,units,charge_amount\nC1,1,2025-03-14,99213,1,10\n"
+    data = text.encode("utf-16")
+    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
+    with pytest.raises(InputError, match=r'export\.(csv|txt\.gz): missing .* It is UTF-16 text .* "CSV UTF-8"'):
+        scan_claim_lines([path])
+
+
 def test_a_column_the_audit_reads_named_twice_in_a_csv_header_is_an_error(tmp_path: Path) -> None:
     """Regression: Polars reads the second ``units`` as ``units_duplicated_0``, and the audit read the first,
     whichever of billed or paid units it held. A column the audit does not read may repeat."""

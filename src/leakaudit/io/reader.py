@@ -10,6 +10,7 @@ files scanned together, row counts is read here.
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
@@ -21,7 +22,7 @@ from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
 from leakaudit.io.mapping import MODIFIER_COLUMNS, ColumnMapping
-from leakaudit.io.sources import file_format, resolve_sources, scan_source
+from leakaudit.io.sources import file_format, is_gzip, resolve_sources, scan_source
 from leakaudit.schema import (
     LINE_COLUMNS,
     MONEY,
@@ -359,7 +360,11 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
         named = ", ".join(
             c if mapping.source_name(c) == c else f"{c} (mapped from {mapping.source_name(c)!r})" for c in missing
         )
-        hint = _separator_hint(schema, mapping) or _spelling_hint(schema, [mapping.source_name(c) for c in missing])
+        hint = (
+            _encoding_hint(path)
+            or _separator_hint(schema, mapping)
+            or _spelling_hint(schema, [mapping.source_name(c) for c in missing])
+        )
         raise InputError(f"{path}: missing required column(s): {named}{hint}")
     read = {mapping.source_name(name) for name in [*(c.name for c in LINE_COLUMNS), *MODIFIER_COLUMNS]}
     # NOTE: Polars names a CSV column heading a second time ``<name>_duplicated_0``: which of the two holds
@@ -397,6 +402,17 @@ def _separator_hint(schema: pl.Schema, mapping: ColumnMapping) -> str:
         f'. Its header is one column holding "{shown}": if that separates its fields, set separator = "{shown}" '
         "under [options] in a --map file (docs/mapping.md)"
     )
+
+
+def _encoding_hint(path: Path) -> str:
+    """For a CSV written as UTF-16 (Excel's "Unicode Text"), whose header Polars reads as noise: what to do."""
+    if file_format(path) != "csv":
+        return ""
+    with (gzip.open if is_gzip(path) else open)(path, "rb") as handle:
+        start = handle.read(2)
+    if start not in (b"\xff\xfe", b"\xfe\xff"):
+        return ""
+    return '. It is UTF-16 text (Excel\'s "Unicode Text"): save it as "CSV UTF-8" and audit that'
 
 
 def _spelling_hint(schema: pl.Schema, wanted: Sequence[str]) -> str:
