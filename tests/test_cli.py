@@ -18,6 +18,7 @@ from conftest import SAMPLE_CSV, SAMPLE_DIR
 from leakaudit.cli import ExitCode, main
 from leakaudit.findings import FINDING_SCHEMA
 from leakaudit.io import InputError
+from leakaudit.io.duplicates import REPEATED_REASON
 
 
 def _audit(tmp_path: Path, *paths: str | Path, out: str = "out") -> tuple[Path, dict]:  # type: ignore[type-arg]
@@ -200,6 +201,40 @@ def test_an_export_with_an_inch_mark_in_a_description_is_audited_whole(
     assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in sample_run[0].iterdir())
     _, alone = _audit(tmp_path, exports / "a.csv", out="alone")  # its rows counted in the rewritten copy
     assert alone["rows_read"] == alone["rows_audited"] + alone["rows_rejected"] == 100 - row
+
+
+def test_overlapping_exports_audit_each_claim_line_once(
+    tmp_path: Path,
+    sample_run: tuple[Path, dict],  # type: ignore[type-arg]
+) -> None:
+    """Regression: two monthly exports sharing a thousand lines (an export of "the last 90 days") doubled
+    the findings on those lines and their dollars. Each repeated line is rejected but once, naming the row
+    audited in its place (the later file's); the findings are the sample's."""
+    header, *body = SAMPLE_CSV.read_text().splitlines()
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "2025-01.csv").write_text("\n".join([header, *body[:2000]]) + "\n")
+    (exports / "2025-02.csv").write_text("\n".join([header, *body[1000:]]) + "\n")
+    out, summary = _audit(tmp_path, exports)
+    keep = ["rule_id", "claim_id", "line_number", "estimated_amount"]
+    reference = pl.read_parquet(sample_run[0] / "findings.parquet").select(keep)
+    assert pl.read_parquet(out / "findings.parquet").select(keep).equals(reference)
+    assert summary["estimated_total"] == sample_run[1]["estimated_total"]
+    assert summary["rows_audited"] == sample_run[1]["rows_audited"]
+    rejects = pl.read_csv(out / "rejects.csv", infer_schema=False)
+    repeated = rejects.filter(pl.col("reason") == REPEATED_REASON)
+    sample_rejects = pl.read_csv(sample_run[0] / "rejects.csv", infer_schema=False)
+    invalid_in_overlap = sample_rejects.filter(pl.col("source_row").cast(int).is_between(1001, 2000)).height
+    assert repeated.height == 1000 - invalid_in_overlap
+    assert set(repeated["source_file"]) == {str(exports / "2025-01.csv")}
+    assert repeated["source_row"].cast(int).to_list() == [
+        row for row in range(1001, 2001) if row not in sample_rejects["source_row"].cast(int).to_list()
+    ]
+    first = repeated.row(0, named=True)
+    row = int(first["source_row"])
+    claim, line = body[row - 1].split(",")[:2]
+    assert first["value"] == f"{claim} line {line}: audited from {exports / '2025-02.csv'} row {row - 1000}"
+    assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"] == len(body) + 1000
 
 
 def test_same_input_gives_byte_identical_findings(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

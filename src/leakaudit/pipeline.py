@@ -25,8 +25,10 @@ from leakaudit.io import (
     ColumnMapping,
     InputError,
     find_long_rows,
+    find_repeated,
     refused_long_rows,
     refused_quotes,
+    repeated_rejects,
     rewrite_refused,
     scan_claim_lines,
 )
@@ -106,6 +108,12 @@ def run_audit(
             claim_lines = _validate(claim_lines, Path(work), mapping, stages)
             rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
             lines = pl.scan_parquet(lines_file, glob=False)
+            stages.set_postfix_str("finding claim lines exported more than once")
+            repeated = find_repeated(lines)
+            if not repeated.is_empty():
+                lines = lines.filter(pl.col("line_id").is_in(repeated["line_id"].implode()).not_())
+                rejects = pl.concat([rejects, repeated_rejects(repeated, claim_lines.files)])
+                rejects = rejects.sort("source_file", "source_row")
             profile = lines.select(
                 pl.len().alias("rows"),
                 pl.col("service_date").min().alias("first"),

@@ -1,6 +1,7 @@
 """Input layer: files, directories and globs of claim lines -> canonical LazyFrames and rejects."""
 
 from leakaudit.io.counting import count_rows
+from leakaudit.io.duplicates import find_repeated, repeated_rejects
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import find_long_rows, refused_long_rows
 from leakaudit.io.mapping import ColumnMapping, load_mapping
@@ -17,10 +18,12 @@ __all__ = [
     "count_rows",
     "encounter_key",
     "find_long_rows",
+    "find_repeated",
     "load_mapping",
     "read_toml",
     "refused_long_rows",
     "refused_quotes",
+    "repeated_rejects",
     "resolve_sources",
     "rewrite_refused",
     "scan_claim_lines",

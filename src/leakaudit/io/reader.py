@@ -150,10 +150,8 @@ class ClaimLines:
         """
         return self.parsed.filter(pl.col("reject_column").is_not_null()).select(
             "line_id",
-            (pl.col("line_id") // (1 << ROW_BITS))
-            .replace_strict(list(range(len(self.files))), [str(f) for f in self.files], return_dtype=pl.String)
-            .alias("source_file"),
-            (pl.col("line_id") % (1 << ROW_BITS)).cast(pl.Int64).alias("source_row"),
+            source_file(pl.col("line_id"), self.files).alias("source_file"),
+            source_row(pl.col("line_id")).alias("source_row"),
             pl.col("reject_column").alias("column"),
             pl.col("reject_reason").alias("reason"),
         )
@@ -514,6 +512,17 @@ LINE_ID_BITS = ROW_BITS + FILE_BITS
 def line_id(file_index: int, row: pl.Expr) -> pl.Expr:
     """``line_id`` of the lines of the input file at ``file_index``, from their 1-based ``row``."""
     return (pl.lit(file_index << ROW_BITS, pl.UInt64) + row.cast(pl.UInt64)).alias("line_id")
+
+
+def source_file(line_id: pl.Expr, files: Sequence[Path]) -> pl.Expr:
+    """The input file of a line, from its ``line_id``: the path as the sources resolved it (``files``)."""
+    positions = list(range(len(files)))
+    return (line_id // (1 << ROW_BITS)).replace_strict(positions, [str(f) for f in files], return_dtype=pl.String)
+
+
+def source_row(line_id: pl.Expr) -> pl.Expr:
+    """The 1-based data row of a line within its input file, from its ``line_id``."""
+    return (line_id % (1 << ROW_BITS)).cast(pl.Int64)
 
 
 def encounter_id() -> pl.Expr:
