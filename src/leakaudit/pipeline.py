@@ -104,7 +104,7 @@ def run_audit(
         rules = get_rules()
         with _work_directory(out) as work:
             stages.set_postfix_str("reading and validating")
-            lines_file, rejects_file = Path(work) / "lines.parquet", Path(work) / "rejects.parquet"
+            lines_file, rejects_file = Path(work) / _LINES_FILE, Path(work) / _REJECTS_FILE
             claim_lines = _validate(claim_lines, Path(work), mapping, stages)
             rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
             lines = pl.scan_parquet(lines_file, glob=False)
@@ -190,6 +190,9 @@ def _reference_data(refdata: RefData) -> list[dict[str, Any]]:
     return releases
 
 
+#: The work files, in the run's work directory: the validated lines and the rejected rows.
+_LINES_FILE, _REJECTS_FILE = "lines.parquet", "rejects.parquet"
+
 #: How a scan can refuse a CSV file that the audit then reads another way.
 _QUOTES, _LONG_ROWS = "quotes", "long rows"
 
@@ -203,7 +206,7 @@ class _Refused(Exception):
 
 
 def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stages: tqdm[Any]) -> ClaimLines:
-    """Write the work files (``lines.parquet``, ``rejects.parquet`` in ``work``); return the lines as read.
+    """Write the work files (:data:`_LINES_FILE`, :data:`_REJECTS_FILE` in ``work``); return the lines as read.
 
     Where the scan refuses a CSV file, the audit reads it another way and scans again, each way at most
     once: a file whose quotes Polars cannot pair is read from a rewritten copy (``io.quotes``), and rows
@@ -213,7 +216,7 @@ def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stage
     done: set[str] = set()
     while True:
         try:
-            _write_work_files(claim_lines, work / "lines.parquet", work / "rejects.parquet", out, repaired=done)
+            _write_work_files(claim_lines, work / _LINES_FILE, work / _REJECTS_FILE, out, repaired=done)
             return claim_lines
         except _Refused as refused:
             kind = refused.kind
