@@ -203,6 +203,21 @@ def test_an_export_with_an_inch_mark_in_a_description_is_audited_whole(
     assert alone["rows_read"] == alone["rows_audited"] + alone["rows_rejected"] == 100 - row
 
 
+def test_an_export_with_an_inch_mark_and_an_unquoted_comma_is_repaired_both_ways(tmp_path: Path) -> None:
+    """The scan refuses the file twice, for its quote and for its long row, in either order: both are
+    repaired, each once, and the long row is rejected by its number in the original."""
+    header, *body = SAMPLE_CSV.read_text().splitlines()
+    row = next(number for number, line in enumerate(body, start=1) if ",Wrist cock-up splint," in line)
+    body[row - 1] = body[row - 1].replace(",Wrist cock-up splint,", ",Wrist splint, cock-up,")
+    body[0] = body[0].removesuffix(",,,,,,11") + ',,,,Knee brace 12" long,,11'  # no description before
+    export = tmp_path / "export.csv.gz"
+    export.write_bytes(gzip.compress(("\n".join([header, *body]) + "\n").encode()))
+    out, summary = _audit(tmp_path, export)
+    rejects = pl.read_csv(out / "rejects.csv", infer_schema=False)
+    assert rejects.filter(pl.col("column") == "(whole row)")["source_row"].to_list() == [str(row)]
+    assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"] == len(body)
+
+
 def test_overlapping_exports_audit_each_claim_line_once(
     tmp_path: Path,
     sample_run: tuple[Path, dict],  # type: ignore[type-arg]
