@@ -174,6 +174,43 @@ def test_a_utf16_export_is_named_as_such(tmp_path: Path, suffix: str) -> None:
         scan_claim_lines([path])
 
 
+def test_report_exports_with_title_lines_above_the_header_are_read_with_skip_lines(tmp_path: Path) -> None:
+    """A practice-management report starts with its title and date range; the header comes after. Without
+    ``skip_lines`` the error says so; with it, rows are numbered from the header, also through the repairs
+    of a lone quote and a long row, and in files sharing a scan."""
+    title = 'Charge Detail Report\n"Dates: 01/01/2025 - 03/31/2025"\n\n'
+    header = "claim_id,line_number,service_date,procedure_code,units,charge_amount,description\n"
+    a = tmp_path / "a.csv"
+    a.write_text(title + header + "a1,1,2025-03-14,99213,1,90,visit\na2,1,2025-03-14,99213,x,90,visit\n")
+    b = tmp_path / "b.csv.gz"
+    rows = 'b1,1,2025-03-14,L1812,1,90,Knee brace 12" long\nb2,1,2025-03-14,99070,1,20,Brace, knee\n'
+    b.write_bytes(gzip.compress((title + header + rows).encode()))
+    with pytest.raises(
+        InputError, match=r"a\.csv: missing .* Its first line begins 'Charge Detail Report'.*skip_lines"
+    ):
+        scan_claim_lines([a, b])
+    mapping = tmp_path / "map.toml"
+    mapping.write_text("[options]\nskip_lines = 3\n")
+    report = load_mapping(mapping)
+    lines = scan_claim_lines([a, b], report)
+    assert [[p.name for p in group.paths] for group in lines.groups] == [["a.csv", "b.csv.gz"]]
+    for _ in range(2):  # refused for its quote and for its long row, in either order
+        with pytest.raises(pl.exceptions.PolarsError) as refused:
+            lines.audited.collect()
+        if refused_quotes(refused.value):
+            lines = lines.with_rewritten(rewrite_refused([a, b], tmp_path / "work", ",", report.skip_lines), report)
+        else:
+            lines = lines.with_long_rows(find_long_rows([a, b], ",", report.skip_lines), report)
+    audited, rejects = _origins(lines)
+    assert audited == [("a1", 0, 1), ("b1", 1, 1)]
+    assert rejects == [("a.csv", 2, "units", "x"), ("b.csv.gz", 2, "(whole row)", None)]
+    assert lines.rows_by_file() == {str(a): 2, str(b): 2}
+    for bad in ("-1", "1.5", "true", '"3"'):
+        mapping.write_text(f"[options]\nskip_lines = {bad}\n")
+        with pytest.raises(InputError, match=r"map\.toml: \[options\] skip_lines must be a whole number"):
+            load_mapping(mapping)
+
+
 def test_a_column_the_audit_reads_named_twice_in_a_csv_header_is_an_error(tmp_path: Path) -> None:
     """Regression: Polars reads the second ``units`` as ``units_duplicated_0``, and the audit read the first,
     whichever of billed or paid units it held. A column the audit does not read may repeat."""

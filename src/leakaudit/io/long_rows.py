@@ -38,10 +38,11 @@ def refused_long_rows(err: Exception) -> bool:
     return "more fields than" in str(err)
 
 
-def find_long_rows(paths: Sequence[Path], separator: str = ",") -> dict[Path, list[int]]:
+def find_long_rows(paths: Sequence[Path], separator: str = ",", skip_lines: int = 0) -> dict[Path, list[int]]:
     """The 1-based data rows of each CSV file in ``paths`` that have more fields than its header.
 
-    ``separator`` splits the fields, as in the mapping's ``[options]``. A file whose rows end with a
+    ``separator`` splits the fields and ``skip_lines`` lines come before the header, as in the mapping's
+    ``[options]``. A file whose rows end with a
     separator more than its header is listed with the rows longer still (maybe none): its rows are read
     without the empty last field. Files without long rows, and Parquet files, are left out. Raises
     :class:`InputError` on a file that Python's reader cannot read, naming its line.
@@ -50,7 +51,9 @@ def find_long_rows(paths: Sequence[Path], separator: str = ",") -> dict[Path, li
     for path in paths:
         if file_format(path) != "csv":
             continue
-        long_rows = read_records(path, separator, lambda rows: _long_rows(rows, len(next(rows, []))))
+        long_rows = read_records(
+            path, separator, lambda rows: _long_rows(rows, len(next(rows, []))), skip_lines=skip_lines
+        )
         if long_rows is not None:
             found[path] = long_rows
     return found

@@ -9,6 +9,7 @@ A mapping is a small TOML file (see ``docs/mapping.md``)::
     [options]
     date_format = "%m/%d/%Y"
     separator = "|"
+    skip_lines = 3   # lines of title above the header
 
 Columns not named in ``[columns]`` are looked up under their canonical name.
 """
@@ -35,6 +36,8 @@ class ColumnMapping:
     columns: dict[str, str] = field(default_factory=dict)
     date_format: str = ISO_DATE
     separator: str = ","
+    #: Lines before a CSV's header (a report's title, its date range), skipped as they are.
+    skip_lines: int = 0
 
     def source_name(self, canonical: str) -> str:
         """Return the name of the source column that feeds ``canonical``."""
@@ -61,4 +64,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     # NOTE: Polars splits fields on one byte; a quote or a line break cannot separate them.
     if not isinstance(separator, str) or len(separator.encode()) != 1 or separator in '"\r\n':
         raise InputError(f'{path}: [options] separator must be one character, such as "|" or "\\t" (tab)')
-    return ColumnMapping(columns=dict(columns), date_format=date_format, separator=separator)
+    skip_lines = options.get("skip_lines", 0)
+    if not isinstance(skip_lines, int) or isinstance(skip_lines, bool) or skip_lines < 0:
+        raise InputError(f"{path}: [options] skip_lines must be a whole number of lines (0 or more), such as 3")
+    return ColumnMapping(columns=dict(columns), date_format=date_format, separator=separator, skip_lines=skip_lines)

@@ -20,20 +20,23 @@ T = TypeVar("T")
 
 
 @contextmanager
-def _records(path: Path, separator: str) -> Iterator[Iterator[list[str]]]:
+def _records(path: Path, separator: str, skip_lines: int) -> Iterator[Iterator[list[str]]]:
     # NOTE: as Polars reads the files: UTF-8 with undecodable bytes replaced, a byte-order mark skipped,
-    # and a blank line counted as a row (of empty values).
+    # the lines before the header skipped as lines (quotes not read), and a blank line counted as a row.
     opener = gzip.open if is_gzip(path) else open
     with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
+        for _ in range(skip_lines):
+            handle.readline()
         yield csv.reader(handle, delimiter=separator)
 
 
-def read_records(path: Path, separator: str, read: Callable[[Iterator[list[str]]], T]) -> T:
+def read_records(path: Path, separator: str, read: Callable[[Iterator[list[str]]], T], *, skip_lines: int = 0) -> T:
     """``read`` applied to the file's records (each a list of fields, the header first).
 
-    Raises :class:`InputError` on a file that Python's reader cannot read, naming its line.
+    ``skip_lines`` lines before the header are skipped. Raises :class:`InputError` on a file that
+    Python's reader cannot read, naming its line.
     """
-    with _records(path, separator) as rows:
+    with _records(path, separator, skip_lines) as rows:
         try:
             return read(rows)
         except csv.Error as err:  # a field longer than the reader takes (128 KB), say

@@ -64,8 +64,9 @@ class _FileGroup:
     truncated: bool = False
     #: ``line_id`` of each CSV row with more fields than the header, rejected.
     long_rows: frozenset[int] = frozenset()
-    #: What splits a CSV's fields (the mapping's ``separator``).
+    #: What splits a CSV's fields, and how many lines come before its header (the mapping's options).
     separator: str = ","
+    skip_lines: int = 0
     #: The files to read, in ``paths`` order, where some were rewritten (see ``io.quotes``); else ``paths``.
     rewritten: tuple[Path, ...] | None = None
 
@@ -99,6 +100,7 @@ class _FileGroup:
             schema=schema,
             truncate_long_rows=self.truncated,
             separator=self.separator,
+            skip_lines=self.skip_lines,
         )
         lines = raw.with_columns(self._line_id(members)).drop(_ROW)
         if not self.long_rows:
@@ -160,7 +162,9 @@ class ClaimLines:
         """Every input file's number of data rows, counted apart from the scan that parses them."""
         counted: dict[Path, int] = {}
         for group in self.groups:
-            counts = group.row_counts or tuple(count_rows(path, group.separator) for path in group.read_paths)
+            counts = group.row_counts or tuple(
+                count_rows(path, group.separator, group.skip_lines) for path in group.read_paths
+            )
             counted.update(zip(group.paths, counts, strict=True))
         # A file in no group is empty (not a byte: see scan_claim_lines).
         return {str(path): counted.get(path, 0) for path in self.files}
@@ -253,7 +257,7 @@ def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None 
     groups: list[_FileGroup] = []
     for merged, indices in _sharing(files, schemas):
         null_typed = any(schemas[i] != merged for i in indices)
-        groups += _groups(files, indices, merged, null_typed=null_typed, separator=mapping.separator)
+        groups += _groups(files, indices, merged, null_typed=null_typed, mapping=mapping)
     return ClaimLines(files=files, parsed=_parse_groups(groups, mapping), groups=tuple(groups))
 
 
@@ -307,20 +311,21 @@ def _with_rewritten(group: _FileGroup, rewritten: Mapping[Path, Path]) -> _FileG
     counts = group.row_counts
     if counts is not None:
         counts = tuple(
-            count_rows(read, group.separator) if path in rewritten else count
+            count_rows(read, group.separator, group.skip_lines) if path in rewritten else count
             for path, read, count in zip(group.paths, reads, counts, strict=True)
         )
     return replace(group, rewritten=reads, row_counts=counts)
 
 
 def _groups(
-    files: Sequence[Path], indices: Sequence[int], schema: pl.Schema, *, null_typed: bool, separator: str
+    files: Sequence[Path], indices: Sequence[int], schema: pl.Schema, *, null_typed: bool, mapping: ColumnMapping
 ) -> list[_FileGroup]:
     """The files at ``indices`` (one format, one schema) as groups whose rows a scan can number."""
     paths = [files[i] for i in indices]
+    separator, skip_lines = mapping.separator, mapping.skip_lines
     if len(paths) == 1:
-        return [_FileGroup(schema, (paths[0],), (indices[0],), separator=separator)]
-    counts = [count_rows(path, separator) for path in paths]
+        return [_FileGroup(schema, (paths[0],), (indices[0],), separator=separator, skip_lines=skip_lines)]
+    counts = [count_rows(path, separator, skip_lines) for path in paths]
     # NOTE: a scan numbers its rows in 32 bits: more rows than that are split over several groups.
     chunks: list[list[int]] = [[]]
     rows = 0
@@ -338,6 +343,7 @@ def _groups(
             tuple(counts[i] for i in chunk),
             null_typed,
             separator=separator,
+            skip_lines=skip_lines,
         )
         for chunk in chunks
     ]
@@ -350,7 +356,7 @@ _SCAN_ROWS = 1 << 32
 def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
     """The file's columns and types, after checking that it has every required column."""
     try:
-        schema = scan_source([path], separator=mapping.separator).collect_schema()
+        schema = scan_source([path], separator=mapping.separator, skip_lines=mapping.skip_lines).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {file_format(path).upper()}: {err}") from None
     missing = [c for c in REQUIRED_COLUMNS if mapping.source_name(c) not in schema]
@@ -362,6 +368,7 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
             _encoding_hint(path)
             or _separator_hint(schema, mapping)
             or _spelling_hint(schema, [mapping.source_name(c) for c in missing])
+            or _title_hint(path, schema, everything_missing=len(missing) == len(REQUIRED_COLUMNS))
         )
         raise InputError(f"{path}: missing required column(s): {named}{hint}")
     read = {mapping.source_name(name) for name in [*(c.name for c in LINE_COLUMNS), *MODIFIER_COLUMNS]}
@@ -411,6 +418,16 @@ def _encoding_hint(path: Path) -> str:
     if start not in (b"\xff\xfe", b"\xfe\xff"):
         return ""
     return '. It is UTF-16 text (Excel\'s "Unicode Text"): save it as "CSV UTF-8" and audit that'
+
+
+def _title_hint(path: Path, schema: pl.Schema, *, everything_missing: bool) -> str:
+    """For a CSV whose header is not its first line (a report's title above it): how to skip to it."""
+    if file_format(path) != "csv" or not everything_missing:
+        return ""
+    return (
+        f". Its first line begins {schema.names()[0]!r}: if lines of title come before the header, set "
+        "skip_lines to their number under [options] in a --map file (docs/mapping.md)"
+    )
 
 
 def _spelling_hint(schema: pl.Schema, wanted: Sequence[str]) -> str:

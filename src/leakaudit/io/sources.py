@@ -85,13 +85,15 @@ def scan_source(
     *,
     truncate_long_rows: bool = False,
     separator: str = ",",
+    skip_lines: int = 0,
 ) -> pl.LazyFrame:
     """Input files of one format (and, for several, one schema) as they are: one lazy table.
 
     ``schema``, for Parquet, is the types to read the files' columns as: a Null-typed (all-null) column
     of a file is read as the type the other files give it. CSV columns are all text. A CSV row with more
     fields than the header fails the scan, unless ``truncate_long_rows`` (for files whose long rows are
-    known and rejected: see :mod:`leakaudit.io.long_rows`). ``separator`` splits a CSV's fields.
+    known and rejected: see :mod:`leakaudit.io.long_rows`). ``separator`` splits a CSV's fields;
+    ``skip_lines`` lines come before its header (a report's title), skipped as they are.
 
     Every reading of an input (its columns, its row count, its rows) goes through here, so that the rows
     counted are the rows scanned. Names are taken as they are (``glob=False``): exports named like
@@ -109,5 +111,6 @@ def scan_source(
             glob=False,
             truncate_ragged_lines=truncate_long_rows,
             separator=separator,
+            skip_lines=skip_lines,
         )
     return pl.scan_parquet(files, row_index_name=row_index_name, glob=False, schema=schema)
