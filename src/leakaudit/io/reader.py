@@ -21,7 +21,7 @@ import polars as pl
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
-from leakaudit.io.mapping import MODIFIER_COLUMNS, ColumnMapping
+from leakaudit.io.mapping import MAPPABLE, MODIFIER_COLUMNS, ColumnMapping
 from leakaudit.io.sources import file_format, is_gzip, resolve_sources, scan_source
 from leakaudit.schema import (
     LINE_COLUMNS,
@@ -177,8 +177,7 @@ class ClaimLines:
         ``long_rows`` are those :func:`leakaudit.io.long_rows.find_long_rows` gives, by file; their files
         are read cut to the header's fields. The groups (schemas, row counts) are kept, not read again.
         """
-        groups = tuple(_with_long_rows(self.groups, self.files, long_rows))
-        return ClaimLines(files=self.files, parsed=_parse_groups(groups, mapping or ColumnMapping()), groups=groups)
+        return self._regrouped(_with_long_rows(self.groups, self.files, long_rows), mapping)
 
     def with_rewritten(self, rewritten: Mapping[Path, Path], mapping: ColumnMapping | None = None) -> ClaimLines:
         """The same files, those in ``rewritten`` read from their rewritten copies (see ``io.quotes``).
@@ -186,8 +185,11 @@ class ClaimLines:
         Rows are still numbered and named by the original files. A group's row counts are counted again
         for its rewritten files: Polars counted the originals' rows by quotes it could not pair.
         """
-        groups = tuple(_with_rewritten(group, rewritten) for group in self.groups)
-        return ClaimLines(files=self.files, parsed=_parse_groups(groups, mapping or ColumnMapping()), groups=groups)
+        return self._regrouped([_with_rewritten(group, rewritten) for group in self.groups], mapping)
+
+    def _regrouped(self, groups: Sequence[_FileGroup], mapping: ColumnMapping | None) -> ClaimLines:
+        """The same files read as ``groups``, parsed again."""
+        return _claim_lines(self.files, groups, mapping or ColumnMapping())
 
     def with_reject_values(self, rejects: pl.DataFrame, mapping: ColumnMapping | None = None) -> pl.DataFrame:
         """Add each rejected row's offending value, read back from its file by ``line_id``.
@@ -258,13 +260,14 @@ def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None 
     for merged, indices in _sharing(files, schemas):
         null_typed = any(schemas[i] != merged for i in indices)
         groups += _groups(files, indices, merged, null_typed=null_typed, mapping=mapping)
-    return ClaimLines(files=files, parsed=_parse_groups(groups, mapping), groups=tuple(groups))
+    return _claim_lines(files, groups, mapping)
 
 
-def _parse_groups(groups: Sequence[_FileGroup], mapping: ColumnMapping) -> pl.LazyFrame:
-    """Every group's rows parsed and checked, one table (:data:`_PARSED_SCHEMA`, also without groups)."""
+def _claim_lines(files: tuple[Path, ...], groups: Sequence[_FileGroup], mapping: ColumnMapping) -> ClaimLines:
+    """The files read as ``groups``: every group's rows parsed and checked, one table (also without groups)."""
     frames = [_parse_group(group, mapping) for group in groups]
-    return pl.concat(frames, how="vertical") if frames else pl.LazyFrame(schema=_PARSED_SCHEMA)
+    parsed = pl.concat(frames, how="vertical") if frames else pl.LazyFrame(schema=_PARSED_SCHEMA)
+    return ClaimLines(files=files, parsed=parsed, groups=tuple(groups))
 
 
 def _sharing(files: Sequence[Path], schemas: Mapping[int, pl.Schema]) -> list[tuple[pl.Schema, list[int]]]:
@@ -371,7 +374,7 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
             or _title_hint(path, schema, everything_missing=len(missing) == len(REQUIRED_COLUMNS))
         )
         raise InputError(f"{path}: missing required column(s): {named}{hint}")
-    read = {mapping.source_name(name) for name in [*(c.name for c in LINE_COLUMNS), *MODIFIER_COLUMNS]}
+    read = {mapping.source_name(name) for name in MAPPABLE}
     # NOTE: Polars names a CSV column heading a second time ``<name>_duplicated_0``: which of the two holds
     # the values to audit (billed or paid units, say) only the user knows.
     twice = sorted(name for name in read if name in schema and f"{name}_duplicated_0" in schema)
