@@ -198,9 +198,9 @@ def test_report_exports_with_title_lines_above_the_header_are_read_with_skip_lin
         with pytest.raises(pl.exceptions.PolarsError) as refused:
             lines.audited.collect()
         if refused_quotes(refused.value):
-            lines = lines.with_rewritten(rewrite_refused([a, b], tmp_path / "work", ",", report.skip_lines), report)
+            lines = lines.with_rewritten(rewrite_refused([a, b], tmp_path / "work", report.csv_format), report)
         else:
-            lines = lines.with_long_rows(find_long_rows([a, b], ",", report.skip_lines), report)
+            lines = lines.with_long_rows(find_long_rows([a, b], report.csv_format), report)
     audited, rejects = _origins(lines)
     assert audited == [("a1", 0, 1), ("b1", 1, 1)]
     assert rejects == [("a.csv", 2, "units", "x"), ("b.csv.gz", 2, "(whole row)", None)]
@@ -295,7 +295,7 @@ def test_pipe_separated_exports_are_read_with_the_mappings_separator(tmp_path: P
     assert pipes.separator == "|"
     with pytest.raises(InputError, match=r'a\.txt: missing .*one column holding "\|": .* separator = "\|"'):
         scan_claim_lines([a, b])
-    long_rows = find_long_rows([a, b], pipes.separator)
+    long_rows = find_long_rows([a, b], pipes.csv_format)
     assert long_rows == {a: [2]}
     lines = scan_claim_lines([a, b], pipes).with_long_rows(long_rows, pipes)
     assert [[p.name for p in group.paths] for group in lines.groups] == [["a.txt", "b.txt.gz"]]

@@ -224,15 +224,13 @@ def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stage
         if kind == _QUOTES:
             stages.set_postfix_str("rewriting the CSV files with a quote inside a value")
             try:
-                rewritten = rewrite_refused(
-                    claim_lines.files, work / "rewritten", mapping.separator, mapping.skip_lines
-                )
+                rewritten = rewrite_refused(claim_lines.files, work / "rewritten", mapping.csv_format)
             except OSError as err:
                 raise OutputError(f"{out}: cannot write the rewritten CSV files there: {err}") from None
             claim_lines = claim_lines.with_rewritten(rewritten, mapping)
         else:
             stages.set_postfix_str("finding the CSV rows with more fields than their header")
-            long_rows = find_long_rows(claim_lines.files, mapping.separator, mapping.skip_lines)
+            long_rows = find_long_rows(claim_lines.files, mapping.csv_format)
             claim_lines = claim_lines.with_long_rows(long_rows, mapping)
         stages.set_postfix_str("reading and validating again")
 

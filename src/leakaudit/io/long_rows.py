@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from leakaudit.io.python_csv import read_records
-from leakaudit.io.sources import file_format
+from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format
 
 #: What a row rejected whole (a long row, a blank line) names as its column; why a long row is rejected.
 WHOLE_ROW_COLUMN = "(whole row)"
@@ -38,22 +38,19 @@ def refused_long_rows(err: Exception) -> bool:
     return "more fields than" in str(err)
 
 
-def find_long_rows(paths: Sequence[Path], separator: str = ",", skip_lines: int = 0) -> dict[Path, list[int]]:
+def find_long_rows(paths: Sequence[Path], csv_format: CsvFormat = PLAIN_CSV) -> dict[Path, list[int]]:
     """The 1-based data rows of each CSV file in ``paths`` that have more fields than its header.
 
-    ``separator`` splits the fields and ``skip_lines`` lines come before the header, as in the mapping's
-    ``[options]``. A file whose rows end with a
-    separator more than its header is listed with the rows longer still (maybe none): its rows are read
-    without the empty last field. Files without long rows, and Parquet files, are left out. Raises
+    ``csv_format`` says how the files are written (the mapping's ``[options]``). A file whose rows end
+    with a separator more than its header is listed with the rows longer still (maybe none): its rows are
+    read without the empty last field. Files without long rows, and Parquet files, are left out. Raises
     :class:`InputError` on a file that Python's reader cannot read, naming its line.
     """
     found = {}
     for path in paths:
         if file_format(path) != "csv":
             continue
-        long_rows = read_records(
-            path, separator, lambda rows: _long_rows(rows, len(next(rows, []))), skip_lines=skip_lines
-        )
+        long_rows = read_records(path, csv_format, lambda rows: _long_rows(rows, len(next(rows, []))))
         if long_rows is not None:
             found[path] = long_rows
     return found

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from leakaudit.io.errors import InputError
+from leakaudit.io.sources import CsvFormat
 from leakaudit.io.toml_files import read_toml
 from leakaudit.schema import LINE_COLUMNS
 
@@ -38,6 +39,11 @@ class ColumnMapping:
     separator: str = ","
     #: Lines before a CSV's header (a report's title, its date range), skipped as they are.
     skip_lines: int = 0
+
+    @property
+    def csv_format(self) -> CsvFormat:
+        """How the CSV inputs are written, for every reading of them."""
+        return CsvFormat(separator=self.separator, skip_lines=self.skip_lines)
 
     def source_name(self, canonical: str) -> str:
         """Return the name of the source column that feeds ``canonical``."""

@@ -14,29 +14,29 @@ from pathlib import Path
 from typing import TypeVar
 
 from leakaudit.io.errors import InputError
-from leakaudit.io.sources import is_gzip
+from leakaudit.io.sources import CsvFormat, is_gzip
 
 T = TypeVar("T")
 
 
 @contextmanager
-def _records(path: Path, separator: str, skip_lines: int) -> Iterator[Iterator[list[str]]]:
+def _records(path: Path, csv_format: CsvFormat) -> Iterator[Iterator[list[str]]]:
     # NOTE: as Polars reads the files: UTF-8 with undecodable bytes replaced, a byte-order mark skipped,
     # the lines before the header skipped as lines (quotes not read), and a blank line counted as a row.
     opener = gzip.open if is_gzip(path) else open
     with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
-        for _ in range(skip_lines):
+        for _ in range(csv_format.skip_lines):
             handle.readline()
-        yield csv.reader(handle, delimiter=separator)
+        yield csv.reader(handle, delimiter=csv_format.separator)
 
 
-def read_records(path: Path, separator: str, read: Callable[[Iterator[list[str]]], T], *, skip_lines: int = 0) -> T:
+def read_records(path: Path, csv_format: CsvFormat, read: Callable[[Iterator[list[str]]], T]) -> T:
     """``read`` applied to the file's records (each a list of fields, the header first).
 
-    ``skip_lines`` lines before the header are skipped. Raises :class:`InputError` on a file that
-    Python's reader cannot read, naming its line.
+    The lines before the header (``csv_format.skip_lines``) are skipped. Raises :class:`InputError` on a
+    file that Python's reader cannot read, naming its line.
     """
-    with _records(path, separator, skip_lines) as rows:
+    with _records(path, csv_format) as rows:
         try:
             return read(rows)
         except csv.Error as err:  # a field longer than the reader takes (128 KB), say

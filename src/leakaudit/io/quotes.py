@@ -26,7 +26,7 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.io.python_csv import read_records
-from leakaudit.io.sources import file_format, scan_source
+from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, scan_source
 
 
 def refused_quotes(err: Exception) -> bool:
@@ -34,36 +34,36 @@ def refused_quotes(err: Exception) -> bool:
     return "CSV malformed" in str(err)
 
 
-def rewrite_refused(paths: Sequence[Path], work: Path, separator: str = ",", skip_lines: int = 0) -> dict[Path, Path]:
+def rewrite_refused(paths: Sequence[Path], work: Path, csv_format: CsvFormat = PLAIN_CSV) -> dict[Path, Path]:
     """Rewrite each CSV file in ``paths`` that Polars refuses for its quotes; return original -> rewritten.
 
     The rewritten files (plain CSV, whatever the original's compression) are written in ``work``, with
-    ``skip_lines`` blank lines in place of the lines before the header, so that they are read alike.
+    as many blank lines as ``csv_format`` skips before the header, so that they are read alike.
     """
     rewritten = {}
     for index, path in enumerate(paths):
-        if file_format(path) != "csv" or not _refused(path, separator, skip_lines):
+        if file_format(path) != "csv" or not _refused(path, csv_format):
             continue
         work.mkdir(parents=True, exist_ok=True)
         target = work / f"{index:07d}.csv"  # by the file's position: two inputs may share a name
         with target.open("w", encoding="utf-8", newline="") as out:
-            out.write("\r\n" * skip_lines)
+            out.write("\r\n" * csv_format.skip_lines)
             # NOTE: a blank line is written as one (Python reads it as a row without fields): Polars reads
             # both as a row of empty values.
-            writer = csv.writer(out, delimiter=separator, lineterminator="\r\n")
-            read_records(path, separator, writer.writerows, skip_lines=skip_lines)
+            writer = csv.writer(out, delimiter=csv_format.separator, lineterminator="\r\n")
+            read_records(path, csv_format, writer.writerows)
         rewritten[path] = target
     return rewritten
 
 
-def _refused(path: Path, separator: str, skip_lines: int) -> bool:
+def _refused(path: Path, csv_format: CsvFormat) -> bool:
     """Whether Polars refuses to read the file for its quotes.
 
     NOTE: every column is read: reading the first only, Polars read a file whose lone quotes paired
     across lines (rows merged) without refusing it. Long rows are let through, not to hide the quotes.
     """
     try:
-        scan = scan_source([path], separator=separator, truncate_long_rows=True, skip_lines=skip_lines)
+        scan = scan_source([path], truncate_long_rows=True, csv_format=csv_format)
         scan.select(pl.all().is_null().sum()).collect()
     except pl.exceptions.PolarsError as err:  # any other failure is the audit's scan's to report
         return refused_quotes(err)

@@ -22,7 +22,7 @@ from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
 from leakaudit.io.mapping import MAPPABLE, MODIFIER_COLUMNS, ColumnMapping
-from leakaudit.io.sources import file_format, is_gzip, resolve_sources, scan_source
+from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, is_gzip, resolve_sources, scan_source
 from leakaudit.schema import (
     LINE_COLUMNS,
     MONEY,
@@ -64,9 +64,8 @@ class _FileGroup:
     truncated: bool = False
     #: ``line_id`` of each CSV row with more fields than the header, rejected.
     long_rows: frozenset[int] = frozenset()
-    #: What splits a CSV's fields, and how many lines come before its header (the mapping's options).
-    separator: str = ","
-    skip_lines: int = 0
+    #: How the CSV files are written (the mapping's options).
+    csv_format: CsvFormat = PLAIN_CSV
     #: The files to read, in ``paths`` order, where some were rewritten (see ``io.quotes``); else ``paths``.
     rewritten: tuple[Path, ...] | None = None
 
@@ -99,8 +98,7 @@ class _FileGroup:
             row_index_name=_ROW,
             schema=schema,
             truncate_long_rows=self.truncated,
-            separator=self.separator,
-            skip_lines=self.skip_lines,
+            csv_format=self.csv_format,
         )
         lines = raw.with_columns(self._line_id(members)).drop(_ROW)
         if not self.long_rows:
@@ -162,9 +160,7 @@ class ClaimLines:
         """Every input file's number of data rows, counted apart from the scan that parses them."""
         counted: dict[Path, int] = {}
         for group in self.groups:
-            counts = group.row_counts or tuple(
-                count_rows(path, group.separator, group.skip_lines) for path in group.read_paths
-            )
+            counts = group.row_counts or tuple(count_rows(path, group.csv_format) for path in group.read_paths)
             counted.update(zip(group.paths, counts, strict=True))
         # A file in no group is empty (not a byte: see scan_claim_lines).
         return {str(path): counted.get(path, 0) for path in self.files}
@@ -314,7 +310,7 @@ def _with_rewritten(group: _FileGroup, rewritten: Mapping[Path, Path]) -> _FileG
     counts = group.row_counts
     if counts is not None:
         counts = tuple(
-            count_rows(read, group.separator, group.skip_lines) if path in rewritten else count
+            count_rows(read, group.csv_format) if path in rewritten else count
             for path, read, count in zip(group.paths, reads, counts, strict=True)
         )
     return replace(group, rewritten=reads, row_counts=counts)
@@ -325,10 +321,10 @@ def _groups(
 ) -> list[_FileGroup]:
     """The files at ``indices`` (one format, one schema) as groups whose rows a scan can number."""
     paths = [files[i] for i in indices]
-    separator, skip_lines = mapping.separator, mapping.skip_lines
+    csv_format = mapping.csv_format
     if len(paths) == 1:
-        return [_FileGroup(schema, (paths[0],), (indices[0],), separator=separator, skip_lines=skip_lines)]
-    counts = [count_rows(path, separator, skip_lines) for path in paths]
+        return [_FileGroup(schema, (paths[0],), (indices[0],), csv_format=csv_format)]
+    counts = [count_rows(path, csv_format) for path in paths]
     # NOTE: a scan numbers its rows in 32 bits: more rows than that are split over several groups.
     chunks: list[list[int]] = [[]]
     rows = 0
@@ -345,8 +341,7 @@ def _groups(
             tuple(indices[i] for i in chunk),
             tuple(counts[i] for i in chunk),
             null_typed,
-            separator=separator,
-            skip_lines=skip_lines,
+            csv_format=csv_format,
         )
         for chunk in chunks
     ]
@@ -359,7 +354,7 @@ _SCAN_ROWS = 1 << 32
 def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
     """The file's columns and types, after checking that it has every required column."""
     try:
-        schema = scan_source([path], separator=mapping.separator, skip_lines=mapping.skip_lines).collect_schema()
+        schema = scan_source([path], csv_format=mapping.csv_format).collect_schema()
     except (pl.exceptions.PolarsError, OSError) as err:
         raise InputError(f"{path}: cannot be read as {file_format(path).upper()}: {err}") from None
     missing = [c for c in REQUIRED_COLUMNS if mapping.source_name(c) not in schema]

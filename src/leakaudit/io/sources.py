@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -15,6 +16,20 @@ from leakaudit.io.errors import InputError
 CSV_SUFFIXES = (".csv", ".txt", ".csv.gz", ".txt.gz")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SUPPORTED_SUFFIXES = CSV_SUFFIXES + PARQUET_SUFFIXES
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How the run's CSV inputs are written: the mapping's ``[options]``, for every reading of them."""
+
+    #: What splits the fields (one character).
+    separator: str = ","
+    #: Lines before the header (a report's title, its date range), skipped as they are.
+    skip_lines: int = 0
+
+
+#: Comma-separated, the header on the first line: CSV as written unless the mapping says otherwise.
+PLAIN_CSV = CsvFormat()
 
 
 def file_suffix(path: Path) -> str:
@@ -84,16 +99,14 @@ def scan_source(
     schema: pl.Schema | None = None,
     *,
     truncate_long_rows: bool = False,
-    separator: str = ",",
-    skip_lines: int = 0,
+    csv_format: CsvFormat = PLAIN_CSV,
 ) -> pl.LazyFrame:
     """Input files of one format (and, for several, one schema) as they are: one lazy table.
 
     ``schema``, for Parquet, is the types to read the files' columns as: a Null-typed (all-null) column
     of a file is read as the type the other files give it. CSV columns are all text. A CSV row with more
     fields than the header fails the scan, unless ``truncate_long_rows`` (for files whose long rows are
-    known and rejected: see :mod:`leakaudit.io.long_rows`). ``separator`` splits a CSV's fields;
-    ``skip_lines`` lines come before its header (a report's title), skipped as they are.
+    known and rejected: see :mod:`leakaudit.io.long_rows`). ``csv_format`` says how the CSV files are written.
 
     Every reading of an input (its columns, its row count, its rows) goes through here, so that the rows
     counted are the rows scanned. Names are taken as they are (``glob=False``): exports named like
@@ -110,7 +123,7 @@ def scan_source(
             row_index_name=row_index_name,
             glob=False,
             truncate_ragged_lines=truncate_long_rows,
-            separator=separator,
-            skip_lines=skip_lines,
+            separator=csv_format.separator,
+            skip_lines=csv_format.skip_lines,
         )
     return pl.scan_parquet(files, row_index_name=row_index_name, glob=False, schema=schema)
