@@ -8,8 +8,9 @@ upper-cased, payer types lower-cased with separators as ``_``, modifier and diag
 separator, revenue and place-of-service codes zero-padded; each row keeps its file and row number and the
 first column at fault with the reason (a missing required value, a payer type or NDC unit out of its list).
 Every row is written once, with its verdict, to a work Parquet file (LZ4) in WORK_DIR, as leakaudit writes
-its work file (without the columns no rule reads, as leakaudit's ``AUDITED_COLUMNS``); the detections of ``duckdb_rules.py`` then read the valid rows from it. Prints the counts of
-rows audited and rejected, then of hits.
+its work file (without the columns no rule reads, as leakaudit's ``AUDITED_COLUMNS``); the detections of
+``duckdb_rules.py`` then read the valid rows from it. Prints the counts of rows audited and rejected, then
+of hits.
 """
 
 from __future__ import annotations
