@@ -14,11 +14,13 @@ from typing import Any
 import polars as pl
 import pytest
 
-from conftest import SAMPLE_CSV, SAMPLE_DIR
+from conftest import SAMPLE_CSV, SAMPLE_DIR, write_claims_csv
+from leakaudit import pipeline
 from leakaudit.cli import ExitCode, main
 from leakaudit.findings import FINDING_SCHEMA
-from leakaudit.io import InputError
+from leakaudit.io import InputError, duplicates
 from leakaudit.io.duplicates import REPEATED_REASON
+from leakaudit.pipeline import run_audit
 
 
 def _audit(tmp_path: Path, *paths: str | Path, out: str = "out") -> tuple[Path, dict]:  # type: ignore[type-arg]
@@ -225,11 +227,8 @@ def test_overlapping_exports_audit_each_claim_line_once(
     """Regression: two monthly exports sharing a thousand lines (an export of "the last 90 days") doubled
     the findings on those lines and their dollars. Each repeated line is rejected but once, naming the row
     audited in its place (the later file's); the findings are the sample's."""
-    header, *body = SAMPLE_CSV.read_text().splitlines()
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    (exports / "2025-01.csv").write_text("\n".join([header, *body[:2000]]) + "\n")
-    (exports / "2025-02.csv").write_text("\n".join([header, *body[1000:]]) + "\n")
+    exports = _overlapping_exports(tmp_path)
+    body = SAMPLE_CSV.read_text().splitlines()[1:]
     out, summary = _audit(tmp_path, exports)
     keep = ["rule_id", "claim_id", "line_number", "estimated_amount"]
     reference = pl.read_parquet(sample_run[0] / "findings.parquet").select(keep)
@@ -250,6 +249,54 @@ def test_overlapping_exports_audit_each_claim_line_once(
     claim, line = body[row - 1].split(",")[:2]
     assert first["value"] == f"{claim} line {line}: audited from {exports / '2025-02.csv'} row {row - 1000}"
     assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"] == len(body) + 1000
+
+
+def _overlapping_exports(tmp_path: Path) -> Path:
+    """Two monthly exports of the sample sharing its rows 1001-2000: the directory holding them."""
+    header, *body = SAMPLE_CSV.read_text().splitlines()
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    (exports / "2025-01.csv").write_text("\n".join([header, *body[:2000]]) + "\n")
+    (exports / "2025-02.csv").write_text("\n".join([header, *body[1000:]]) + "\n")
+    return exports
+
+
+def test_many_repeats_are_audited_the_same_from_lines_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Repeats past a million are not filtered out in every scan of the rules, but the lines are written
+    again without them; and the repeats are found in passes. Either way, the outputs are byte-identical."""
+    exports = _overlapping_exports(tmp_path)
+    plain = run_audit([exports], tmp_path / "plain", findings_only=True)
+    monkeypatch.setattr(pipeline, "_FILTER_REPEATS", 0)
+    monkeypatch.setattr(duplicates, "PASS_ROWS", 100)
+    sunk: list[Path] = []
+    found: list[duplicates.Repeated] = []
+    sink, find = pipeline._sink_lines, pipeline.find_repeated
+    monkeypatch.setattr(pipeline, "_sink_lines", lambda lines, path: sunk.append(path) or sink(lines, path))
+    monkeypatch.setattr(pipeline, "find_repeated", lambda *args: found.append(find(*args)) or found[-1])
+    rewritten = run_audit([exports], tmp_path / "rewritten", findings_only=True)
+    assert [path.name for path in sunk] == ["lines.parquet", "unique-lines.parquet"]
+    assert len(found[0].paths) > 5
+    for name in ("findings.parquet", "rejects.csv"):
+        assert (plain.out_dir / name).read_bytes() == (rewritten.out_dir / name).read_bytes(), name
+    assert plain.summary == rewritten.summary
+    assert rewritten.rejects.height == rewritten.summary["rows_rejected"] > 900
+
+
+def test_rejects_follow_the_order_the_inputs_are_given(tmp_path: Path) -> None:
+    """rejects.csv lists the inputs' rows in the order the audit reads them: the files as given (each
+    directory's in name order), each file's rows in order; not sorted by name."""
+    bad = {"claim_id": "C1", "procedure_code": "99213", "service_date": "2025-02-30"}
+    march = write_claims_csv(tmp_path / "2025-03.csv", [bad, {**bad, "line_number": "2"}])
+    january = write_claims_csv(tmp_path / "2025-01.csv", [{**bad, "claim_id": "C2"}])
+    out, _ = _audit(tmp_path, march, january)
+    rejects = pl.read_csv(out / "rejects.csv", infer_schema=False)
+    assert rejects.select("source_file", "source_row").rows() == [
+        (str(march), "1"),
+        (str(march), "2"),
+        (str(january), "1"),
+    ]
 
 
 def test_same_input_gives_byte_identical_findings(tmp_path: Path, sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]

@@ -1,23 +1,26 @@
-"""Claim lines exported more than once: found exactly, the last kept."""
+"""Claim lines exported more than once: found exactly, the last kept, within bounded passes."""
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import polars as pl
+import pytest
 
-from leakaudit.io import find_repeated, repeated_rejects, scan_claim_lines
+from conftest import write_claims_csv
+from leakaudit.io import find_repeated, scan_claim_lines
 from leakaudit.io.duplicates import REPEATED_REASON
 
 
-def test_the_last_of_each_repeated_claim_line_is_kept_whatever_its_values(claims_csv) -> None:  # type: ignore[no-untyped-def]
+def test_the_last_of_each_repeated_claim_line_is_kept_whatever_its_values(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A line exported again after its payment was posted differs from the first export: the later is kept.
     Lines that share a claim but not a line number, or a line number but not a claim, are not repeats."""
     january = claims_csv(
         [
             {"claim_id": "C1", "line_number": "1", "procedure_code": "J3301", "paid_amount": ""},
             {"claim_id": "C1", "line_number": "2", "procedure_code": "96372"},
-            {"claim_id": "C2", "line_number": "1", "procedure_code": "99213"},
+            {"claim_id": "C2", "line_number": "1", "procedure_code": "99213", "service_date": "2025-02-30"},
             {"claim_id": "C1", "line_number": "1", "procedure_code": "J3301", "paid_amount": ""},  # twice in a file
         ],
         name="2025-01.csv",
@@ -29,19 +32,78 @@ def test_the_last_of_each_repeated_claim_line_is_kept_whatever_its_values(claims
         ],
         name="2025-02.csv",
     )
-    lines = scan_claim_lines([january, february]).audited
-    repeated = find_repeated(lines)
-    assert repeated.select("claim_id", "line_number").rows() == [("C1", 1), ("C1", 1)]
-    kept = lines.filter(pl.col("line_id") == repeated["kept_line_id"][0]).collect()
+    claim_lines = scan_claim_lines([january, february])
+    lines = claim_lines.audited
+    repeated = find_repeated(lines, tmp_path / "work")
+    assert repeated.count == 2
+    found = repeated.scan().collect().sort("line_id")
+    assert found.select("claim_id", "line_number").rows() == [("C1", 1), ("C1", 1)]
+    kept = lines.filter(pl.col("line_id") == found["kept_line_id"][0]).collect()
     assert kept["paid_amount"].cast(float).to_list() == [12.4]
-    rejects = repeated_rejects(repeated, [january, february])
+    assert set(repeated.line_ids().to_list()) == set(found["line_id"].to_list())
+    rejects = pl.concat(repeated.rejects([january, february]))
     assert rejects.select("source_file", "source_row").rows() == [(str(january), 1), (str(january), 4)]
     assert set(rejects["value"]) == {f"C1 line 1: audited from {february} row 1"}
     assert set(rejects["reason"]) == {REPEATED_REASON}
+    assert repeated.by_reason().rows() == [("(whole row)", REPEATED_REASON, 2)]
+    # With the rows of a bad value, in the order of the rows; a chunk starts at a repeat:
+    invalid = claim_lines.with_reject_values(claim_lines.rejects.collect())
+    chunks = list(repeated.rejects([january, february], invalid, chunk_rows=1))
+    assert [chunk.select("source_row", "column").rows() for chunk in chunks] == [
+        [(1, "(whole row)"), (3, "service_date")],
+        [(4, "(whole row)")],
+    ]
 
 
-def test_no_repeats_gives_an_empty_table(claims_csv) -> None:  # type: ignore[no-untyped-def]
+def test_no_repeats_writes_nothing(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path: Path = claims_csv([{"claim_id": f"C{i}", "procedure_code": "99213"} for i in range(50)])
-    repeated = find_repeated(scan_claim_lines([path]).audited)
-    assert repeated.is_empty()
-    assert repeated.columns == ["line_id", "claim_id", "line_number", "kept_line_id"]
+    repeated = find_repeated(scan_claim_lines([path]).audited, tmp_path / "work")
+    assert repeated.count == 0 and repeated.paths == ()
+    assert repeated.scan().collect().columns == ["line_id", "claim_id", "line_number", "kept_line_id"]
+    assert [chunk.height for chunk in repeated.rejects([path])] == [0]
+    assert repeated.by_reason().is_empty()
+
+
+def _exports(tmp_path: Path, claims: int, overlap: float, seed: int) -> list[Path]:
+    """Three monthly exports of random claim lines, each sharing about ``overlap`` of its lines with another."""
+    rng = random.Random(seed)
+    lines = [(f"C{c}", n, rng.randrange(3)) for c in range(claims) for n in range(1, rng.randint(1, 4) + 1)]
+    paths = []
+    for month in range(3):
+        picked = [(c, n) for c, n, home in lines if home == month or rng.random() < overlap]
+        rng.shuffle(picked)
+        rows = [{"claim_id": c, "line_number": str(n), "procedure_code": "99213"} for c, n in picked]
+        paths.append(write_claims_csv(tmp_path / f"2025-0{month + 1}.csv", rows))
+    return paths
+
+
+@pytest.mark.parametrize(("overlap", "seed"), [(0.02, 1), (0.9, 2)])
+def test_passes_of_any_size_find_exactly_the_repeats_a_plain_count_finds(
+    tmp_path: Path, overlap: float, seed: int
+) -> None:
+    """Exports that barely overlap (a month exported again) and exports that overlap almost wholly ("the last
+    90 days" every month): compared in passes of a few lines, the repeats are those of one pass, and those
+    a count of each claim line in Python finds; their rejects come merged in the order of the inputs."""
+    paths = _exports(tmp_path, claims=300, overlap=overlap, seed=seed)
+    lines = scan_claim_lines(paths).audited
+    table = lines.select("claim_id", "line_number", "line_id").collect()
+    last: dict[tuple[str, int], int] = {}
+    for claim, number, line_id in table.iter_rows():
+        last[(claim, number)] = max(line_id, last.get((claim, number), 0))
+    expected = sorted(
+        (line_id, last[(claim, number)])
+        for claim, number, line_id in table.iter_rows()
+        if line_id != last[(claim, number)]
+    )
+    assert expected, "the exports overlap"
+    whole = find_repeated(lines, tmp_path / "whole")
+    small = find_repeated(lines, tmp_path / "small", pass_rows=10)
+    assert len(whole.paths) == 1 and len(small.paths) > 3
+    for repeated in (whole, small):
+        assert repeated.count == len(expected)
+        assert sorted(repeated.scan().select("line_id", "kept_line_id").collect().rows()) == expected
+    chunks = list(small.rejects(paths, chunk_rows=7))
+    assert len(chunks) == -(-len(expected) // 7)
+    rejects = pl.concat(chunks)
+    assert rejects["line_id"].to_list() == [line_id for line_id, _ in expected]
+    assert rejects["source_file"].to_list() == sorted(rejects["source_file"].to_list())

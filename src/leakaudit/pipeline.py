@@ -10,7 +10,7 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,15 @@ from tqdm import tqdm
 from leakaudit.engine import ENGINE
 from leakaudit.findings import compare_findings, find_all, rule_totals
 from leakaudit.io import (
+    REJECTED_ROW_SCHEMA,
     ClaimLines,
     ColumnMapping,
     InputError,
+    Repeated,
     find_long_rows,
     find_repeated,
     refused_long_rows,
     refused_quotes,
-    repeated_rejects,
     rewrite_refused,
     scan_claim_lines,
 )
@@ -57,12 +58,16 @@ _DISK_FULL = (errno.ENOSPC, errno.EDQUOT)
 
 @dataclass(frozen=True)
 class AuditResult:
-    """What one audit produced: where it wrote, the summary, the findings and the rejects."""
+    """What one audit produced: where it wrote, the summary and the findings."""
 
     out_dir: Path
     summary: dict[str, Any]
     findings: pl.DataFrame
-    rejects: pl.DataFrame
+
+    @property
+    def rejects(self) -> pl.DataFrame:
+        """The rows not audited, read from ``rejects.csv`` (not held by the audit: they may be millions)."""
+        return pl.read_csv(self.out_dir / "rejects.csv", schema=_REJECTS_CSV_SCHEMA)
 
 
 def run_audit(
@@ -106,14 +111,10 @@ def run_audit(
             stages.set_postfix_str("reading and validating")
             lines_file, rejects_file = Path(work) / _LINES_FILE, Path(work) / _REJECTS_FILE
             claim_lines = _validate(claim_lines, Path(work), mapping, stages)
-            rejects = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
-            lines = pl.scan_parquet(lines_file, glob=False)
+            invalid = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
             stages.set_postfix_str("finding claim lines exported more than once")
-            repeated = find_repeated(lines)
-            if not repeated.is_empty():
-                lines = lines.filter(pl.col("line_id").is_in(repeated["line_id"].implode()).not_())
-                rejects = pl.concat([rejects, repeated_rejects(repeated, claim_lines.files)])
-                rejects = rejects.sort("source_file", "source_row")
+            repeated = _find_repeated(pl.scan_parquet(lines_file, glob=False), Path(work))
+            lines = _without_repeated(pl.scan_parquet(lines_file, glob=False), repeated, Path(work))
             profile = lines.select(
                 pl.len().alias("rows"),
                 pl.col("service_date").min().alias("first"),
@@ -125,19 +126,26 @@ def run_audit(
             stages.update()
             # Within the work directory: files rewritten there (io.quotes) are counted there.
             rows_by_file = claim_lines.rows_by_file()
+            rows_read, rows_audited = sum(rows_by_file.values()), int(profile["rows"][0])
+            rows_rejected = invalid.height + repeated.count
+            if rows_read != rows_audited + rows_rejected:
+                raise ReconciliationError(
+                    f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}"
+                )
+            # Within the work directory too: the repeats are read from there.
+            _write(out / "rejects.csv", lambda path: _write_rejects(path, repeated.rejects(claim_lines.files, invalid)))
 
-        rows_read = sum(rows_by_file.values())
-        rows_audited = int(profile["rows"][0])
-        if rows_read != rows_audited + rejects.height:
-            raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rejects.height}")
-        summary = _summary(rules, findings, rejects, rows_by_file, rows_audited, profile)
+        by_reason = pl.concat(
+            [invalid.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count")), repeated.by_reason()]
+        )
+        summary = _summary(rules, findings, rows_rejected, by_reason, rows_by_file, rows_audited, profile)
         summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
         if findings_only:
             stages.set_postfix_str("writing findings")
-            _write_outputs(out, findings, rejects, summary)
+            _write_outputs(out, findings, summary)
             stages.update()
-            return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
+            return AuditResult(out_dir=out, summary=summary, findings=findings)
         stages.set_postfix_str("writing findings and work queue")
         comparison = compare_findings(findings, previous) if previous is not None else None
         limits = refdata.filing_limits
@@ -159,7 +167,7 @@ def run_audit(
         }
         if comparison is not None:
             summary["comparison"] = {"previous": str(compare), "rules": json.loads(comparison.write_json())}
-        _write_outputs(out, findings, rejects, summary)
+        _write_outputs(out, findings, summary)
         _write(out / "findings.xlsx", lambda path: write_workbook(path, findings, rules, options.as_of))
         stages.update()
         stages.set_postfix_str("report")
@@ -167,7 +175,7 @@ def run_audit(
         _write(out / "report.html", lambda path: path.write_text(html, encoding="utf-8"))
         stages.update()
         stages.set_postfix_str("done")
-        return AuditResult(out_dir=out, summary=summary, findings=findings, rejects=rejects)
+        return AuditResult(out_dir=out, summary=summary, findings=findings)
 
 
 def _work_directory(out: Path) -> tempfile.TemporaryDirectory[str]:
@@ -190,8 +198,18 @@ def _reference_data(refdata: RefData) -> list[dict[str, Any]]:
     return releases
 
 
-#: The work files, in the run's work directory: the validated lines and the rejected rows.
+#: The work files, in the run's work directory: the validated lines and the rejected rows; the lines
+#: without their repeats (see :func:`_without_repeated`), and the directory of the repeats.
 _LINES_FILE, _REJECTS_FILE = "lines.parquet", "rejects.parquet"
+_UNIQUE_LINES_FILE, _REPEATED_DIR = "unique-lines.parquet", "repeated"
+
+#: How ``rejects.csv`` is read back (:attr:`AuditResult.rejects`).
+_REJECTS_CSV_SCHEMA = pl.Schema({name: dtype for name, dtype in REJECTED_ROW_SCHEMA.items() if name != "line_id"})
+
+#: Repeats left out of the lines by a filter in every scan of the rules, at most; more, and the lines are
+#: written again without them. NOTE: at 10 M lines, a filter of 1 M repeats added 0.9 s to the rules
+#: (each scan builds its set again), 3 M added 2 s (20 M, 40 s); writing the lines again takes 2.1 s.
+_FILTER_REPEATS = 1_000_000
 
 #: How a scan can refuse a CSV file that the audit then reads another way.
 _QUOTES, _LONG_ROWS = "quotes", "long rows"
@@ -235,6 +253,50 @@ def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stage
         stages.set_postfix_str("reading and validating again")
 
 
+def _find_repeated(lines: pl.LazyFrame, work: Path) -> Repeated:
+    """The repeated claim lines (see ``io.duplicates``), written in the work directory."""
+    try:
+        return find_repeated(lines, work / _REPEATED_DIR)
+    except (OSError, pl.exceptions.PolarsError) as err:
+        if _disk_full(err):
+            raise _disk_full_error(work.parent, err) from None
+        raise
+
+
+def _without_repeated(lines: pl.LazyFrame, repeated: Repeated, work: Path) -> pl.LazyFrame:
+    """The lines to audit: ``lines`` but the ``repeated``, by a filter or, for many, written again."""
+    if not repeated.count:
+        return lines
+    unique = lines.filter(pl.col("line_id").is_in(repeated.line_ids().implode()).not_())
+    if repeated.count <= _FILTER_REPEATS:
+        return unique
+    path = work / _UNIQUE_LINES_FILE
+    try:
+        _sink_lines(unique, path).collect(engine=ENGINE)
+    except pl.exceptions.PolarsError as err:
+        if _disk_full(err):
+            raise _disk_full_error(work.parent, err) from None
+        raise
+    return pl.scan_parquet(path, glob=False)
+
+
+def _sink_lines(lines: pl.LazyFrame, path: Path) -> pl.LazyFrame:
+    """The plan writing ``lines`` to the work file at ``path``.
+
+    NOTE: the work files are read back within the run only: LZ4 and no statistics write them faster
+    than the default (the rules' filters are on codes, which row-group statistics cannot skip).
+    """
+    return lines.sink_parquet(path, compression="lz4", statistics=False, lazy=True)
+
+
+def _disk_full_error(out: Path, err: Exception) -> OutputError:
+    """The error of a full disk under the work files in ``out``."""
+    return OutputError(
+        f"{out}: its disk is full: the audit first writes the validated lines there (LZ4 Parquet, about "
+        f"2 GB per 100 M lines), removed when it ends. Free space there or choose another --out. ({err})"
+    )
+
+
 def _write_work_files(
     claim_lines: ClaimLines, lines_file: Path, rejects_file: Path, out: Path, *, repaired: Collection[str]
 ) -> None:
@@ -246,23 +308,16 @@ def _write_work_files(
     a way not yet ``repaired``, :class:`InputError` on any other failure to read the input.
     """
     try:
-        # NOTE: the work file is read back within the run only: LZ4 and no statistics write it faster than
-        # the default (the rules' filters are on codes, which row-group statistics cannot skip).
         pl.collect_all(
             [
-                claim_lines.audited.select(AUDITED_COLUMNS).sink_parquet(
-                    lines_file, compression="lz4", statistics=False, lazy=True
-                ),
+                _sink_lines(claim_lines.audited.select(AUDITED_COLUMNS), lines_file),
                 claim_lines.rejects.sink_parquet(rejects_file, lazy=True),
             ],
             engine=ENGINE,
         )
     except pl.exceptions.PolarsError as err:
         if _disk_full(err):
-            raise OutputError(
-                f"{out}: its disk is full: the audit first writes the validated lines there (LZ4 Parquet, about "
-                f"2 GB per 100 M lines), removed when it ends. Free space there or choose another --out. ({err})"
-            ) from None
+            raise _disk_full_error(out, err) from None
         kind = _QUOTES if refused_quotes(err) else _LONG_ROWS if refused_long_rows(err) else None
         if kind is not None and kind not in repaired:
             raise _Refused(kind) from None
@@ -273,11 +328,13 @@ def _write_work_files(
 def _summary(
     rules: Sequence[Any],
     findings: pl.DataFrame,
-    rejects: pl.DataFrame,
+    rows_rejected: int,
+    by_reason: pl.DataFrame,
     rows_by_file: dict[str, int],
     rows_audited: int,
     profile: pl.DataFrame,
 ) -> dict[str, Any]:
+    """``summary.json``; ``by_reason`` counts the rejects by ``column`` and ``reason`` (a pair once)."""
     totals = rule_totals(findings, [rule.id for rule in rules])
     per_rule: dict[str, Any] = {
         rule.id: {
@@ -291,15 +348,11 @@ def _summary(
     }
     lost_revenue = findings.filter(pl.col("finding_kind") == "lost_revenue")
     first, last = profile["first"][0], profile["last"][0]
-    rejects_by_reason = (
-        rejects.group_by("column", "reason")
-        .agg(pl.len().alias("count"))
-        .sort("count", "column", "reason", descending=[True, False, False])
-    )
+    rejects_by_reason = by_reason.sort("count", "column", "reason", descending=[True, False, False])
     return {
         "rows_read": sum(rows_by_file.values()),
         "rows_audited": rows_audited,
-        "rows_rejected": rejects.height,
+        "rows_rejected": rows_rejected,
         "inputs": [{"file": name, "rows": rows} for name, rows in rows_by_file.items()],
         "service_dates": {
             "first": first.isoformat() if first else None,
@@ -326,12 +379,19 @@ def _dollars(value: Any) -> float:
     return round(float(value or 0), 2)
 
 
-def _write_outputs(out: Path, findings: pl.DataFrame, rejects: pl.DataFrame, summary: dict[str, Any]) -> None:
+def _write_outputs(out: Path, findings: pl.DataFrame, summary: dict[str, Any]) -> None:
+    """Write the findings and the summary (``rejects.csv`` is written while the work directory exists)."""
     _write(out / "findings.parquet", findings.write_parquet)
     _write(out / "findings.csv", findings.write_csv)
-    _write(out / "rejects.csv", rejects.write_csv)
     text = json.dumps(summary, indent=2) + "\n"
     _write(out / "summary.json", lambda path: path.write_text(text, encoding="utf-8"))
+
+
+def _write_rejects(path: Path, chunks: Iterable[pl.DataFrame]) -> None:
+    """Write ``rejects.csv`` from its chunks, each sorted by ``line_id`` (the order the inputs are read)."""
+    with path.open("wb") as handle:
+        for number, chunk in enumerate(chunks):
+            chunk.drop("line_id").write_csv(handle, include_header=number == 0)
 
 
 def _write(path: Path, write: Callable[[Path], object]) -> None:
