@@ -18,7 +18,7 @@ from conftest import SAMPLE_CSV, SAMPLE_DIR, write_claims_csv
 from leakaudit import pipeline
 from leakaudit.cli import ExitCode, main
 from leakaudit.findings import FINDING_SCHEMA
-from leakaudit.io import InputError, duplicates
+from leakaudit.io import ClaimLines, InputError, duplicates, rejects
 from leakaudit.io.duplicates import REPEATED_REASON
 from leakaudit.pipeline import run_audit
 
@@ -261,27 +261,49 @@ def _overlapping_exports(tmp_path: Path) -> Path:
     return exports
 
 
-def test_many_repeats_are_audited_the_same_from_lines_written_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Repeats past a million are not filtered out in every scan of the rules, but the lines are written
-    again without them; and the repeats are found in passes. Either way, the outputs are byte-identical."""
+def test_many_rejects_are_audited_the_same_through_work_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past a million, repeats are not filtered out in every scan of the rules, but the lines are written
+    again without them; invalid rows are not looked up in memory, but validated again with their values;
+    repeats are found in passes, and the rejects written in chunks. Either way, the outputs are the same."""
     exports = _overlapping_exports(tmp_path)
     plain = run_audit([exports], tmp_path / "plain", findings_only=True)
     monkeypatch.setattr(pipeline, "_FILTER_REPEATS", 0)
+    monkeypatch.setattr(pipeline, "_LOOKUP_REJECTS", 0)
     monkeypatch.setattr(duplicates, "PASS_ROWS", 100)
+    monkeypatch.setattr(rejects, "CHUNK_ROWS", 10)
     sunk: list[Path] = []
     found: list[duplicates.Repeated] = []
-    sink, find = pipeline._sink_lines, pipeline.find_repeated
+    chunks: list[int] = []
+    sink, find, write = pipeline._sink_lines, pipeline.find_repeated, pipeline._write_rejects
     monkeypatch.setattr(pipeline, "_sink_lines", lambda lines, path: sunk.append(path) or sink(lines, path))
     monkeypatch.setattr(pipeline, "find_repeated", lambda *args: found.append(find(*args)) or found[-1])
+    counted = lambda parts: (chunks.append(part.height) or part for part in parts)  # noqa: E731
+    monkeypatch.setattr(pipeline, "_write_rejects", lambda path, parts: write(path, counted(parts)))
+    revalidated = _Calls(ClaimLines.rejects_with_values)
+    monkeypatch.setattr(ClaimLines, "rejects_with_values", revalidated)
     rewritten = run_audit([exports], tmp_path / "rewritten", findings_only=True)
     assert [path.name for path in sunk] == ["lines.parquet", "unique-lines.parquet"]
     assert len(found[0].paths) > 5
+    assert revalidated.calls == 1
+    assert len(chunks) > 50 and max(chunks) == 10
     for name in ("findings.parquet", "rejects.csv"):
         assert (plain.out_dir / name).read_bytes() == (rewritten.out_dir / name).read_bytes(), name
     assert plain.summary == rewritten.summary
     assert rewritten.rejects.height == rewritten.summary["rows_rejected"] > 900
+
+
+class _Calls:
+    """A method that counts its calls."""
+
+    def __init__(self, method: Any) -> None:
+        self.method, self.calls = method, 0
+
+    def __get__(self, instance: Any, owner: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return self.method(instance, *args, **kwargs)
+
+        return call
 
 
 def test_rejects_follow_the_order_the_inputs_are_given(tmp_path: Path) -> None:

@@ -63,6 +63,44 @@ def test_bad_values_are_rejected_with_file_row_column_and_reason(claims_csv) -> 
     assert "commercial" in reasons["payer_type"]
 
 
+def test_a_second_validating_pass_finds_the_same_rejected_values_as_the_lookup(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Many rejects are not looked up in the input, held in memory, but written by a pass validating it
+    again with their values: the same rows and values, from CSV text, typed Parquet and CSV rows rejected
+    whole (blank, or with more fields than the header)."""
+    bad = {"claim_id": "C2", "procedure_code": "99213", "service_date": "2025-02-30", "units": " 2x "}
+    csv_path = claims_csv([{"claim_id": "C1", "procedure_code": "99213"}, bad, {"claim_id": ""}], name="a.csv")
+    pl.DataFrame(
+        {
+            "claim_id": ["P1", "P2", None],
+            "line_number": [1.0, 1.5, 2.0],
+            "service_date": [dt.date(2025, 3, 14)] * 3,
+            "procedure_code": ["99213"] * 3,
+            "units": [1, None, 3],
+            "charge_amount": [90.0] * 3,
+        }
+    ).write_parquet(tmp_path / "b.parquet")
+    long_path = tmp_path / "c.csv"
+    long_path.write_text(
+        "claim_id,line_number,service_date,procedure_code,units,charge_amount,description\n"
+        "L1,1,2025-03-14,99070,1,20,Brace, knee\n\nL3,1,2025-03-14,99213,x,90,visit\n"
+    )
+    paths = [csv_path, tmp_path / "b.parquet", long_path]
+    lines = scan_claim_lines(paths).with_long_rows(find_long_rows(paths))
+    looked_up = lines.with_reject_values(lines.rejects.collect())
+    revalidated = lines.rejects_with_values().collect().sort("line_id")
+    assert revalidated.schema == looked_up.schema
+    assert revalidated.rows() == looked_up.rows()
+    assert looked_up.select("source_row", "column", "value").rows() == [
+        (2, "service_date", "2025-02-30"),
+        (3, "claim_id", None),
+        (2, "line_number", "1.5"),
+        (3, "claim_id", None),
+        (1, "(whole row)", None),
+        (2, "(whole row)", None),
+        (3, "units", "x"),
+    ]
+
+
 def test_values_are_normalised(claims_csv) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv(
         [

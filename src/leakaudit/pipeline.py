@@ -28,6 +28,7 @@ from leakaudit.io import (
     Repeated,
     find_long_rows,
     find_repeated,
+    ordered_rejects,
     refused_long_rows,
     refused_quotes,
     rewrite_refused,
@@ -111,7 +112,8 @@ def run_audit(
             stages.set_postfix_str("reading and validating")
             lines_file, rejects_file = Path(work) / _LINES_FILE, Path(work) / _REJECTS_FILE
             claim_lines = _validate(claim_lines, Path(work), mapping, stages)
-            invalid = claim_lines.with_reject_values(pl.read_parquet(rejects_file, glob=False), mapping)
+            stages.set_postfix_str("reading the rejected rows' values")
+            invalid, invalid_count = _invalid_rows(claim_lines, rejects_file, mapping)
             stages.set_postfix_str("finding claim lines exported more than once")
             repeated = _find_repeated(pl.scan_parquet(lines_file, glob=False), Path(work))
             lines = _without_repeated(pl.scan_parquet(lines_file, glob=False), repeated, Path(work))
@@ -127,17 +129,17 @@ def run_audit(
             # Within the work directory: files rewritten there (io.quotes) are counted there.
             rows_by_file = claim_lines.rows_by_file()
             rows_read, rows_audited = sum(rows_by_file.values()), int(profile["rows"][0])
-            rows_rejected = invalid.height + repeated.count
+            rows_rejected = invalid_count + repeated.count
             if rows_read != rows_audited + rows_rejected:
                 raise ReconciliationError(
                     f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}"
                 )
-            # Within the work directory too: the repeats are read from there.
-            _write(out / "rejects.csv", lambda path: _write_rejects(path, repeated.rejects(claim_lines.files, invalid)))
+            # Within the work directory too: the repeats, and many invalid rows, are read from there.
+            rejects = ordered_rejects(invalid, repeated, claim_lines.files)
+            _write(out / "rejects.csv", lambda path: _write_rejects(path, rejects))
+            invalid_by_reason = invalid.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
+            by_reason = pl.concat([invalid_by_reason.collect(engine=ENGINE), repeated.by_reason()])
 
-        by_reason = pl.concat(
-            [invalid.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count")), repeated.by_reason()]
-        )
         summary = _summary(rules, findings, rows_rejected, by_reason, rows_by_file, rows_audited, profile)
         summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
@@ -202,6 +204,12 @@ def _reference_data(refdata: RefData) -> list[dict[str, Any]]:
 #: without their repeats (see :func:`_without_repeated`), and the directory of the repeats.
 _LINES_FILE, _REJECTS_FILE = "lines.parquet", "rejects.parquet"
 _UNIQUE_LINES_FILE, _REPEATED_DIR = "unique-lines.parquet", "repeated"
+#: The rows with a bad value and their values, when there are many (see :func:`_invalid_rows`).
+_INVALID_FILE = "invalid.parquet"
+
+#: Rows with a bad value whose values are looked up in the input, at most. NOTE: the lookup holds them in
+#: memory (3.5 GB for 10 M); more, and a second validating pass writes them, streaming (+6 s per 10 M).
+_LOOKUP_REJECTS = 1_000_000
 
 #: How ``rejects.csv`` is read back (:attr:`AuditResult.rejects`).
 _REJECTS_CSV_SCHEMA = pl.Schema({name: dtype for name, dtype in REJECTED_ROW_SCHEMA.items() if name != "line_id"})
@@ -251,6 +259,26 @@ def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stage
             long_rows = find_long_rows(claim_lines.files, mapping.csv_format)
             claim_lines = claim_lines.with_long_rows(long_rows, mapping)
         stages.set_postfix_str("reading and validating again")
+
+
+def _invalid_rows(claim_lines: ClaimLines, rejects_file: Path, mapping: ColumnMapping) -> tuple[pl.LazyFrame, int]:
+    """The rows with a bad value, as ``rejects.csv`` has them, and their number.
+
+    Their values are looked up in the input by their ``line_id``; for more than :data:`_LOOKUP_REJECTS`
+    rows, a pass validating the input again writes them, with their values, to a work file.
+    """
+    rejects = pl.scan_parquet(rejects_file, glob=False)
+    count = rejects.select(pl.len()).collect().item()
+    if count <= _LOOKUP_REJECTS:
+        return claim_lines.with_reject_values(rejects.collect(), mapping).lazy(), count
+    path = rejects_file.with_name(_INVALID_FILE)
+    try:
+        claim_lines.rejects_with_values(mapping).sink_parquet(path, compression="lz4", engine=ENGINE)
+    except pl.exceptions.PolarsError as err:
+        if _disk_full(err):
+            raise _disk_full_error(rejects_file.parent.parent, err) from None
+        raise
+    return pl.scan_parquet(path, glob=False), count
 
 
 def _find_repeated(lines: pl.LazyFrame, work: Path) -> Repeated:

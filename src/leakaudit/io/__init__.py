@@ -7,6 +7,7 @@ from leakaudit.io.long_rows import find_long_rows, refused_long_rows
 from leakaudit.io.mapping import ColumnMapping, load_mapping
 from leakaudit.io.quotes import refused_quotes, rewrite_refused
 from leakaudit.io.reader import LINE_ID_BITS, REJECTED_ROW_SCHEMA, ClaimLines, encounter_key, scan_claim_lines
+from leakaudit.io.rejects import ordered_rejects
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import read_toml
 
@@ -22,6 +23,7 @@ __all__ = [
     "find_long_rows",
     "find_repeated",
     "load_mapping",
+    "ordered_rejects",
     "read_toml",
     "refused_long_rows",
     "refused_quotes",

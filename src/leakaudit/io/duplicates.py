@@ -14,7 +14,7 @@ took 16.7 s and 8.4 GB, ``is_duplicated`` 25.9 s and 5.8 GB.
 NOTE: exports that overlap three times over (every line of "the last 90 days", exported monthly) make
 most rows repeats. So the lines of the repeating hashes are compared in passes of at most
 :data:`PASS_ROWS` lines, each pass's repeats written to a work file, and their rejects are written in
-chunks (:meth:`Repeated.rejects`). 33 M lines exported three times (100 M rows, 67 M repeats) took
+chunks (``io.rejects``). 33 M lines exported three times (100 M rows, 67 M repeats) took
 3.7 GB and 158 s, the rejects 15 GB of CSV; with the repeats held in memory, 11.1 GB and 175 s.
 
 >>> import tempfile
@@ -29,14 +29,14 @@ chunks (:meth:`Repeated.rejects`). 33 M lines exported three times (100 M rows, 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from leakaudit.engine import ENGINE
-from leakaudit.io.reader import REJECTED_ROW_SCHEMA, source_file, source_row
+from leakaudit.io.reader import source_file, source_row
 
 KEY = ("claim_id", "line_number")
 
@@ -46,9 +46,6 @@ REPEATED_REASON = "the same claim_id and line_number as a later row, audited in 
 
 #: Lines compared in one pass, at most (unless one claim line alone repeats more often): about 1.5 GB.
 PASS_ROWS = 20_000_000
-#: Repeats in one chunk of the rejects, at most. NOTE: 67 M repeats written in chunks of 2 M held 1.4 GB,
-#: of 5 M 3.1 GB, in about the same time (that of writing the 15 GB).
-CHUNK_ROWS = 2_000_000
 
 _REPEATED_SCHEMA = pl.Schema(
     {"line_id": pl.UInt64(), "claim_id": pl.String(), "line_number": pl.Int64(), "kept_line_id": pl.UInt64()}
@@ -84,42 +81,28 @@ class Repeated:
         schema = {"column": pl.String(), "reason": pl.String(), "count": pl.Int64()}
         return pl.DataFrame(counted, schema=schema).filter(pl.col("count") > 0)
 
-    def rejects(
-        self, files: Sequence[Path], invalid: pl.DataFrame | None = None, *, chunk_rows: int | None = None
-    ) -> Iterator[pl.DataFrame]:
-        """Every rejected row, in order of ``line_id``, in chunks: the repeated lines and the ``invalid`` rows.
+    def rejects(self, files: Sequence[Path], where: pl.Expr | None = None) -> pl.LazyFrame:
+        """The repeated lines (those ``where`` holds) as rejects, in no particular order.
 
-        Columns: ``line_id``, ``source_file``, ``source_row``, ``column``, ``value``, ``reason``. A repeated
-        line's value names the row audited in its place. ``invalid`` are the rows with a bad value, as
-        :meth:`leakaudit.io.reader.ClaimLines.with_reject_values` gives them. A chunk holds the repeats of a
-        range of ``line_id`` (at most ``chunk_rows``, :data:`CHUNK_ROWS`); there is always one, if empty.
-
-        NOTE: in chunks, not one sorted frame: sorting 60 M repeats held 3.3 GB. Polars' streaming
-        ``merge_sorted`` of the files held 1.5 GB, but 3.8 GB merged with a thousand invalid rows.
+        Columns those of ``rejects.csv`` and ``line_id``: a repeated line's value names the row audited in
+        its place. See ``io.rejects`` for all the rejects in order.
         """
-        chunk_rows = chunk_rows or CHUNK_ROWS
-        if invalid is None:
-            invalid = pl.DataFrame(schema=REJECTED_ROW_SCHEMA)
-        starts = self.line_ids().sort().gather_every(chunk_rows)[1:].to_list() if self.count else []
-        for low, high in zip([0, *starts], [*starts, None], strict=True):
-            within = pl.col("line_id") >= low if high is None else pl.col("line_id").is_between(low, high, "left")
-            repeats = _as_rejects(self.scan().filter(within), files).collect(engine=ENGINE)
-            yield pl.concat([repeats, invalid.filter(within)]).sort("line_id")
-
-
-def _as_rejects(repeated: pl.LazyFrame, files: Sequence[Path]) -> pl.LazyFrame:
-    """Repeated lines as rejects: ``line_id``, source file, row, column, value (the row audited instead), reason."""
-    kept = pl.col("kept_line_id")
-    return repeated.select(
-        "line_id",
-        source_file(pl.col("line_id"), files).alias("source_file"),
-        source_row(pl.col("line_id")).alias("source_row"),
-        pl.lit(REPEATED_COLUMN).alias("column"),
-        pl.format(
-            "{} line {}: audited from {} row {}", "claim_id", "line_number", source_file(kept, files), source_row(kept)
-        ).alias("value"),
-        pl.lit(REPEATED_REASON).alias("reason"),
-    )
+        repeated = self.scan() if where is None else self.scan().filter(where)
+        kept = pl.col("kept_line_id")
+        return repeated.select(
+            "line_id",
+            source_file(pl.col("line_id"), files).alias("source_file"),
+            source_row(pl.col("line_id")).alias("source_row"),
+            pl.lit(REPEATED_COLUMN).alias("column"),
+            pl.format(
+                "{} line {}: audited from {} row {}",
+                "claim_id",
+                "line_number",
+                source_file(kept, files),
+                source_row(kept),
+            ).alias("value"),
+            pl.lit(REPEATED_REASON).alias("reason"),
+        )
 
 
 def find_repeated(lines: pl.LazyFrame, into: Path, *, pass_rows: int | None = None) -> Repeated:
