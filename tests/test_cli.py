@@ -306,6 +306,44 @@ class _Calls:
         return call
 
 
+def test_an_export_whose_dates_the_mapping_does_not_read_warns_which_check_rejected_most_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: an export writing its dates 03/14/2025, audited without a mapping saying so, had every
+    row rejected and the audit ended as if well, with no findings. It still ends (the rows are in
+    rejects.csv), but warns which check rejected most rows, with a value, and what to set."""
+    rows = [{"claim_id": f"C{i}", "procedure_code": "99213", "service_date": "03/14/2025"} for i in range(9)]
+    export = write_claims_csv(tmp_path / "export.csv", [*rows, {"claim_id": "C9", "procedure_code": "99213"}])
+    _audit(tmp_path, export)
+    err = capsys.readouterr().err
+    assert "warning: 9 of 10 rows (90%) rejected for service_date: not a valid date (expected YYYY-MM-DD)" in err
+    assert f"e.g. '03/14/2025' ({export} row 1)" in err and "date_format" in err
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[options]\ndate_format = "%m/%d/%Y"\n')
+    assert main(["audit", str(export), "--map", str(mapping), "--out", str(tmp_path / "mapped")]) == ExitCode.OK
+    assert "warning" not in capsys.readouterr().err
+    # A column mapped from the wrong one (units from a column of text):
+    units = write_claims_csv(tmp_path / "units.csv", [{"claim_id": "C1", "procedure_code": "99213", "units": "ea"}])
+    _audit(tmp_path, units, out="units")
+    err = capsys.readouterr().err
+    assert "1 of 1 rows (100%) rejected for units: not a number, e.g. 'ea'" in err
+    assert "Check which export column feeds units" in err
+
+
+def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Repeats are most rows of overlapping exports, as they should be: no warning; nor for the sample's
+    handful of bad rows."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for month in ("2025-01", "2025-02", "2025-03"):
+        shutil.copy(SAMPLE_CSV, exports / f"{month}.csv")
+    _, summary = _audit(tmp_path, exports)
+    assert summary["rows_rejected"] * 2 > summary["rows_read"]
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_rejects_follow_the_order_the_inputs_are_given(tmp_path: Path) -> None:
     """rejects.csv lists the inputs' rows in the order the audit reads them: the files as given (each
     directory's in name order), each file's rows in order; not sorted by name."""

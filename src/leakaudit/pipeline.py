@@ -21,7 +21,9 @@ from tqdm import tqdm
 from leakaudit.engine import ENGINE
 from leakaudit.findings import compare_findings, find_all, rule_totals
 from leakaudit.io import (
+    BAD_DATE_REASON,
     REJECTED_ROW_SCHEMA,
+    REPEATED_REASON,
     ClaimLines,
     ColumnMapping,
     InputError,
@@ -178,6 +180,40 @@ def run_audit(
         stages.update()
         stages.set_postfix_str("done")
         return AuditResult(out_dir=out, summary=summary, findings=findings)
+
+
+def rejects_warning(result: AuditResult) -> str | None:
+    """A warning when one check rejects half the rows or more: more likely the mapping than the data.
+
+    An export that writes dates otherwise than the mapping says (``03/14/2025`` for ``%Y-%m-%d``), or a
+    column mapped from the wrong one, has nearly every row rejected; the audit still ends, with few
+    findings or none. The warning names the check, the share, a value at fault and what to look at.
+    Repeated claim lines are left out: overlapping exports make most rows repeats as they should.
+    """
+    rows_read = result.summary["rows_read"]
+    invalid = [r for r in result.summary["rejects_by_reason"] if r["reason"] != REPEATED_REASON]
+    if not invalid or invalid[0]["count"] * 2 < rows_read:
+        return None
+    column, reason, count = invalid[0]["column"], invalid[0]["reason"], invalid[0]["count"]
+    first = (
+        pl.scan_csv(result.out_dir / "rejects.csv", schema=_REJECTS_CSV_SCHEMA)
+        .filter((pl.col("column") == column) & (pl.col("reason") == reason))
+        .head(1)
+        .collect()
+        .row(0, named=True)
+    )
+    example = f", e.g. {first['value']!r}" if first["value"] is not None else ""
+    if reason.startswith(BAD_DATE_REASON):
+        hint = "If the export writes its dates so, set date_format under [options] in a --map file (docs/mapping.md)"
+    else:
+        hint = (
+            f"Check which export column feeds {column} (a --map file maps it: docs/mapping.md) and the values "
+            "it takes (docs/schema.md)"
+        )
+    return (
+        f"{count:,} of {rows_read:,} rows ({count / rows_read:.0%}) rejected for {column}: {reason}{example} "
+        f"({first['source_file']} row {first['source_row']}). {hint}."
+    )
 
 
 def _work_directory(out: Path) -> tempfile.TemporaryDirectory[str]:

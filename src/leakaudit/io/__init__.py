@@ -1,19 +1,28 @@
 """Input layer: files, directories and globs of claim lines -> canonical LazyFrames and rejects."""
 
 from leakaudit.io.counting import count_rows
-from leakaudit.io.duplicates import Repeated, find_repeated
+from leakaudit.io.duplicates import REPEATED_REASON, Repeated, find_repeated
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import find_long_rows, refused_long_rows
 from leakaudit.io.mapping import ColumnMapping, load_mapping
 from leakaudit.io.quotes import refused_quotes, rewrite_refused
-from leakaudit.io.reader import LINE_ID_BITS, REJECTED_ROW_SCHEMA, ClaimLines, encounter_key, scan_claim_lines
+from leakaudit.io.reader import (
+    BAD_DATE_REASON,
+    LINE_ID_BITS,
+    REJECTED_ROW_SCHEMA,
+    ClaimLines,
+    encounter_key,
+    scan_claim_lines,
+)
 from leakaudit.io.rejects import ordered_rejects
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import read_toml
 
 __all__ = [
+    "BAD_DATE_REASON",
     "LINE_ID_BITS",
     "REJECTED_ROW_SCHEMA",
+    "REPEATED_REASON",
     "ClaimLines",
     "ColumnMapping",
     "InputError",

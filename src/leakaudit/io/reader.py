@@ -35,6 +35,8 @@ from leakaudit.schema import (
 )
 
 REJECT_COLUMNS = ("reject_column", "reject_reason")
+#: Why a date is rejected that does not parse by the mapping's ``date_format`` (the format follows).
+BAD_DATE_REASON = "not a valid date"
 #: Why a CSV row without a single value (a blank line) is rejected.
 BLANK_ROW_REASON = "blank line: no field holds a value"
 #: A rejected row, as ``rejects.csv`` has it (there without ``line_id``): see :meth:`ClaimLines.with_reject_values`.
@@ -662,7 +664,7 @@ def _parse(
         dated = text if "%H" in date_format else _without_time(text)
         value = dated.str.to_date(date_format, strict=False)
         shown = date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
-        return value, present & parsed.is_null(), f"not a valid date (expected {shown})"
+        return value, present & parsed.is_null(), f"{BAD_DATE_REASON} (expected {shown})"
     if target in (MONEY, QUANTITY, pl.Int64()):
         if dtype.is_numeric():
             value = source.cast(target, strict=False)
