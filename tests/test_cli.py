@@ -382,21 +382,27 @@ needs_full_device = pytest.mark.skipif(not FULL_DEVICE.exists(), reason="needs /
 
 
 @needs_full_device
-def test_a_full_disk_for_the_work_file_exits_3_naming_the_output_directory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "work_file", ["lines.parquet", "invalid.parquet", "repeated/repeated-00000.parquet", "unique-lines.parquet"]
+)
+def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, work_file: str
 ) -> None:
     """Regression: a disk that filled while the validated lines were written was reported as "cannot read the
-    input" (Polars raises one error type for both)."""
-    from leakaudit import pipeline
+    input" (Polars raises one error type for both). So for every work file: the rejected rows with their
+    values, the repeated lines, the lines written again without them (each written here, thresholds 0)."""
 
     class FullWorkDirectory(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
-            (Path(self.name) / "lines.parquet").symlink_to(FULL_DEVICE)
+            (Path(self.name) / work_file).parent.mkdir(exist_ok=True)
+            (Path(self.name) / work_file).symlink_to(FULL_DEVICE)
 
     monkeypatch.setattr(pipeline.tempfile, "TemporaryDirectory", FullWorkDirectory)
+    monkeypatch.setattr(pipeline, "_FILTER_REPEATS", 0)
+    monkeypatch.setattr(pipeline, "_LOOKUP_REJECTS", 0)
     out = tmp_path / "out"
-    assert main(["audit", str(SAMPLE_CSV), "--out", str(out)]) == ExitCode.OUTPUT_ERROR
+    assert main(["audit", str(_overlapping_exports(tmp_path)), "--out", str(out)]) == ExitCode.OUTPUT_ERROR
     err = capsys.readouterr().err
     assert f"{out}: its disk is full" in err and "No space left on device" in err
     assert "cannot read the input" not in err
@@ -404,7 +410,7 @@ def test_a_full_disk_for_the_work_file_exits_3_naming_the_output_directory(
 
 
 @needs_full_device
-@pytest.mark.parametrize("output", ["findings.parquet", "findings.xlsx", "report.html"])
+@pytest.mark.parametrize("output", ["findings.parquet", "rejects.csv", "findings.xlsx", "report.html"])
 def test_an_output_that_cannot_be_written_exits_3_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
 ) -> None:

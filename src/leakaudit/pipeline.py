@@ -10,7 +10,8 @@ import errno
 import json
 import os
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,10 +113,10 @@ def run_audit(
         rules = get_rules()
         with _work_directory(out) as work:
             stages.set_postfix_str("reading and validating")
-            lines_file, rejects_file = Path(work) / _LINES_FILE, Path(work) / _REJECTS_FILE
+            lines_file = Path(work) / _LINES_FILE
             claim_lines = _validate(claim_lines, Path(work), mapping, stages)
             stages.set_postfix_str("reading the rejected rows' values")
-            invalid, invalid_count = _invalid_rows(claim_lines, rejects_file, mapping)
+            invalid, invalid_count = _invalid_rows(claim_lines, Path(work), mapping)
             stages.set_postfix_str("finding claim lines exported more than once")
             repeated = _find_repeated(pl.scan_parquet(lines_file, glob=False), Path(work))
             lines = _without_repeated(pl.scan_parquet(lines_file, glob=False), repeated, Path(work))
@@ -297,34 +298,25 @@ def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stage
         stages.set_postfix_str("reading and validating again")
 
 
-def _invalid_rows(claim_lines: ClaimLines, rejects_file: Path, mapping: ColumnMapping) -> tuple[pl.LazyFrame, int]:
+def _invalid_rows(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping) -> tuple[pl.LazyFrame, int]:
     """The rows with a bad value, as ``rejects.csv`` has them, and their number.
 
     Their values are looked up in the input by their ``line_id``; for more than :data:`_LOOKUP_REJECTS`
     rows, a pass validating the input again writes them, with their values, to a work file.
     """
-    rejects = pl.scan_parquet(rejects_file, glob=False)
+    rejects = pl.scan_parquet(work / _REJECTS_FILE, glob=False)
     count = rejects.select(pl.len()).collect().item()
     if count <= _LOOKUP_REJECTS:
         return claim_lines.with_reject_values(rejects.collect(), mapping).lazy(), count
-    path = rejects_file.with_name(_INVALID_FILE)
-    try:
-        claim_lines.rejects_with_values(mapping).sink_parquet(path, compression="lz4", engine=ENGINE)
-    except pl.exceptions.PolarsError as err:
-        if _disk_full(err):
-            raise _disk_full_error(rejects_file.parent.parent, err) from None
-        raise
-    return pl.scan_parquet(path, glob=False), count
+    with _writing_work_files(work):
+        claim_lines.rejects_with_values(mapping).sink_parquet(work / _INVALID_FILE, compression="lz4", engine=ENGINE)
+    return pl.scan_parquet(work / _INVALID_FILE, glob=False), count
 
 
 def _find_repeated(lines: pl.LazyFrame, work: Path) -> Repeated:
     """The repeated claim lines (see ``io.duplicates``), written in the work directory."""
-    try:
+    with _writing_work_files(work):
         return find_repeated(lines, work / _REPEATED_DIR)
-    except (OSError, pl.exceptions.PolarsError) as err:
-        if _disk_full(err):
-            raise _disk_full_error(work.parent, err) from None
-        raise
 
 
 def _without_repeated(lines: pl.LazyFrame, repeated: Repeated, work: Path) -> pl.LazyFrame:
@@ -334,14 +326,20 @@ def _without_repeated(lines: pl.LazyFrame, repeated: Repeated, work: Path) -> pl
     unique = lines.filter(pl.col("line_id").is_in(repeated.line_ids().implode()).not_())
     if repeated.count <= _FILTER_REPEATS:
         return unique
-    path = work / _UNIQUE_LINES_FILE
+    with _writing_work_files(work):
+        _sink_lines(unique, work / _UNIQUE_LINES_FILE).collect(engine=ENGINE)
+    return pl.scan_parquet(work / _UNIQUE_LINES_FILE, glob=False)
+
+
+@contextmanager
+def _writing_work_files(work: Path) -> Iterator[None]:
+    """Raise :class:`OutputError` when the disk fills while writing files in the ``work`` directory."""
     try:
-        _sink_lines(unique, path).collect(engine=ENGINE)
-    except pl.exceptions.PolarsError as err:
+        yield
+    except (OSError, pl.exceptions.PolarsError) as err:
         if _disk_full(err):
             raise _disk_full_error(work.parent, err) from None
         raise
-    return pl.scan_parquet(path, glob=False)
 
 
 def _sink_lines(lines: pl.LazyFrame, path: Path) -> pl.LazyFrame:
@@ -468,8 +466,11 @@ def _write(path: Path, write: Callable[[Path], object]) -> None:
 
 
 def _disk_full(err: Exception) -> bool:
-    """Whether ``err`` (an OSError, or a Polars error wrapping one) says the disk or quota is full."""
-    if isinstance(err, OSError):
-        return err.errno in _DISK_FULL
+    """Whether ``err`` (an OSError, or a Polars error wrapping one) says the disk or quota is full.
+
+    NOTE: Polars writing to a Python file raises an OSError without ``errno``, "(os error 28)" in its text.
+    """
+    if isinstance(err, OSError) and err.errno in _DISK_FULL:
+        return True
     text = str(err)
     return any(f"(os error {code})" in text or os.strerror(code) in text for code in _DISK_FULL)
