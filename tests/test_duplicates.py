@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from conftest import write_claims_csv
-from leakaudit.io import REJECTED_ROW_SCHEMA, find_repeated, ordered_rejects, scan_claim_lines
+from leakaudit.io import REJECTED_ROW_SCHEMA, duplicates, find_repeated, ordered_rejects, scan_claim_lines
 from leakaudit.io.duplicates import REPEATED_REASON
 
 
@@ -99,3 +99,24 @@ def test_passes_of_any_size_find_exactly_the_repeats_a_plain_count_finds(
     rejects = pl.concat(chunks)
     assert rejects["line_id"].to_list() == [line_id for line_id, _ in expected]
     assert rejects["source_file"].to_list() == sorted(rejects["source_file"].to_list())
+
+
+def test_claim_lines_whose_hashes_collide_are_told_apart(
+    claims_csv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The hash only finds the candidates: lines of one hash are compared by claim_id and line_number, so
+    two claim lines whose hashes collide are never taken for one. (A hash of the line number alone makes
+    every first line collide with every other.)"""
+    path = claims_csv(
+        [
+            {"claim_id": "C1", "line_number": "1", "procedure_code": "99213"},
+            {"claim_id": "C2", "line_number": "1", "procedure_code": "99213"},
+            {"claim_id": "C3", "line_number": "2", "procedure_code": "99213"},
+            {"claim_id": "C1", "line_number": "1", "procedure_code": "99213"},
+        ]
+    )
+    monkeypatch.setattr(duplicates, "key_hash", lambda: pl.col("line_number").cast(pl.UInt64))
+    for pass_rows in (None, 1):
+        repeated = find_repeated(scan_claim_lines([path]).audited, tmp_path / f"work{pass_rows}", pass_rows=pass_rows)
+        found = repeated.scan().collect()
+        assert found.select("claim_id", "line_number", "line_id", "kept_line_id").rows() == [("C1", 1, 1, 4)]

@@ -105,6 +105,11 @@ class Repeated:
         )
 
 
+def key_hash() -> pl.Expr:
+    """A 64-bit hash of a line's claim_id and line_number: lines of one hash are then compared exactly."""
+    return pl.struct(*KEY).hash(seed=0)
+
+
 def find_repeated(lines: pl.LazyFrame, into: Path, *, pass_rows: int | None = None) -> Repeated:
     """Write the lines whose claim_id and line_number a later line repeats into files in ``into``.
 
@@ -112,7 +117,7 @@ def find_repeated(lines: pl.LazyFrame, into: Path, *, pass_rows: int | None = No
     whole claim lines, and at most ``pass_rows`` lines (:data:`PASS_ROWS`) were compared to find them.
     """
     pass_rows = pass_rows or PASS_ROWS
-    hashed = pl.struct(*KEY).hash(seed=0)
+    hashed = key_hash()
     hashes = lines.select(hashed.alias("key")).collect(engine=ENGINE)["key"].sort()
     runs = hashes.rle().struct.unnest().filter(pl.col("len") > 1)
     if runs.is_empty():
