@@ -249,6 +249,15 @@ def test_overlapping_exports_audit_each_claim_line_once(
     claim, line = body[row - 1].split(",")[:2]
     assert first["value"] == f"{claim} line {line}: audited from {exports / '2025-02.csv'} row {row - 1000}"
     assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"] == len(body) + 1000
+    # Each file's rows: the repeats all in the earlier one; the sample's own bad rows in both.
+    bad_rows = sample_rejects["source_row"].cast(int).to_list()
+    january, february = summary["inputs"]
+    assert january["repeated"] == repeated.height and february["repeated"] == 0
+    assert january["rejected"] == repeated.height + sum(row <= 2000 for row in bad_rows)
+    assert february["rejected"] == sum(row > 1000 for row in bad_rows)
+    for each in (january, february):
+        assert each["audited"] == each["rows"] - each["rejected"]
+    assert january["audited"] + february["audited"] == summary["rows_audited"]
 
 
 def _overlapping_exports(tmp_path: Path) -> Path:
@@ -436,7 +445,7 @@ def test_an_export_without_a_byte_audits_to_an_empty_report(tmp_path: Path) -> N
     empty.touch()
     out, summary = _audit(tmp_path, empty)
     assert (summary["rows_read"], summary["rows_audited"], summary["findings"]) == (0, 0, 0)
-    assert summary["inputs"] == [{"file": str(empty), "rows": 0}]
+    assert summary["inputs"] == [{"file": str(empty), "rows": 0, "audited": 0, "rejected": 0, "repeated": 0}]
     assert (out / "report.html").stat().st_size > 0
 
 

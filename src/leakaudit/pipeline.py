@@ -142,8 +142,9 @@ def run_audit(
             _write(out / "rejects.csv", lambda path: _write_rejects(path, rejects))
             invalid_by_reason = invalid.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
             by_reason = pl.concat([invalid_by_reason.collect(engine=ENGINE), repeated.by_reason()])
+            inputs = _inputs(rows_by_file, invalid, repeated, claim_lines.files)
 
-        summary = _summary(rules, findings, rows_rejected, by_reason, rows_by_file, rows_audited, profile)
+        summary = _summary(rules, findings, rows_rejected, by_reason, inputs, rows_audited, profile)
         summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
         if findings_only:
@@ -392,7 +393,7 @@ def _summary(
     findings: pl.DataFrame,
     rows_rejected: int,
     by_reason: pl.DataFrame,
-    rows_by_file: dict[str, int],
+    inputs: list[dict[str, Any]],
     rows_audited: int,
     profile: pl.DataFrame,
 ) -> dict[str, Any]:
@@ -412,10 +413,10 @@ def _summary(
     first, last = profile["first"][0], profile["last"][0]
     rejects_by_reason = by_reason.sort("count", "column", "reason", descending=[True, False, False])
     return {
-        "rows_read": sum(rows_by_file.values()),
+        "rows_read": sum(i["rows"] for i in inputs),
         "rows_audited": rows_audited,
         "rows_rejected": rows_rejected,
-        "inputs": [{"file": name, "rows": rows} for name, rows in rows_by_file.items()],
+        "inputs": inputs,
         "service_dates": {
             "first": first.isoformat() if first else None,
             "last": last.isoformat() if last else None,
@@ -426,6 +427,26 @@ def _summary(
         "rules": per_rule,
         "rejects_by_reason": rejects_by_reason.to_dicts(),
     }
+
+
+def _inputs(
+    rows_by_file: dict[str, int], invalid: pl.LazyFrame, repeated: Repeated, files: Sequence[Path]
+) -> list[dict[str, Any]]:
+    """Each input file's rows: read, audited and rejected, and of those rejected how many are repeats.
+
+    Which export is bad, or which exports overlap, shows here: the totals alone do not tell.
+    """
+    invalid_counts = invalid.group_by("source_file").agg(pl.len()).collect(engine=ENGINE)
+    invalid_by_file: dict[str, int] = dict(invalid_counts.iter_rows())
+    repeated_by_file = repeated.by_file(files)
+    inputs = []
+    for name, rows in rows_by_file.items():
+        repeats = repeated_by_file.get(name, 0)
+        rejected = invalid_by_file.get(name, 0) + repeats
+        inputs.append(
+            {"file": name, "rows": rows, "audited": rows - rejected, "rejected": rejected, "repeated": repeats}
+        )
+    return inputs
 
 
 def _previous_findings(previous_out: Path) -> pl.DataFrame:

@@ -36,7 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.engine import ENGINE
-from leakaudit.io.reader import source_file, source_row
+from leakaudit.io.reader import ROW_BITS, source_file, source_row
 
 KEY = ("claim_id", "line_number")
 
@@ -80,6 +80,12 @@ class Repeated:
         counted = {"column": [REPEATED_COLUMN], "reason": [REPEATED_REASON], "count": [self.count]}
         schema = {"column": pl.String(), "reason": pl.String(), "count": pl.Int64()}
         return pl.DataFrame(counted, schema=schema).filter(pl.col("count") > 0)
+
+    def by_file(self, files: Sequence[Path]) -> dict[str, int]:
+        """How many repeated lines each input file holds (a file without any left out)."""
+        file_index = (pl.col("line_id") // (1 << ROW_BITS)).alias("file")
+        counts = self.scan().group_by(file_index).agg(pl.len()).collect(engine=ENGINE)
+        return {str(files[index]): count for index, count in counts.iter_rows()}
 
     def rejects(self, files: Sequence[Path], where: pl.Expr | None = None) -> pl.LazyFrame:
         """The repeated lines (those ``where`` holds) as rejects, in no particular order.

@@ -131,7 +131,9 @@ class ReportContext:
     as_of: str = doc("Date recoverability is judged on (--as-of, default the day of the run), ISO.")
     period_first: str | None = doc("First date of service among audited lines (ISO).")
     period_last: str | None = doc("Last date of service among audited lines (ISO).")
-    inputs: list[dict[str, Any]] = doc("Input files and their row counts.")
+    inputs: list[dict[str, Any]] = doc(
+        "Input files and their rows: read (rows), audited, rejected, and of those rejected the repeats."
+    )
     rows_read: int = doc("Rows read from all inputs.")
     rows_audited: int = doc("Rows that passed validation and were audited.")
     rows_rejected: int = doc("Rows rejected, with reasons in rejects.csv.")
