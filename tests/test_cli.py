@@ -353,6 +353,30 @@ def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(
     assert "warning" not in capsys.readouterr().err
 
 
+def test_an_export_with_a_row_per_payment_warns_that_each_claim_line_is_audited_from_its_last_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A transaction export lists a claim line once per payment or adjustment: the audit keeps the last row
+    of each, so it warns, naming the first such line, and summary.json counts them."""
+    line = {"claim_id": "C1", "procedure_code": "99213"}
+    export = write_claims_csv(
+        tmp_path / "payments.csv",
+        [
+            {**line, "paid_amount": "60.00"},
+            {"claim_id": "C2", "procedure_code": "99213"},
+            {**line, "paid_amount": "-60.00"},
+        ],
+    )
+    _, summary = _audit(tmp_path, export)
+    assert summary["repeats_within_a_file"] == {"rows": 1, "first": f"C1 line 1: rows 1 and 3 of {export}"}
+    err = capsys.readouterr().err
+    assert (
+        "warning: rows that repeat a claim line (claim_id and line_number) of a later row in the same file: 1;" in err
+    )
+    assert f"the first: C1 line 1: rows 1 and 3 of {export}. Each claim line is audited once, from its last row" in err
+    assert "row per payment or adjustment" in err
+
+
 def test_rejects_follow_the_order_the_inputs_are_given(tmp_path: Path) -> None:
     """rejects.csv lists the inputs' rows in the order the audit reads them: the files as given (each
     directory's in name order), each file's rows in order; not sorted by name."""

@@ -120,3 +120,24 @@ def test_claim_lines_whose_hashes_collide_are_told_apart(
         repeated = find_repeated(scan_claim_lines([path]).audited, tmp_path / f"work{pass_rows}", pass_rows=pass_rows)
         found = repeated.scan().collect()
         assert found.select("claim_id", "line_number", "line_id", "kept_line_id").rows() == [("C1", 1, 1, 4)]
+
+
+def test_repeats_within_a_file_are_told_from_repeats_across_files(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A file listing a claim line twice (a row per payment) is another matter than overlapping exports:
+    those repeats whose audited row is in their own file are counted, and the first described."""
+    first = claims_csv(
+        [
+            {"claim_id": "C1", "procedure_code": "J3301", "paid_amount": "40.00"},
+            {"claim_id": "C2", "procedure_code": "99213"},
+            {"claim_id": "C1", "procedure_code": "J3301", "paid_amount": "-5.00"},
+        ],
+        name="a.csv",
+    )
+    second = claims_csv([{"claim_id": "C2", "procedure_code": "99213"}], name="b.csv")
+    repeated = find_repeated(scan_claim_lines([first, second]).audited, tmp_path / "work")
+    assert repeated.count == 2
+    assert repeated.within_a_file([first, second]) == (1, f"C1 line 1: rows 1 and 3 of {first}")
+    across = find_repeated(scan_claim_lines([second, first]).audited, tmp_path / "across")
+    assert across.within_a_file([second, first]) == (1, f"C1 line 1: rows 1 and 3 of {first}")
+    none = find_repeated(scan_claim_lines([second]).audited, tmp_path / "none")
+    assert none.within_a_file([second]) == (0, None)

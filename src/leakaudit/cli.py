@@ -13,7 +13,7 @@ from pathlib import Path
 
 from leakaudit.generate import generate
 from leakaudit.io import InputError, load_mapping
-from leakaudit.pipeline import DEFAULT_OUT, OutputError, rejects_warning, run_audit
+from leakaudit.pipeline import DEFAULT_OUT, OutputError, rejects_warning, repeats_warning, run_audit
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
 from leakaudit.report import ReportOptions, logo_data_uri
 from leakaudit.rules import get_rules
@@ -176,9 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OUTPUT_ERROR
     summary = result.summary
     print(f"Read {summary['rows_read']} rows: {summary['rows_audited']} audited, {summary['rows_rejected']} rejected.")
-    warning = rejects_warning(result)
-    if warning:
-        print(f"leakaudit: warning: {warning}", file=sys.stderr)
+    for warning in (rejects_warning(result), repeats_warning(summary)):
+        if warning:
+            print(f"leakaudit: warning: {warning}", file=sys.stderr)
     print(f"{summary['findings']} findings, estimated lost revenue ${summary['estimated_total']:,.2f}.")
     written = "findings.csv, findings.parquet, rejects.csv, summary.json"
     if not args.findings_only:

@@ -143,8 +143,10 @@ def run_audit(
             invalid_by_reason = invalid.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
             by_reason = pl.concat([invalid_by_reason.collect(engine=ENGINE), repeated.by_reason()])
             inputs = _inputs(rows_by_file, invalid, repeated, claim_lines.files)
+            within_count, within_example = repeated.within_a_file(claim_lines.files)
 
         summary = _summary(rules, findings, rows_rejected, by_reason, inputs, rows_audited, profile)
+        summary["repeats_within_a_file"] = {"rows": within_count, "first": within_example}
         summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
         if findings_only:
@@ -215,6 +217,24 @@ def rejects_warning(result: AuditResult) -> str | None:
     return (
         f"{count:,} of {rows_read:,} rows ({count / rows_read:.0%}) rejected for {column}: {reason}{example} "
         f"({first['source_file']} row {first['source_row']}). {hint}."
+    )
+
+
+def repeats_warning(summary: dict[str, Any]) -> str | None:
+    """A warning when a file lists a claim line more than once: each is audited from its last row only.
+
+    Overlapping exports repeat lines across files, as expected. Within one file a repeat is a row per
+    payment or adjustment (a transaction export), whose other rows' paid amounts the audit leaves out,
+    or rows exported twice.
+    """
+    within = summary["repeats_within_a_file"]
+    if not within["rows"]:
+        return None
+    return (
+        "rows that repeat a claim line (claim_id and line_number) of a later row in the same file: "
+        f"{within['rows']:,}; the first: {within['first']}. Each claim line is audited once, from its last "
+        "row. If the export has a row per payment or adjustment, the other rows' amounts are left out: "
+        "export one row per claim line (docs/schema.md)."
     )
 
 

@@ -87,6 +87,22 @@ class Repeated:
         counts = self.scan().group_by(file_index).agg(pl.len()).collect(engine=ENGINE)
         return {str(files[index]): count for index, count in counts.iter_rows()}
 
+    def within_a_file(self, files: Sequence[Path]) -> tuple[int, str | None]:
+        """How many repeats the file of the line kept in their place also holds, and the first, described.
+
+        Overlapping exports repeat a line in another file. A file that lists a claim line more than once
+        is another matter: a row per payment or adjustment (a transaction export), or rows copied twice.
+        """
+        same_file = pl.col("line_id") // (1 << ROW_BITS) == pl.col("kept_line_id") // (1 << ROW_BITS)
+        within = self.scan().filter(same_file)
+        count = within.select(pl.len()).collect(engine=ENGINE).item()
+        if not count:
+            return 0, None
+        first = within.sort("line_id").head(1).collect(engine=ENGINE).row(0, named=True)
+        row, kept, file = first["line_id"], first["kept_line_id"], files[first["line_id"] >> ROW_BITS]
+        mask = (1 << ROW_BITS) - 1
+        return count, f"{first['claim_id']} line {first['line_number']}: rows {row & mask} and {kept & mask} of {file}"
+
     def rejects(self, files: Sequence[Path], where: pl.Expr | None = None) -> pl.LazyFrame:
         """The repeated lines (those ``where`` holds) as rejects, in no particular order.
 
