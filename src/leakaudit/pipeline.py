@@ -116,7 +116,7 @@ def run_audit(
             lines_file = Path(work) / _LINES_FILE
             claim_lines = _validate(claim_lines, Path(work), mapping, stages)
             stages.set_postfix_str("reading the rejected rows' values")
-            invalid, invalid_count = _invalid_rows(claim_lines, Path(work), mapping)
+            invalid = _invalid_rows(claim_lines, Path(work), mapping)
             stages.set_postfix_str("finding claim lines exported more than once")
             repeated = _find_repeated(pl.scan_parquet(lines_file, glob=False), Path(work))
             lines = _without_repeated(pl.scan_parquet(lines_file, glob=False), repeated, Path(work))
@@ -129,24 +129,10 @@ def run_audit(
             stages.set_postfix_str("rules and pricing")
             findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
             stages.update()
-            # Within the work directory: files rewritten there (io.quotes) are counted there.
-            rows_by_file = claim_lines.rows_by_file()
-            rows_read, rows_audited = sum(rows_by_file.values()), int(profile["rows"][0])
-            rows_rejected = invalid_count + repeated.count
-            if rows_read != rows_audited + rows_rejected:
-                raise ReconciliationError(
-                    f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}"
-                )
-            # Within the work directory too: the repeats, and many invalid rows, are read from there.
-            rejects = ordered_rejects(invalid, repeated, claim_lines.files)
-            _write(out / "rejects.csv", lambda path: _write_rejects(path, rejects))
-            invalid_by_reason = invalid.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
-            by_reason = pl.concat([invalid_by_reason.collect(engine=ENGINE), repeated.by_reason()])
-            inputs = _inputs(rows_by_file, invalid, repeated, claim_lines.files)
-            within_count, within_example = repeated.within_a_file(claim_lines.files)
+            rows_audited = int(profile["rows"][0])
+            rejected = _account(out, claim_lines, rows_audited, invalid, repeated)
 
-        summary = _summary(rules, findings, rows_rejected, by_reason, inputs, rows_audited, profile)
-        summary["repeats_within_a_file"] = {"rows": within_count, "first": within_example}
+        summary = _summary(rules, findings, rejected, rows_audited, profile)
         summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
         if findings_only:
@@ -408,16 +394,57 @@ def _write_work_files(
         raise InputError(f"cannot read the input ({files}): {err}") from None
 
 
+@dataclass(frozen=True)
+class _Rejected:
+    """The rows not audited, counted (see :func:`_account`)."""
+
+    rows: int
+    #: Counted by ``column`` and ``reason`` (a pair once).
+    by_reason: pl.DataFrame
+    #: Each input file's rows: read, audited, rejected and of those repeated (see :func:`_inputs`).
+    inputs: list[dict[str, Any]]
+    #: The repeats whose audited row is in their own file, and the first described.
+    within_a_file: dict[str, Any]
+
+
+def _account(
+    out: Path,
+    claim_lines: ClaimLines,
+    rows_audited: int,
+    invalid: tuple[pl.LazyFrame, int],
+    repeated: Repeated,
+) -> _Rejected:
+    """Check that every row read was audited or rejected; write ``rejects.csv``; count the rejects.
+
+    ``invalid`` are the rows with a bad value and their number. Run while the work directory exists:
+    files rewritten there (``io.quotes``) are counted there, and the repeats (and many invalid rows) are
+    read from there.
+    """
+    invalid_rows, invalid_count = invalid
+    rows_by_file = claim_lines.rows_by_file()
+    rows_read, rows_rejected = sum(rows_by_file.values()), invalid_count + repeated.count
+    if rows_read != rows_audited + rows_rejected:
+        raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}")
+    rejects = ordered_rejects(invalid_rows, repeated, claim_lines.files)
+    _write(out / "rejects.csv", lambda path: _write_rejects(path, rejects))
+    invalid_by_reason = invalid_rows.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
+    within_count, within_first = repeated.within_a_file(claim_lines.files)
+    return _Rejected(
+        rows=rows_rejected,
+        by_reason=pl.concat([invalid_by_reason.collect(engine=ENGINE), repeated.by_reason()]),
+        inputs=_inputs(rows_by_file, invalid_rows, repeated, claim_lines.files),
+        within_a_file={"rows": within_count, "first": within_first},
+    )
+
+
 def _summary(
     rules: Sequence[Any],
     findings: pl.DataFrame,
-    rows_rejected: int,
-    by_reason: pl.DataFrame,
-    inputs: list[dict[str, Any]],
+    rejected: _Rejected,
     rows_audited: int,
     profile: pl.DataFrame,
 ) -> dict[str, Any]:
-    """``summary.json``; ``by_reason`` counts the rejects by ``column`` and ``reason`` (a pair once)."""
+    """``summary.json``."""
     totals = rule_totals(findings, [rule.id for rule in rules])
     per_rule: dict[str, Any] = {
         rule.id: {
@@ -431,12 +458,12 @@ def _summary(
     }
     lost_revenue = findings.filter(pl.col("finding_kind") == "lost_revenue")
     first, last = profile["first"][0], profile["last"][0]
-    rejects_by_reason = by_reason.sort("count", "column", "reason", descending=[True, False, False])
+    rejects_by_reason = rejected.by_reason.sort("count", "column", "reason", descending=[True, False, False])
     return {
-        "rows_read": sum(i["rows"] for i in inputs),
+        "rows_read": sum(i["rows"] for i in rejected.inputs),
         "rows_audited": rows_audited,
-        "rows_rejected": rows_rejected,
-        "inputs": inputs,
+        "rows_rejected": rejected.rows,
+        "inputs": rejected.inputs,
         "service_dates": {
             "first": first.isoformat() if first else None,
             "last": last.isoformat() if last else None,
@@ -446,6 +473,7 @@ def _summary(
         "estimated_total": _dollars(lost_revenue["estimated_amount"].sum()),
         "rules": per_rule,
         "rejects_by_reason": rejects_by_reason.to_dicts(),
+        "repeats_within_a_file": rejected.within_a_file,
     }
 
 

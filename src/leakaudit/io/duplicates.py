@@ -36,7 +36,7 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.engine import ENGINE
-from leakaudit.io.reader import ROW_BITS, source_file, source_row
+from leakaudit.io.reader import ROW_BITS, file_index, source_file, source_row
 
 KEY = ("claim_id", "line_number")
 
@@ -83,8 +83,7 @@ class Repeated:
 
     def by_file(self, files: Sequence[Path]) -> dict[str, int]:
         """How many repeated lines each input file holds (a file without any left out)."""
-        file_index = (pl.col("line_id") // (1 << ROW_BITS)).alias("file")
-        counts = self.scan().group_by(file_index).agg(pl.len()).collect(engine=ENGINE)
+        counts = self.scan().group_by(file_index(pl.col("line_id"))).agg(pl.len()).collect(engine=ENGINE)
         return {str(files[index]): count for index, count in counts.iter_rows()}
 
     def within_a_file(self, files: Sequence[Path]) -> tuple[int, str | None]:
@@ -93,7 +92,7 @@ class Repeated:
         Overlapping exports repeat a line in another file. A file that lists a claim line more than once
         is another matter: a row per payment or adjustment (a transaction export), or rows copied twice.
         """
-        same_file = pl.col("line_id") // (1 << ROW_BITS) == pl.col("kept_line_id") // (1 << ROW_BITS)
+        same_file = file_index(pl.col("line_id")) == file_index(pl.col("kept_line_id"))
         within = self.scan().filter(same_file)
         count = within.select(pl.len()).collect(engine=ENGINE).item()
         if not count:
