@@ -130,6 +130,20 @@ def test_hostile_description_is_escaped(claims_csv, tmp_path: Path) -> None:  # 
     assert not re.search(r"url\((?!#)", html)  # nothing fetched: the page opens offline
 
 
+def test_a_claim_line_listed_twice_in_a_file_is_flagged_in_the_data_quality_section(
+    claims_csv, tmp_path: Path, sample: tuple[str, dict[str, Any], Path]
+) -> None:  # type: ignore[no-untyped-def]
+    """The client's copy says that only the last row of such a claim line was audited, as the run warns."""
+    line = {"claim_id": "C1", "procedure_code": "99213", "patient_id": "P1"}
+    path = claims_csv([{**line, "paid_amount": "60.00"}, {**line, "paid_amount": "-60.00"}], name="payments.csv")
+    run_audit([path], tmp_path / "out", options=ReportOptions(as_of=AS_OF))
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    flagged = "Rows repeating a claim line of a later row in the same file: 1 (the first: C1 line 1: rows 1 and 2"
+    assert f'<p class="caution">{flagged} of {path})' in html
+    assert "only the last row of each claim line was audited" in html
+    assert 'class="caution"' not in sample[0]
+
+
 def test_compare_with_previous_run(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     before = claims_csv(
         [

@@ -138,6 +138,9 @@ class ReportContext:
     rows_audited: int = doc("Rows that passed validation and were audited.")
     rows_rejected: int = doc("Rows rejected, with reasons in rejects.csv.")
     rejects_by_reason: list[dict[str, Any]] = doc("Rejected rows counted by column and reason.")
+    repeats_within_a_file: dict[str, Any] = doc(
+        "Rows repeating a claim line that a later row of the same file holds (rows), and the first (first)."
+    )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
     older_total: Decimal = doc("Lost revenue past its timely-filing deadline on as_of.")
@@ -217,6 +220,7 @@ def build_report_context(
         rows_audited=summary["rows_audited"],
         rows_rejected=summary["rows_rejected"],
         rejects_by_reason=summary["rejects_by_reason"],
+        repeats_within_a_file=summary["repeats_within_a_file"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
         older_total=_total(lost.filter(pl.col("recoverable").not_())),
