@@ -7,14 +7,13 @@ where a Polars scan refuses the file (see :mod:`leakaudit.io.long_rows`, :mod:`l
 from __future__ import annotations
 
 import csv
-import gzip
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
 from leakaudit.io.errors import InputError
-from leakaudit.io.sources import CsvFormat, is_gzip
+from leakaudit.io.sources import CsvFormat, open_input
 
 T = TypeVar("T")
 
@@ -23,8 +22,7 @@ T = TypeVar("T")
 def _records(path: Path, csv_format: CsvFormat) -> Iterator[Iterator[list[str]]]:
     # NOTE: as Polars reads the files: UTF-8 with undecodable bytes replaced, a byte-order mark skipped,
     # the lines before the header skipped as lines (quotes not read), and a blank line counted as a row.
-    opener = gzip.open if is_gzip(path) else open
-    with opener(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
+    with open_input(path, "rt", newline="", encoding="utf-8-sig", errors="replace") as handle:
         for _ in range(csv_format.skip_lines):
             handle.readline()
         yield csv.reader(handle, delimiter=csv_format.separator)

@@ -10,7 +10,6 @@ files scanned together, row counts is read here.
 
 from __future__ import annotations
 
-import gzip
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
@@ -22,7 +21,7 @@ from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
 from leakaudit.io.mapping import MAPPABLE, MODIFIER_COLUMNS, ColumnMapping
-from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, is_gzip, resolve_sources, scan_source
+from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, open_input, resolve_sources, scan_source
 from leakaudit.schema import (
     LINE_COLUMNS,
     MONEY,
@@ -435,7 +434,7 @@ def _encoding_hint(path: Path) -> str:
     """For a CSV written as UTF-16 (Excel's "Unicode Text"), whose header Polars reads as noise: what to do."""
     if file_format(path) != "csv":
         return ""
-    with (gzip.open if is_gzip(path) else open)(path, "rb") as handle:
+    with open_input(path) as handle:
         start = handle.read(2)
     if start not in (b"\xff\xfe", b"\xfe\xff"):
         return ""

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import glob
+import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any, cast
 
 import polars as pl
 
@@ -45,6 +47,13 @@ def file_suffix(path: Path) -> str:
 def is_gzip(path: Path) -> bool:
     """Whether the input file is gzip-compressed (by its name: ``.csv.gz``, ``.txt.gz``)."""
     return file_suffix(path).endswith(".gz")
+
+
+def open_input(path: Path, mode: str = "rb", **options: Any) -> IO[Any]:
+    """Open an input file as Python reads it, decompressing a gzip one (by its name); ``options`` as ``open``'s."""
+    if is_gzip(path):
+        return cast("IO[Any]", gzip.open(path, mode, **options))
+    return open(path, mode, **options)
 
 
 def file_format(path: Path) -> str:
