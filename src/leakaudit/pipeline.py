@@ -427,12 +427,17 @@ def _account(
         raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}")
     rejects = ordered_rejects(invalid_rows, repeated, claim_lines.files)
     _write(out / "rejects.csv", lambda path: _write_rejects(path, rejects))
-    invalid_by_reason = invalid_rows.group_by("column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
+    # One pass over the invalid rows (a work file of tens of millions, where the mapping reads no date)
+    # counts them both by reason and by file.
+    counted = invalid_rows.group_by("source_file", "column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
+    invalid_counts = counted.collect(engine=ENGINE)
+    invalid_by_reason = invalid_counts.group_by("column", "reason").agg(pl.col("count").sum())
+    invalid_by_file = invalid_counts.group_by("source_file").agg(pl.col("count").sum())
     within_count, within_first = repeated.within_a_file(claim_lines.files)
     return _Rejected(
         rows=rows_rejected,
-        by_reason=pl.concat([invalid_by_reason.collect(engine=ENGINE), repeated.by_reason()]),
-        inputs=_inputs(rows_by_file, invalid_rows, repeated, claim_lines.files),
+        by_reason=pl.concat([invalid_by_reason, repeated.by_reason()]),
+        inputs=_inputs(rows_by_file, dict(invalid_by_file.iter_rows()), repeated.by_file(claim_lines.files)),
         within_a_file={"rows": within_count, "first": within_first},
     )
 
@@ -478,15 +483,12 @@ def _summary(
 
 
 def _inputs(
-    rows_by_file: dict[str, int], invalid: pl.LazyFrame, repeated: Repeated, files: Sequence[Path]
+    rows_by_file: dict[str, int], invalid_by_file: dict[str, int], repeated_by_file: dict[str, int]
 ) -> list[dict[str, Any]]:
     """Each input file's rows: read, audited and rejected, and of those rejected how many are repeats.
 
     Which export is bad, or which exports overlap, shows here: the totals alone do not tell.
     """
-    invalid_counts = invalid.group_by("source_file").agg(pl.len()).collect(engine=ENGINE)
-    invalid_by_file: dict[str, int] = dict(invalid_counts.iter_rows())
-    repeated_by_file = repeated.by_file(files)
     inputs = []
     for name, rows in rows_by_file.items():
         repeats = repeated_by_file.get(name, 0)
