@@ -176,7 +176,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OUTPUT_ERROR
     summary = result.summary
     print(f"Read {summary['rows_read']} rows: {summary['rows_audited']} audited, {summary['rows_rejected']} rejected.")
-    for warning in (rejects_warning(result), repeats_warning(summary)):
+    for warning in (rejects_warning(result), repeats_warning(result)):
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)
     print(f"{summary['findings']} findings, estimated lost revenue ${summary['estimated_total']:,.2f}.")

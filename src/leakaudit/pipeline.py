@@ -206,14 +206,14 @@ def rejects_warning(result: AuditResult) -> str | None:
     )
 
 
-def repeats_warning(summary: dict[str, Any]) -> str | None:
+def repeats_warning(result: AuditResult) -> str | None:
     """A warning when a file lists a claim line more than once: each is audited from its last row only.
 
     Overlapping exports repeat lines across files, as expected. Within one file a repeat is a row per
     payment or adjustment (a transaction export), whose other rows' paid amounts the audit leaves out,
     or rows exported twice.
     """
-    within = summary["repeats_within_a_file"]
+    within = result.summary["repeats_within_a_file"]
     if not within["rows"]:
         return None
     return (
