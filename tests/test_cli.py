@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import shutil
 import subprocess
@@ -18,7 +19,7 @@ from conftest import SAMPLE_CSV, SAMPLE_DIR, write_claims_csv
 from leakaudit import pipeline
 from leakaudit.cli import ExitCode, main
 from leakaudit.findings import FINDING_SCHEMA
-from leakaudit.io import ClaimLines, InputError, duplicates, rejects
+from leakaudit.io import REPEAT_RANGE_SCHEMA, ClaimLines, InputError, duplicates, rejects
 from leakaudit.io.duplicates import REPEATED_REASON
 from leakaudit.pipeline import run_audit
 
@@ -44,9 +45,12 @@ def test_sample_audit_writes_every_output(sample_run: tuple[Path, dict]) -> None
         "findings.parquet",
         "findings.xlsx",
         "rejects.csv",
+        "repeats.csv",
         "report.html",
         "summary.json",
     ]
+    # The sample lists each claim line once: repeats.csv has its header only.
+    assert (out / "repeats.csv").read_text().splitlines() == [",".join(REPEAT_RANGE_SCHEMA.names())]
     findings = pl.read_parquet(out / "findings.parquet")
     assert findings.schema == FINDING_SCHEMA
     assert findings.height == summary["findings"] > 0
@@ -225,8 +229,9 @@ def test_overlapping_exports_audit_each_claim_line_once(
     sample_run: tuple[Path, dict],  # type: ignore[type-arg]
 ) -> None:
     """Regression: two monthly exports sharing a thousand lines (an export of "the last 90 days") doubled
-    the findings on those lines and their dollars. Each repeated line is rejected but once, naming the row
-    audited in its place (the later file's); the findings are the sample's."""
+    the findings on those lines and their dollars. Each repeated line is rejected but once, listed in
+    repeats.csv in a range of rows with the rows audited in their place (the later file's); the rows with
+    a bad value are in rejects.csv, as in the sample's; the findings are the sample's."""
     exports = _overlapping_exports(tmp_path)
     body = SAMPLE_CSV.read_text().splitlines()[1:]
     out, summary = _audit(tmp_path, exports)
@@ -236,24 +241,33 @@ def test_overlapping_exports_audit_each_claim_line_once(
     assert summary["estimated_total"] == sample_run[1]["estimated_total"]
     assert summary["rows_audited"] == sample_run[1]["rows_audited"]
     rejects = pl.read_csv(out / "rejects.csv", infer_schema=False)
-    repeated = rejects.filter(pl.col("reason") == REPEATED_REASON)
     sample_rejects = pl.read_csv(sample_run[0] / "rejects.csv", infer_schema=False)
-    invalid_in_overlap = sample_rejects.filter(pl.col("source_row").cast(int).is_between(1001, 2000)).height
-    assert repeated.height == 1000 - invalid_in_overlap
-    assert set(repeated["source_file"]) == {str(exports / "2025-01.csv")}
-    assert repeated["source_row"].cast(int).to_list() == [
-        row for row in range(1001, 2001) if row not in sample_rejects["source_row"].cast(int).to_list()
-    ]
-    first = repeated.row(0, named=True)
-    row = int(first["source_row"])
-    claim, line = body[row - 1].split(",")[:2]
-    assert first["value"] == f"{claim} line {line}: audited from {exports / '2025-02.csv'} row {row - 1000}"
-    assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"] == len(body) + 1000
-    # Each file's rows: the repeats all in the earlier one; the sample's own bad rows in both.
     bad_rows = sample_rejects["source_row"].cast(int).to_list()
+    sample_reasons = sample_rejects.select(pl.col("source_row").cast(int), "reason").rows()
+    assert rejects["reason"].to_list() == [reason for row, reason in sample_reasons if row <= 2000] + [
+        reason for row, reason in sample_reasons if row > 1000
+    ]
+    repeats = pl.read_csv(out / "repeats.csv")
+    assert set(repeats["source_file"]) == {str(exports / "2025-01.csv")}
+    assert set(repeats["audited_file"]) == {str(exports / "2025-02.csv")}
+    listed = [
+        row for first, last in repeats.select("first_row", "last_row").iter_rows() for row in range(first, last + 1)
+    ]
+    assert listed == [row for row in range(1001, 2001) if row not in bad_rows]
+    assert (repeats["audited_first_row"] == repeats["first_row"] - 1000).all()
+    assert (repeats["audited_last_row"] == repeats["last_row"] - 1000).all()
+    # A range of rows for each run of good rows between the bad ones.
+    assert repeats.height == 1 + sum(later != row + 1 for row, later in itertools.pairwise(listed)) > 1
+    first = repeats.row(0, named=True)
+    claim, line = body[first["first_row"] - 1].split(",")[:2]
+    assert (first["first_claim_id"], first["first_line_number"]) == (claim, int(line))
+    assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"] == len(body) + 1000
+    assert summary["rows_rejected"] == rejects.height + repeats["rows"].sum()
+    assert {"column": "(whole row)", "reason": REPEATED_REASON, "count": len(listed)} in summary["rejects_by_reason"]
+    # Each file's rows: the repeats all in the earlier one; the sample's own bad rows in both.
     january, february = summary["inputs"]
-    assert january["repeated"] == repeated.height and february["repeated"] == 0
-    assert january["rejected"] == repeated.height + sum(row <= 2000 for row in bad_rows)
+    assert january["repeated"] == len(listed) and february["repeated"] == 0
+    assert january["rejected"] == len(listed) + sum(row <= 2000 for row in bad_rows)
     assert february["rejected"] == sum(row > 1000 for row in bad_rows)
     for each in (january, february):
         assert each["audited"] == each["rows"] - each["rejected"]
@@ -273,32 +287,36 @@ def _overlapping_exports(tmp_path: Path) -> Path:
 def test_many_rejects_are_audited_the_same_through_work_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Past a million, repeats are not filtered out in every scan of the rules, but the lines are written
     again without them; invalid rows are not looked up in memory, but validated again with their values;
-    repeats are found in passes, and the rejects written in chunks. Either way, the outputs are the same."""
+    repeats are found in passes, and the rejects and repeats written in chunks. Either way, the outputs are
+    the same."""
     exports = _overlapping_exports(tmp_path)
     plain = run_audit([exports], tmp_path / "plain", findings_only=True)
     monkeypatch.setattr(pipeline, "_FILTER_REPEATS", 0)
     monkeypatch.setattr(pipeline, "_LOOKUP_REJECTS", 0)
     monkeypatch.setattr(duplicates, "PASS_ROWS", 100)
-    monkeypatch.setattr(rejects, "CHUNK_ROWS", 10)
+    monkeypatch.setattr(rejects, "CHUNK_ROWS", 4)
     sunk: list[Path] = []
     found: list[duplicates.Repeated] = []
-    chunks: list[int] = []
-    sink, find, write = pipeline._sink_lines, pipeline.find_repeated, pipeline._write_rejects
+    chunks: dict[str, list[int]] = {"rejects.csv": [], "repeats.csv": []}
+    sink, find, write = pipeline._sink_lines, pipeline.find_repeated, pipeline._write_csv
     monkeypatch.setattr(pipeline, "_sink_lines", lambda lines, path: sunk.append(path) or sink(lines, path))
     monkeypatch.setattr(pipeline, "find_repeated", lambda *args: found.append(find(*args)) or found[-1])
-    counted = lambda parts: (chunks.append(part.height) or part for part in parts)  # noqa: E731
-    monkeypatch.setattr(pipeline, "_write_rejects", lambda path, parts: write(path, counted(parts)))
+    counted = lambda path, parts: (chunks[path.name].append(part.height) or part for part in parts)  # noqa: E731
+    monkeypatch.setattr(pipeline, "_write_csv", lambda path, parts: write(path, counted(path, parts)))
     revalidated = _Calls(ClaimLines.rejects_with_values)
     monkeypatch.setattr(ClaimLines, "rejects_with_values", revalidated)
     rewritten = run_audit([exports], tmp_path / "rewritten", findings_only=True)
     assert [path.name for path in sunk] == ["lines.parquet", "unique-lines.parquet"]
     assert len(found[0].paths) > 5
     assert revalidated.calls == 1
-    assert len(chunks) > 50 and max(chunks) == 10
-    for name in ("findings.parquet", "rejects.csv"):
+    assert len(chunks["rejects.csv"]) > 1 and max(chunks["rejects.csv"]) == 4
+    # Chunks of 4 repeats, ranges joined across them.
+    assert len(chunks["repeats.csv"]) > 1 and sum(chunks["repeats.csv"]) < 20
+    for name in ("findings.parquet", "rejects.csv", "repeats.csv"):
         assert (plain.out_dir / name).read_bytes() == (rewritten.out_dir / name).read_bytes(), name
     assert plain.summary == rewritten.summary
-    assert rewritten.rejects.height == rewritten.summary["rows_rejected"] > 900
+    assert rewritten.rejects.height + rewritten.repeats["rows"].sum() == rewritten.summary["rows_rejected"]
+    assert rewritten.repeats["rows"].sum() > 900
 
 
 class _Calls:
@@ -343,14 +361,28 @@ def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Repeats are most rows of overlapping exports, as they should be: no warning; nor for the sample's
-    handful of bad rows."""
+    handful of bad rows. The rows rejected are told apart: bad values (rejects.csv) and repeats
+    (repeats.csv: here the first two exports, each a range of rows between the bad ones)."""
     exports = tmp_path / "exports"
     exports.mkdir()
     for month in ("2025-01", "2025-02", "2025-03"):
         shutil.copy(SAMPLE_CSV, exports / f"{month}.csv")
-    _, summary = _audit(tmp_path, exports)
+    out, summary = _audit(tmp_path, exports)
     assert summary["rows_rejected"] * 2 > summary["rows_read"]
-    assert "warning" not in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "warning" not in captured.err
+    rejects = pl.read_csv(out / "rejects.csv")
+    bad, audited = rejects.height, summary["rows_audited"]
+    assert bad > 3
+    assert f"{audited} audited, {2 * audited + bad} rejected ({bad} with a bad value, {2 * audited} repeating" in (
+        captured.out
+    )
+    repeats = pl.read_csv(out / "repeats.csv")
+    assert repeats["rows"].sum() == 2 * audited
+    # Each export's good rows, one after the other between the bad ones, are a range.
+    bad_rows = rejects.filter(pl.col("source_file") == str(exports / "2025-01.csv"))["source_row"].to_list()
+    good = [row for row in range(1, summary["inputs"][0]["rows"] + 1) if row not in bad_rows]
+    assert repeats.height == 2 * (1 + sum(later != row + 1 for row, later in itertools.pairwise(good))) > 2
 
 
 def test_an_export_with_a_row_per_payment_warns_that_each_claim_line_is_audited_from_its_last_row(
@@ -443,7 +475,7 @@ def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
 
 
 @needs_full_device
-@pytest.mark.parametrize("output", ["findings.parquet", "rejects.csv", "findings.xlsx", "report.html"])
+@pytest.mark.parametrize("output", ["findings.parquet", "rejects.csv", "repeats.csv", "findings.xlsx", "report.html"])
 def test_an_output_that_cannot_be_written_exits_3_naming_it(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], output: str
 ) -> None:

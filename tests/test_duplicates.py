@@ -9,8 +9,9 @@ import polars as pl
 import pytest
 
 from conftest import write_claims_csv
-from leakaudit.io import REJECTED_ROW_SCHEMA, duplicates, find_repeated, ordered_rejects, scan_claim_lines
+from leakaudit.io import duplicates, find_repeated, repeat_ranges, scan_claim_lines
 from leakaudit.io.duplicates import REPEATED_REASON
+from leakaudit.io.reader import ROW_BITS
 
 
 def test_the_last_of_each_repeated_claim_line_is_kept_whatever_its_values(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -40,10 +41,12 @@ def test_the_last_of_each_repeated_claim_line_is_kept_whatever_its_values(claims
     kept = lines.filter(pl.col("line_id") == found["kept_line_id"][0]).collect()
     assert kept["paid_amount"].cast(float).to_list() == [12.4]
     assert set(repeated.line_ids().to_list()) == set(found["line_id"].to_list())
-    rejects = repeated.rejects([january, february]).collect().sort("line_id")
-    assert rejects.select("source_file", "source_row").rows() == [(str(january), 1), (str(january), 4)]
-    assert set(rejects["value"]) == {f"C1 line 1: audited from {february} row 1"}
-    assert set(rejects["reason"]) == {REPEATED_REASON}
+    ranges = pl.concat(repeat_ranges(repeated, [january, february]))
+    columns = ("source_file", "first_row", "last_row", "audited_file", "audited_first_row")
+    assert ranges.select(columns).rows() == [
+        (str(january), 1, 1, str(february), 1),
+        (str(january), 4, 4, str(february), 1),
+    ]
     assert repeated.by_reason().rows() == [("(whole row)", REPEATED_REASON, 2)]
 
 
@@ -52,7 +55,7 @@ def test_no_repeats_writes_nothing(claims_csv, tmp_path: Path) -> None:  # type:
     repeated = find_repeated(scan_claim_lines([path]).audited, tmp_path / "work")
     assert repeated.count == 0 and repeated.paths == ()
     assert repeated.scan().collect().columns == ["line_id", "claim_id", "line_number", "kept_line_id"]
-    assert repeated.rejects([path]).collect().is_empty()
+    assert pl.concat(repeat_ranges(repeated, [path])).is_empty()
     assert repeated.by_reason().is_empty()
 
 
@@ -75,7 +78,7 @@ def test_passes_of_any_size_find_exactly_the_repeats_a_plain_count_finds(
 ) -> None:
     """Exports that barely overlap (a month exported again) and exports that overlap almost wholly ("the last
     90 days" every month): compared in passes of a few lines, the repeats are those of one pass, and those
-    a count of each claim line in Python finds; their rejects come merged in the order of the inputs."""
+    a count of each claim line in Python finds; their ranges come in the order of the inputs, whole."""
     paths = _exports(tmp_path, claims=300, overlap=overlap, seed=seed)
     lines = scan_claim_lines(paths).audited
     table = lines.select("claim_id", "line_number", "line_id").collect()
@@ -94,11 +97,19 @@ def test_passes_of_any_size_find_exactly_the_repeats_a_plain_count_finds(
     for repeated in (whole, small):
         assert repeated.count == len(expected)
         assert sorted(repeated.scan().select("line_id", "kept_line_id").collect().rows()) == expected
-    chunks = list(ordered_rejects(pl.LazyFrame(schema=REJECTED_ROW_SCHEMA), small, paths, chunk_rows=7))
-    assert len(chunks) == -(-len(expected) // 7)
-    rejects = pl.concat(chunks)
-    assert rejects["line_id"].to_list() == [line_id for line_id, _ in expected]
-    assert rejects["source_file"].to_list() == sorted(rejects["source_file"].to_list())
+    chunks = list(repeat_ranges(small, paths, chunk_rows=7))
+    assert len(chunks) > 1
+    ranges = pl.concat(chunks)
+    assert ranges.equals(pl.concat(repeat_ranges(whole, paths)))
+    index = {str(path): number << ROW_BITS for number, path in enumerate(paths)}
+    listed = [
+        (index[file] + first + offset, index[audited_file] + audited_first + offset)
+        for file, first, rows, audited_file, audited_first in ranges.select(
+            "source_file", "first_row", "rows", "audited_file", "audited_first_row"
+        ).iter_rows()
+        for offset in range(rows)
+    ]
+    assert listed == expected
 
 
 def test_claim_lines_whose_hashes_collide_are_told_apart(

@@ -141,6 +141,7 @@ def test_a_claim_line_listed_twice_in_a_file_is_flagged_in_the_data_quality_sect
     flagged = "Rows repeating a claim line of a later row in the same file: 1 (the first: C1 line 1: rows 1 and 2"
     assert f'<p class="caution">{flagged} of {path})' in html
     assert "only the last row of each claim line was audited" in html
+    assert "repeats are listed in <code>repeats.csv</code>" in html
     assert 'class="caution"' not in sample[0]
 
 

@@ -175,12 +175,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"leakaudit: error: {err}", file=sys.stderr)
         return ExitCode.OUTPUT_ERROR
     summary = result.summary
-    print(f"Read {summary['rows_read']} rows: {summary['rows_audited']} audited, {summary['rows_rejected']} rejected.")
+    repeats = sum(each["repeated"] for each in summary["inputs"])
+    rejected = f"{summary['rows_rejected']} rejected"
+    if repeats:
+        rejected += f" ({summary['rows_rejected'] - repeats} with a bad value, {repeats} repeating a claim line)"
+    print(f"Read {summary['rows_read']} rows: {summary['rows_audited']} audited, {rejected}.")
     for warning in (rejects_warning(result), repeats_warning(result)):
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)
     print(f"{summary['findings']} findings, estimated lost revenue ${summary['estimated_total']:,.2f}.")
-    written = "findings.csv, findings.parquet, rejects.csv, summary.json"
+    written = "findings.csv, findings.parquet, rejects.csv, repeats.csv, summary.json"
     if not args.findings_only:
         written = "report.html, findings.xlsx, " + written
     print(f"Wrote in {result.out_dir}: {written}")

@@ -24,6 +24,7 @@ from leakaudit.findings import compare_findings, find_all, rule_totals
 from leakaudit.io import (
     BAD_DATE_REASON,
     REJECTED_ROW_SCHEMA,
+    REPEAT_RANGE_SCHEMA,
     REPEATED_REASON,
     ClaimLines,
     ColumnMapping,
@@ -34,6 +35,7 @@ from leakaudit.io import (
     ordered_rejects,
     refused_long_rows,
     refused_quotes,
+    repeat_ranges,
     rewrite_refused,
     scan_claim_lines,
 )
@@ -70,8 +72,13 @@ class AuditResult:
 
     @property
     def rejects(self) -> pl.DataFrame:
-        """The rows not audited, read from ``rejects.csv`` (not held by the audit: they may be millions)."""
+        """The rows with a bad value, read from ``rejects.csv`` (not held by the audit: they may be millions)."""
         return pl.read_csv(self.out_dir / "rejects.csv", schema=_REJECTS_CSV_SCHEMA)
+
+    @property
+    def repeats(self) -> pl.DataFrame:
+        """The repeated claim lines, as ranges of rows, read from ``repeats.csv``."""
+        return pl.read_csv(self.out_dir / "repeats.csv", schema=REPEAT_RANGE_SCHEMA)
 
 
 def run_audit(
@@ -414,7 +421,7 @@ def _account(
     invalid: tuple[pl.LazyFrame, int],
     repeated: Repeated,
 ) -> _Rejected:
-    """Check that every row read was audited or rejected; write ``rejects.csv``; count the rejects.
+    """Check that every row read was audited or rejected; write ``rejects.csv`` and ``repeats.csv``; count them.
 
     ``invalid`` are the rows with a bad value and their number. Run while the work directory exists:
     files rewritten there (``io.quotes``) are counted there, and the repeats (and many invalid rows) are
@@ -425,8 +432,10 @@ def _account(
     rows_read, rows_rejected = sum(rows_by_file.values()), invalid_count + repeated.count
     if rows_read != rows_audited + rows_rejected:
         raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}")
-    rejects = ordered_rejects(invalid_rows, repeated, claim_lines.files)
-    _write(out / "rejects.csv", lambda path: _write_rejects(path, rejects))
+    rejects = ordered_rejects(invalid_rows)
+    _write(out / "rejects.csv", lambda path: _write_csv(path, (chunk.drop("line_id") for chunk in rejects)))
+    ranges = repeat_ranges(repeated, claim_lines.files)
+    _write(out / "repeats.csv", lambda path: _write_csv(path, ranges))
     # One pass over the invalid rows (a work file of tens of millions, where the mapping reads no date)
     # counts them both by reason and by file.
     counted = invalid_rows.group_by("source_file", "column", "reason").agg(pl.len().cast(pl.Int64).alias("count"))
@@ -513,18 +522,18 @@ def _dollars(value: Any) -> float:
 
 
 def _write_outputs(out: Path, findings: pl.DataFrame, summary: dict[str, Any]) -> None:
-    """Write the findings and the summary (``rejects.csv`` is written while the work directory exists)."""
+    """Write the findings and the summary (the rows not audited are written while the work directory exists)."""
     _write(out / "findings.parquet", findings.write_parquet)
     _write(out / "findings.csv", findings.write_csv)
     text = json.dumps(summary, indent=2) + "\n"
     _write(out / "summary.json", lambda path: path.write_text(text, encoding="utf-8"))
 
 
-def _write_rejects(path: Path, chunks: Iterable[pl.DataFrame]) -> None:
-    """Write ``rejects.csv`` from its chunks, each sorted by ``line_id`` (the order the inputs are read)."""
+def _write_csv(path: Path, chunks: Iterable[pl.DataFrame]) -> None:
+    """Write a CSV file from its chunks, in order (``rejects.csv``, ``repeats.csv``: there is always one)."""
     with path.open("wb") as handle:
         for number, chunk in enumerate(chunks):
-            chunk.drop("line_id").write_csv(handle, include_header=number == 0)
+            chunk.write_csv(handle, include_header=number == 0)
 
 
 def _write(path: Path, write: Callable[[Path], object]) -> None:

@@ -14,7 +14,7 @@ from leakaudit.io.reader import (
     encounter_key,
     scan_claim_lines,
 )
-from leakaudit.io.rejects import ordered_rejects
+from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, ordered_rejects, repeat_ranges
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import read_toml
 
@@ -23,6 +23,7 @@ __all__ = [
     "LINE_ID_BITS",
     "REJECTED_ROW_SCHEMA",
     "REPEATED_REASON",
+    "REPEAT_RANGE_SCHEMA",
     "ClaimLines",
     "ColumnMapping",
     "InputError",
@@ -36,6 +37,7 @@ __all__ = [
     "read_toml",
     "refused_long_rows",
     "refused_quotes",
+    "repeat_ranges",
     "resolve_sources",
     "rewrite_refused",
     "scan_claim_lines",

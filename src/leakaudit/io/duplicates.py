@@ -5,7 +5,7 @@ the same claim line in more than one file. Audited as often as it appears, every
 count again, and the report's dollars with it. A claim line is its ``claim_id`` and ``line_number``:
 of the rows that share them, the audit keeps the last one (the latest file in the order the inputs
 resolve, which for exports named by date is the newest; within a file, the last row) and rejects the
-others, each naming the row audited in its place.
+others, each listed with the row audited in its place (``io.rejects``).
 
 NOTE: found by sorting a 64-bit hash of every line's key, then comparing the lines of the hashes that
 repeat (so a collision never drops a line). At 100 M lines: 3.3 s, 1.65 GB. A group-by on the key
@@ -13,9 +13,10 @@ took 16.7 s and 8.4 GB, ``is_duplicated`` 25.9 s and 5.8 GB.
 
 NOTE: exports that overlap three times over (every line of "the last 90 days", exported monthly) make
 most rows repeats. So the lines of the repeating hashes are compared in passes of at most
-:data:`PASS_ROWS` lines, each pass's repeats written to a work file, and their rejects are written in
-chunks (``io.rejects``). 33 M lines exported three times (100 M rows, 67 M repeats) took
-3.7 GB and 158 s, the rejects 15 GB of CSV; with the repeats held in memory, 11.1 GB and 175 s.
+:data:`PASS_ROWS` lines, each pass's repeats written to a work file, and they are listed in chunks
+(``io.rejects``). 33 M lines exported three times (100 M rows, 67 M repeats) took 3.7 GB and 158 s,
+50 s of it writing the repeats as 15 GB of CSV, a row each (now ranges of rows); with the repeats held
+in memory, 11.1 GB and 175 s.
 
 >>> import tempfile
 >>> lines = pl.LazyFrame(
@@ -36,11 +37,11 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.engine import ENGINE
-from leakaudit.io.reader import ROW_BITS, file_index, source_file, source_row
+from leakaudit.io.reader import ROW_BITS, file_index
 
 KEY = ("claim_id", "line_number")
 
-#: How a repeated row is rejected (its value names the row audited in its place).
+#: How a repeated row is rejected, counted in ``summary.json`` as the rows with a bad value are.
 REPEATED_COLUMN = "(whole row)"
 REPEATED_REASON = "the same claim_id and line_number as a later row, audited in its place"
 
@@ -101,29 +102,6 @@ class Repeated:
         row, kept, file = first["line_id"], first["kept_line_id"], files[first["line_id"] >> ROW_BITS]
         mask = (1 << ROW_BITS) - 1
         return count, f"{first['claim_id']} line {first['line_number']}: rows {row & mask} and {kept & mask} of {file}"
-
-    def rejects(self, files: Sequence[Path], where: pl.Expr | None = None) -> pl.LazyFrame:
-        """The repeated lines (those ``where`` holds) as rejects, in no particular order.
-
-        Columns those of ``rejects.csv`` and ``line_id``: a repeated line's value names the row audited in
-        its place. See ``io.rejects`` for all the rejects in order.
-        """
-        repeated = self.scan() if where is None else self.scan().filter(where)
-        kept = pl.col("kept_line_id")
-        return repeated.select(
-            "line_id",
-            source_file(pl.col("line_id"), files).alias("source_file"),
-            source_row(pl.col("line_id")).alias("source_row"),
-            pl.lit(REPEATED_COLUMN).alias("column"),
-            pl.format(
-                "{} line {}: audited from {} row {}",
-                "claim_id",
-                "line_number",
-                source_file(kept, files),
-                source_row(kept),
-            ).alias("value"),
-            pl.lit(REPEATED_REASON).alias("reason"),
-        )
 
 
 def key_hash() -> pl.Expr:

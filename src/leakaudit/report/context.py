@@ -136,7 +136,7 @@ class ReportContext:
     )
     rows_read: int = doc("Rows read from all inputs.")
     rows_audited: int = doc("Rows that passed validation and were audited.")
-    rows_rejected: int = doc("Rows rejected, with reasons in rejects.csv.")
+    rows_rejected: int = doc("Rows rejected: bad values listed in rejects.csv, repeats in repeats.csv.")
     rejects_by_reason: list[dict[str, Any]] = doc("Rejected rows counted by column and reason.")
     repeats_within_a_file: dict[str, Any] = doc(
         "Rows repeating a claim line that a later row of the same file holds (rows), and the first (first)."
