@@ -11,8 +11,8 @@ def ndc11(ndc: pl.Expr) -> pl.Expr:
     A dashed NDC is padded segment by segment (``0003-0293-05`` -> ``00003029305``); an 11-digit
     plain NDC is kept; fewer than 10 plain digits are an 11-digit NDC whose leading zeros a spreadsheet
     dropped (``3029305`` -> ``00003029305``, as revenue codes lose theirs); anything else (10 plain
-    digits whose segments are unknown, alternate ids) is kept as its digits so it can still match a
-    crosswalk written the same way.
+    digits whose segments are unknown, alternate ids) is kept as its digits: :func:`ndc11_forms` gives
+    the 11-digit forms 10 digits may be, for a list of NDCs to tell which.
 
     >>> ndcs = ["0003-0293-05", "00003029305", "3029305", "0003029305", "N/A"]
     >>> pl.select(ndc11(pl.lit(pl.Series(ndcs)))).to_series().to_list()
@@ -36,4 +36,21 @@ def ndc11(ndc: pl.Expr) -> pl.Expr:
         .when(zeros_dropped)
         .then(digits.str.zfill(11))
         .otherwise(digits)
+    )
+
+
+def ndc11_forms(ndc: pl.Expr) -> pl.Expr:
+    """The three 11-digit NDCs that 10 digits without dashes may be: from 4-4-2, 5-3-2 or 5-4-1, padded.
+
+    A barcode scanner, or a label copied without its dashes, gives the 10 digits of the package's NDC; the
+    segment padded with a zero for the 11-digit billing form depends on the labeler. Which one it is only a
+    list of NDCs can tell: ``jcode-unit-mismatch`` takes the one the CMS crosswalk lists for the line's code.
+
+    >>> pl.select(ndc11_forms(pl.lit("6332380620"))).item().to_list()
+    ['06332380620', '63323080620', '63323806200']
+    """
+    return pl.concat_list(
+        pl.lit("0") + ndc,
+        ndc.str.slice(0, 5) + pl.lit("0") + ndc.str.slice(5),
+        ndc.str.slice(0, 9) + pl.lit("0") + ndc.str.slice(9),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from leakaudit.refdata import ndc11
+from leakaudit.refdata import ndc11, ndc11_forms
 from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits, number_text
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import is_drug_product
@@ -45,8 +45,9 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
 
     ``ME`` (mg), ``GR`` (g) and ``F2`` (IU), and ``ML`` for codes dosed per mL, convert directly against
     the HCPCS dosage descriptor (CMS ASP file): 40 mg of J3301 (per 10 mg) is 4 units. Otherwise ``ML``,
-    ``GR`` and ``UN`` use the CMS NDC-HCPCS crosswalk for that NDC: billing units per item, and the item's
-    package size. A partial unit is rounded up, as CMS instructs. :func:`conversion` words it.
+    ``GR`` and ``UN`` use the CMS NDC-HCPCS crosswalk for that NDC (10 digits without dashes in the 11-digit
+    form the crosswalk lists: :func:`_listed_ndc`): billing units per item, and the item's package size.
+    A partial unit is rounded up, as CMS instructs. :func:`conversion` words it.
     """
     asp = ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage", "dosage_amount", "dosage_unit")
     crosswalk = ctx.refdata.crosswalk.select(
@@ -72,8 +73,7 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
     needs_crosswalk = pl.col("_units").is_null() & pl.col("ndc_quantity").is_not_null() & pl.col("ndc").is_not_null()
     per_item = pl.col("billing_units_per_item").cast(pl.Float64)
     from_crosswalk = (
-        with_direct.filter(needs_crosswalk)
-        .with_columns(ndc11(pl.col("ndc")).alias("ndc11"))
+        _listed_ndc(with_direct.filter(needs_crosswalk).with_columns(ndc11(pl.col("ndc")).alias("ndc11")), crosswalk)
         .join(crosswalk, on=["procedure_code", "ndc11"], how="left")
         .with_columns(
             pl.when(pl.col("ndc_unit") == "UN")
@@ -99,6 +99,36 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(raw > 0).then((raw - 1e-6).ceil().clip(lower_bound=1)).alias("expected_units"),
         pl.col("billing_units_per_item").is_not_null().alias("via_crosswalk"),
     ).drop("_units")
+
+
+def _listed_ndc(lines: pl.LazyFrame, crosswalk: pl.LazyFrame) -> pl.LazyFrame:
+    """``lines`` with an ``ndc11`` of 10 digits (no dashes) in the 11-digit form the crosswalk lists.
+
+    Of the forms 10 digits may be (:func:`ndc11_forms`), the ``crosswalk`` must list exactly one for the
+    line's code.
+
+    In the crosswalk shipped, one of 10,410 pairs of a code and a 10-digit form is ambiguous (J9171
+    4306600101: 43066000101 or 43066001001): such an NDC is left as it is, matching nothing, not guessed.
+    """
+    forms = (
+        lines.filter(pl.col("ndc11").str.contains(r"^\d{10}$"))
+        .select("line_id", "procedure_code", ndc11_forms(pl.col("ndc11")).alias("form"))
+        .explode("form")
+        .join(
+            crosswalk.select("procedure_code", pl.col("ndc11").alias("form")),
+            on=["procedure_code", "form"],
+            how="semi",
+        )
+        .group_by("line_id")
+        .agg(pl.col("form").unique())
+        .filter(pl.col("form").list.len() == 1)
+        .select("line_id", pl.col("form").list.first())
+    )
+    return (
+        lines.join(forms, on="line_id", how="left")
+        .with_columns(pl.coalesce("form", "ndc11").alias("ndc11"))
+        .drop("form")
+    )
 
 
 def conversion() -> pl.Expr:
