@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import gzip
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,17 @@ def write_claims_csv(path: Path, rows: list[dict[str, Any]], defaults: dict[str,
         writer = csv.DictWriter(handle, fieldnames=columns, restval="")
         writer.writeheader()
         writer.writerows(filled)
+    return path
+
+
+def write_compressed(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` compressed as its name says (``.gz``: gzip, ``.zst``: zstd), else as it is."""
+    suffix = path.suffix.lower()
+    if suffix == ".zst":
+        with pa.CompressedOutputStream(str(path), "zstd") as out:
+            out.write(data)
+        return path
+    path.write_bytes(gzip.compress(data) if suffix == ".gz" else data)
     return path
 
 

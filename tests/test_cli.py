@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 import pytest
 
-from conftest import SAMPLE_CSV, SAMPLE_DIR, write_claims_csv
+from conftest import SAMPLE_CSV, SAMPLE_DIR, write_claims_csv, write_compressed
 from leakaudit import pipeline
 from leakaudit.cli import ExitCode, main
 from leakaudit.findings import FINDING_SCHEMA
@@ -88,7 +88,7 @@ def test_summary_totals_match_findings(sample_run: tuple[Path, dict]) -> None:  
     assert summary["estimated_total"] == round(sum(r["estimated_total"] for r in summary["rules"].values()), 2)
 
 
-def test_parquet_directory_and_gzip_inputs_give_the_same_findings(
+def test_parquet_directory_and_compressed_inputs_give_the_same_findings(
     tmp_path: Path,
     sample_run: tuple[Path, dict],  # type: ignore[type-arg]
 ) -> None:
@@ -101,11 +101,16 @@ def test_parquet_directory_and_gzip_inputs_give_the_same_findings(
     compressed = tmp_path / "claims.csv.gz"
     compressed.write_bytes(gzip.compress(SAMPLE_CSV.read_bytes()))
     out_gz, summary_gz = _audit(tmp_path, compressed, out="gz")
+    out_zst, summary_zst = _audit(
+        tmp_path, write_compressed(tmp_path / "claims.csv.zst", SAMPLE_CSV.read_bytes()), out="zst"
+    )
     keep = ["rule_id", "claim_id", "line_number", "estimated_amount", "estimate_method", "confidence"]
     reference = pl.read_parquet(out_csv / "findings.parquet").select(keep)
     assert pl.read_parquet(out_pq / "findings.parquet").select(keep).equals(reference)
     assert pl.read_parquet(out_dir / "findings.parquet").select(keep).equals(reference)
     assert (out_gz / "findings.parquet").read_bytes() == (out_csv / "findings.parquet").read_bytes()
+    assert (out_zst / "findings.parquet").read_bytes() == (out_csv / "findings.parquet").read_bytes()
+    assert summary_zst["rows_rejected"] == summary_csv["rows_rejected"]
     assert summary_pq["rows_rejected"] == summary_dir["rows_rejected"] == summary_csv["rows_rejected"]
     assert summary_gz["rows_rejected"] == summary_csv["rows_rejected"]
     rejects = pl.read_csv(out_gz / "rejects.csv", infer_schema=False)

@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import write_claims_csv
+from conftest import write_claims_csv, write_compressed
 from leakaudit.io import (
     ClaimLines,
     ColumnMapping,
@@ -201,14 +201,16 @@ def test_a_required_column_spelt_otherwise_is_named_in_the_error(tmp_path: Path)
     )
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".txt.gz"])
+@pytest.mark.parametrize("suffix", [".csv", ".txt.gz", ".txt.zst"])
 def test_a_utf16_export_is_named_as_such(tmp_path: Path, suffix: str) -> None:
     """Excel's "Unicode Text" is UTF-16: Polars reads its header as noise, and the error listed every column."""
     path = tmp_path / f"export{suffix}"
     text = "claim_id,line_number,service_date,procedure_code,units,charge_amount\nC1,1,2025-03-14,99213,1,10\n"
     data = text.encode("utf-16")
-    path.write_bytes(gzip.compress(data) if suffix.endswith(".gz") else data)
-    with pytest.raises(InputError, match=r'export\.(csv|txt\.gz): missing .* It is UTF-16 text .* "CSV UTF-8"'):
+    write_compressed(path, data)
+    with pytest.raises(
+        InputError, match=r'export\.(csv|txt\.gz|txt\.zst): missing .* It is UTF-16 text .* "CSV UTF-8"'
+    ):
         scan_claim_lines([path])
 
 
@@ -580,7 +582,7 @@ def test_files_whose_only_difference_is_all_null_columns_share_a_scan(tmp_path: 
     ]
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".csv.gz"])
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".csv.zst"])
 def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: Path, suffix: str) -> None:
     """A description with an unquoted comma shifts every value after it: Polars refuses the whole scan, without
     saying where. The rows are found, each rejected whole, and every other row keeps its file and row number,
@@ -597,7 +599,7 @@ def test_csv_rows_with_more_fields_than_the_header_are_rejected_whole(tmp_path: 
         "b4,1,2025-03-14,99070,1,20,Brace, knee,\n"  # unquoted: one field too many, and the last one empty
         "b5,1,2025-03-14,99213,1,90,visit,11\n"
     )
-    b.write_bytes(gzip.compress(text.encode()) if suffix.endswith(".gz") else text.encode())
+    write_compressed(b, text.encode())
     paths = [a, b]
     with pytest.raises(pl.exceptions.PolarsError) as refused:
         scan_claim_lines(paths).audited.collect()
@@ -688,25 +690,28 @@ def test_a_csv_too_long_for_pythons_reader_is_named_with_its_line(tmp_path: Path
         find_long_rows([path])
 
 
-def test_gzip_compressed_csv_exports_are_read_as_they_are(tmp_path: Path) -> None:
-    """Large exports come as ``.csv.gz``: found in a directory, read in one scan with plain CSVs, each row
-    keeping its own file and row (a reject's value is read back from the compressed file too)."""
+@pytest.mark.parametrize("compressed", ["b.CSV.GZ", "b.csv.zst"])
+def test_compressed_csv_exports_are_read_as_they_are(tmp_path: Path, compressed: str) -> None:
+    """Large exports come as ``.csv.gz`` (or ``.csv.zst``, from a data warehouse): found in a directory, read
+    in one scan with plain CSVs, each row keeping its own file and row (a reject's value is read back from
+    the compressed file too)."""
     plain = write_claims_csv(tmp_path / "a.csv", [{"claim_id": "a1", "procedure_code": "99213"}])
     rows = [{"claim_id": "b1", "procedure_code": "j3301"}, {"claim_id": "b2", "procedure_code": "99213", "units": "x"}]
     text = write_claims_csv(tmp_path / "b.txt", rows).read_bytes()
     (tmp_path / "b.txt").unlink()
-    (tmp_path / "b.CSV.GZ").write_bytes(gzip.compress(text))
-    (tmp_path / "notes.gz").write_bytes(gzip.compress(b"not an export"))  # not a supported ending: left out
-    assert resolve_sources([tmp_path]) == [plain, tmp_path / "b.CSV.GZ"]
+    path = write_compressed(tmp_path / compressed, text)
+    ending = path.suffix.lower()
+    write_compressed(tmp_path / f"notes{ending}", b"not an export")  # not a supported ending: left out
+    assert resolve_sources([tmp_path]) == [plain, path]
     lines = scan_claim_lines([tmp_path])
-    assert [[p.name for p in group.paths] for group in lines.groups] == [["a.csv", "b.CSV.GZ"]]
+    assert [[p.name for p in group.paths] for group in lines.groups] == [["a.csv", compressed]]
     audited, rejects = _origins(lines)
     assert audited == [("a1", 0, 1), ("b1", 1, 1)]
-    assert rejects == [("b.CSV.GZ", 2, "units", "x")]
+    assert rejects == [(compressed, 2, "units", "x")]
     assert lines.audited.filter(pl.col("claim_id") == "b1").select("procedure_code").collect().item() == "J3301"
-    assert lines.rows_by_file() == {str(plain): 1, str(tmp_path / "b.CSV.GZ"): 2}
-    with pytest.raises(InputError, match=r"notes\.gz: unsupported file type '\.gz'"):
-        resolve_sources([tmp_path / "notes.gz"])
+    assert lines.rows_by_file() == {str(plain): 1, str(path): 2}
+    with pytest.raises(InputError, match=rf"notes\{ending}: unsupported file type '\{ending}'"):
+        resolve_sources([tmp_path / f"notes{ending}"])
 
 
 def test_an_export_that_ends_every_row_with_a_separator_is_read(tmp_path: Path) -> None:
