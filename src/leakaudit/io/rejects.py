@@ -76,8 +76,8 @@ def ordered_rejects(invalid: pl.LazyFrame, *, chunk_rows: int | None = None) -> 
     ``invalid`` are the rows as :meth:`leakaudit.io.reader.ClaimLines.with_reject_values` gives them, in
     any order. Columns: those of :data:`REJECTED_ROW_SCHEMA`. There is always a chunk, if an empty one.
     """
-    line_ids = invalid.select("line_id").collect(engine=ENGINE)["line_id"]
-    for within in _line_id_ranges(line_ids, chunk_rows or CHUNK_ROWS):
+    ranges = _line_id_ranges(invalid.select("line_id").collect(engine=ENGINE)["line_id"], chunk_rows or CHUNK_ROWS)
+    for within in ranges:
         yield invalid.filter(within).collect(engine=ENGINE).cast(REJECTED_ROW_SCHEMA).sort("line_id")
 
 
@@ -167,11 +167,14 @@ def _described(ranges: pl.DataFrame, files: Sequence[Path]) -> pl.DataFrame:
     ).cast(REPEAT_RANGE_SCHEMA)
 
 
-def _line_id_ranges(line_ids: pl.Series, chunk_rows: int) -> Iterator[pl.Expr]:
+def _line_id_ranges(line_ids: pl.Series, chunk_rows: int) -> list[pl.Expr]:
     """Conditions on ``line_id`` that cut the rows of ``line_ids`` into chunks of at most ``chunk_rows``.
 
-    There is always one, if no row meets it.
+    There is always one, if no row meets it. NOTE: a list, not a generator, so that ``line_ids`` (tens of
+    millions) is not held while the chunks are read.
     """
     starts = line_ids.sort().gather_every(chunk_rows)[1:].to_list()
-    for low, high in zip([0, *starts], [*starts, None], strict=True):
-        yield pl.col("line_id") >= low if high is None else pl.col("line_id").is_between(low, high, "left")
+    return [
+        pl.col("line_id") >= low if high is None else pl.col("line_id").is_between(low, high, "left")
+        for low, high in zip([0, *starts], [*starts, None], strict=True)
+    ]
