@@ -92,11 +92,9 @@ def product_payments(ctx: AuditContext) -> pl.LazyFrame:
 
 def provider_history(ctx: AuditContext) -> pl.LazyFrame:
     """The rendering provider's own median, where it has enough paid encounters."""
+    payments = product_payments(ctx).filter(pl.col("rendering_npi").is_not_null())
     return (
-        product_payments(ctx)
-        .filter(pl.col("rendering_npi").is_not_null())
-        .group_by("price_code", "rendering_npi")
-        .agg(median_price(pl.col("product_paid")).alias("unit_price"), pl.len().alias("n"))
+        median_price(payments, ["price_code", "rendering_npi"], pl.col("product_paid"))
         .filter(pl.col("n") >= MIN_PROVIDER_ENCOUNTERS)
         .select(
             "price_code",
@@ -113,17 +111,12 @@ def provider_history(ctx: AuditContext) -> pl.LazyFrame:
 
 def organisation_history(ctx: AuditContext) -> pl.LazyFrame:
     """The whole organisation's median."""
-    return (
-        product_payments(ctx)
-        .group_by("price_code")
-        .agg(median_price(pl.col("product_paid")).alias("unit_price"), pl.len().alias("n"))
-        .select(
-            "price_code",
-            "unit_price",
-            pl.format(
-                "median product payment on {} of the organisation's paid encounters with {}", "n", "price_code"
-            ).alias("method"),
-        )
+    return median_price(product_payments(ctx), ["price_code"], pl.col("product_paid")).select(
+        "price_code",
+        "unit_price",
+        pl.format(
+            "median product payment on {} of the organisation's paid encounters with {}", "n", "price_code"
+        ).alias("method"),
     )
 
 

@@ -10,12 +10,13 @@ general (a CMS reference price).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
 from leakaudit.rules import AuditContext
+from leakaudit.stats import median_by
 
 NO_PRICE_BASIS = "no price basis"
 UNIT_PRICE = pl.Decimal(18, 4)
@@ -53,12 +54,15 @@ class PriceBasis:
     tiers: tuple[PriceTier, ...]
 
 
-def median_price(amount: pl.Expr) -> pl.Expr:
-    """Median of a dollar amount as a Decimal with 4 places.
+def median_price(lines: pl.LazyFrame, keys: Sequence[str | pl.Expr], amount: pl.Expr) -> pl.LazyFrame:
+    """Per group of ``keys``: the median dollar ``amount`` (``unit_price``) and the number of lines (``n``).
 
-    A median is one observed value, or the mean of two, so nothing is summed in floating point.
+    ``unit_price`` is a Decimal with 4 places. A median is one observed value, or the mean of two, so
+    nothing is summed in floating point. It is exact, in memory that grows with the distinct amounts,
+    not the lines (:func:`leakaudit.stats.median_by`).
     """
-    return amount.cast(pl.Float64).median().round(4).cast(UNIT_PRICE)
+    medians = median_by(lines, keys, amount, name="unit_price", count="n")
+    return medians.with_columns(pl.col("unit_price").round(4).cast(UNIT_PRICE))
 
 
 def paid_per_unit() -> pl.Expr:

@@ -17,19 +17,14 @@ from leakaudit.rules.expired_code import code_validity
 
 def replacement_history(ctx: AuditContext) -> pl.LazyFrame:
     """Median paid per unit of each code, keyed as the replacement (``price_code``)."""
-    return (
-        paid_lines(ctx.lines)
-        .group_by(pl.col("procedure_code").alias("price_code"))
-        .agg(median_price(paid_per_unit()).alias("unit_price"), pl.len().alias("n"))
-        .select(
+    return median_price(paid_lines(ctx.lines), [pl.col("procedure_code").alias("price_code")], paid_per_unit()).select(
+        "price_code",
+        "unit_price",
+        pl.format(
+            "median paid per unit on {} of the organisation's paid lines of the replacement code {}",
+            "n",
             "price_code",
-            "unit_price",
-            pl.format(
-                "median paid per unit on {} of the organisation's paid lines of the replacement code {}",
-                "n",
-                "price_code",
-            ).alias("method"),
-        )
+        ).alias("method"),
     )
 
 
@@ -44,18 +39,14 @@ def history_while_valid(ctx: AuditContext) -> pl.LazyFrame:
             & (pl.col("termination_date").is_null() | (pl.col("service_date") <= pl.col("termination_date")))
         )
     )
-    return (
-        valid_lines.group_by("procedure_code")
-        .agg(median_price(paid_per_unit()).alias("unit_price"), pl.len().alias("n"))
-        .select(
+    return median_price(valid_lines, ["procedure_code"], paid_per_unit()).select(
+        "procedure_code",
+        "unit_price",
+        pl.format(
+            "median paid per unit on {} of the organisation's paid {} lines billed while it was valid",
+            "n",
             "procedure_code",
-            "unit_price",
-            pl.format(
-                "median paid per unit on {} of the organisation's paid {} lines billed while it was valid",
-                "n",
-                "procedure_code",
-            ).alias("method"),
-        )
+        ).alias("method"),
     )
 
 

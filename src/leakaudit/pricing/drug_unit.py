@@ -14,11 +14,9 @@ MIN_PAYER_LINES = 5
 
 def payer_history(ctx: AuditContext) -> pl.LazyFrame:
     """Median paid per unit of each drug code for each payer, with enough paid lines."""
+    paid = paid_lines(ctx.lines).filter(pl.col("payer_id").is_not_null())
     return (
-        paid_lines(ctx.lines)
-        .filter(pl.col("payer_id").is_not_null())
-        .group_by(pl.col("procedure_code").alias("price_code"), "payer_id")
-        .agg(median_price(paid_per_unit()).alias("unit_price"), pl.len().alias("n"))
+        median_price(paid, [pl.col("procedure_code").alias("price_code"), "payer_id"], paid_per_unit())
         .filter(pl.col("n") >= MIN_PAYER_LINES)
         .select(
             "price_code",

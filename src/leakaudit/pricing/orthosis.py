@@ -27,19 +27,14 @@ def _lcode_lines(ctx: AuditContext) -> pl.LazyFrame:
 
 def region_history(ctx: AuditContext) -> pl.LazyFrame:
     """Median paid amount of the organisation's paid L-code lines per region."""
-    return (
-        _lcode_lines(ctx)
-        .filter(pl.col("paid_amount") > 0)
-        .group_by("price_code")
-        .agg(median_price(pl.col("paid_amount")).alias("unit_price"), pl.len().alias("n"))
-        .select(
-            "price_code",
-            "unit_price",
-            pl.when(pl.col("price_code") == UNKNOWN_REGION)
-            .then(pl.format("median paid on {} of the organisation's paid L-code lines (body region unknown)", "n"))
-            .otherwise(pl.format("median paid on {} of the organisation's paid {} L-code lines", "n", "price_code"))
-            .alias("method"),
-        )
+    paid = _lcode_lines(ctx).filter(pl.col("paid_amount") > 0)
+    return median_price(paid, ["price_code"], pl.col("paid_amount")).select(
+        "price_code",
+        "unit_price",
+        pl.when(pl.col("price_code") == UNKNOWN_REGION)
+        .then(pl.format("median paid on {} of the organisation's paid L-code lines (body region unknown)", "n"))
+        .otherwise(pl.format("median paid on {} of the organisation's paid {} L-code lines", "n", "price_code"))
+        .alias("method"),
     )
 
 

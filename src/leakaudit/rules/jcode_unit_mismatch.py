@@ -8,6 +8,7 @@ from leakaudit.refdata import ndc11, ndc11_forms
 from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits, number_text
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import is_drug_product
+from leakaudit.stats import median_by
 
 #: How each X12 NDC unit of measure relates to a dosage descriptor unit: (kind of quantity, factor to
 #: the kind's base unit: mg for mass, IU for units, mL for volume).
@@ -221,12 +222,13 @@ class JcodeUnitMismatch(Rule):
 
         # Far below the provider's typical units, for lines without an NDC quantity. The typical units are
         # the provider's over the whole audit (all partitions, when ``lines`` is one).
-        typical = (
-            ctx.all_lines.filter(billable & pl.col("rendering_npi").is_not_null())
-            .group_by("procedure_code", "rendering_npi")
-            .agg(pl.col("units").cast(pl.Float64).median().alias("typical_units"), pl.len().alias("typical_lines"))
-            .filter(pl.col("typical_lines") >= MIN_TYPICAL_LINES)
-        )
+        typical = median_by(
+            ctx.all_lines.filter(billable & pl.col("rendering_npi").is_not_null()),
+            ["procedure_code", "rendering_npi"],
+            pl.col("units"),
+            name="typical_units",
+            count="typical_lines",
+        ).filter(pl.col("typical_lines") >= MIN_TYPICAL_LINES)
         below = (
             drugs.filter(pl.col("ndc_quantity").is_null())
             .join(
