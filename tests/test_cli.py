@@ -51,6 +51,7 @@ def test_sample_audit_writes_every_output(sample_run: tuple[Path, dict]) -> None
     ]
     # The sample lists each claim line once: repeats.csv has its header only.
     assert (out / "repeats.csv").read_text().splitlines() == [",".join(REPEAT_RANGE_SCHEMA.names())]
+    assert summary["repeats_by_file_pair"] == []
     findings = pl.read_parquet(out / "findings.parquet")
     assert findings.schema == FINDING_SCHEMA
     assert findings.height == summary["findings"] > 0
@@ -269,6 +270,14 @@ def test_overlapping_exports_audit_each_claim_line_once(
     assert summary["rows_read"] == summary["rows_audited"] + summary["rows_rejected"] == len(body) + 1000
     assert summary["rows_rejected"] == rejects.height + repeats["rows"].sum()
     assert {"column": "(whole row)", "reason": REPEATED_REASON, "count": len(listed)} in summary["rejects_by_reason"]
+    assert summary["repeats_by_file_pair"] == [
+        {
+            "file": str(exports / "2025-01.csv"),
+            "audited_file": str(exports / "2025-02.csv"),
+            "rows": len(listed),
+            "ranges": repeats.height,
+        }
+    ]
     # Each file's rows: the repeats all in the earlier one; the sample's own bad rows in both.
     january, february = summary["inputs"]
     assert january["repeated"] == len(listed) and february["repeated"] == 0
@@ -388,6 +397,12 @@ def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(
     bad_rows = rejects.filter(pl.col("source_file") == str(exports / "2025-01.csv"))["source_row"].to_list()
     good = [row for row in range(1, summary["inputs"][0]["rows"] + 1) if row not in bad_rows]
     assert repeats.height == 2 * (1 + sum(later != row + 1 for row, later in itertools.pairwise(good))) > 2
+    # Each earlier export repeats the last, range for range.
+    last = str(exports / "2025-03.csv")
+    assert summary["repeats_by_file_pair"] == [
+        {"file": str(exports / f"{month}.csv"), "audited_file": last, "rows": audited, "ranges": repeats.height // 2}
+        for month in ("2025-01", "2025-02")
+    ]
 
 
 def test_an_export_with_a_row_per_payment_warns_that_each_claim_line_is_audited_from_its_last_row(

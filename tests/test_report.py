@@ -142,6 +142,9 @@ def test_a_claim_line_listed_twice_in_a_file_is_flagged_in_the_data_quality_sect
     assert f'<p class="caution">{flagged} of {path})' in html
     assert "only the last row of each claim line was audited" in html
     assert "repeats are listed in <code>repeats.csv</code>" in html
+    pair = f'<tr><td>{path}</td><td>{path}</td><td class="num">1</td><td class="num">1</td></tr>'
+    assert pair in html
+    assert "Audited in their place from" not in sample[0]
     assert 'class="caution"' not in sample[0]
 
 

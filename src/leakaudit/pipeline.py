@@ -412,6 +412,8 @@ class _Rejected:
     inputs: list[dict[str, Any]]
     #: The repeats whose audited row is in their own file, and the first described.
     within_a_file: dict[str, Any]
+    #: The repeats by file and file of the rows audited in their place: rows and ranges (``repeats.csv``).
+    by_file_pair: list[dict[str, Any]]
 
 
 def _account(
@@ -434,7 +436,8 @@ def _account(
         raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}")
     rejects = ordered_rejects(invalid_rows)
     _write(out / "rejects.csv", lambda path: _write_csv(path, (chunk.drop("line_id") for chunk in rejects)))
-    ranges = repeat_ranges(repeated, claim_lines.files)
+    pairs: list[pl.DataFrame] = []
+    ranges = _tallied(repeat_ranges(repeated, claim_lines.files), pairs)
     _write(out / "repeats.csv", lambda path: _write_csv(path, ranges))
     # One pass over the invalid rows (a work file of tens of millions, where the mapping reads no date)
     # counts them both by reason and by file.
@@ -448,7 +451,33 @@ def _account(
         by_reason=pl.concat([invalid_by_reason, repeated.by_reason()]),
         inputs=_inputs(rows_by_file, dict(invalid_by_file.iter_rows()), repeated.by_file(claim_lines.files)),
         within_a_file={"rows": within_count, "first": within_first},
+        by_file_pair=_by_file_pair(pairs, claim_lines.files),
     )
+
+
+def _tallied(ranges: Iterable[pl.DataFrame], into: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+    """The chunks of ``repeats.csv`` as they come, their rows and ranges counted by pair of files ``into``."""
+    for chunk in ranges:
+        into.append(chunk.group_by("source_file", "audited_file").agg(pl.col("rows").sum(), pl.len().alias("ranges")))
+        yield chunk
+
+
+def _by_file_pair(tallies: Sequence[pl.DataFrame], files: Sequence[Path]) -> list[dict[str, Any]]:
+    """The repeats of each file by the file audited in their place (``summary.json``), in input order.
+
+    Which exports overlap, and by how much, shows here: "the last 90 days" exported monthly makes each
+    file repeat the next two.
+    """
+    if not tallies:
+        return []
+    position = {str(path): number for number, path in enumerate(files)}
+    totals = (
+        pl.concat(tallies)
+        .group_by("source_file", "audited_file")
+        .agg(pl.col("rows").sum().cast(pl.Int64), pl.col("ranges").sum().cast(pl.Int64))
+    )
+    pairs = totals.rename({"source_file": "file"}).to_dicts()
+    return sorted(pairs, key=lambda pair: (position[pair["file"]], position[pair["audited_file"]]))
 
 
 def _summary(
@@ -488,6 +517,7 @@ def _summary(
         "rules": per_rule,
         "rejects_by_reason": rejects_by_reason.to_dicts(),
         "repeats_within_a_file": rejected.within_a_file,
+        "repeats_by_file_pair": rejected.by_file_pair,
     }
 
 
