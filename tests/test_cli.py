@@ -423,7 +423,8 @@ def test_an_export_with_a_row_per_payment_warns_that_each_claim_line_is_audited_
     assert summary["repeats_within_a_file"] == {"rows": 1, "first": f"C1 line 1: rows 1 and 3 of {export}"}
     err = capsys.readouterr().err
     assert (
-        "warning: rows that repeat a claim line (claim_id and line_number) of a later row in the same file: 1;" in err
+        "warning: rows that repeat a claim line (claim_id and line_number) of a later row in the same file: 1 "
+        "(in repeats.csv);" in err
     )
     assert f"the first: C1 line 1: rows 1 and 3 of {export}. Each claim line is audited once, from its last row" in err
     assert "row per payment or adjustment" in err

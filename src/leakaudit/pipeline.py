@@ -225,8 +225,8 @@ def repeats_warning(result: AuditResult) -> str | None:
         return None
     return (
         "rows that repeat a claim line (claim_id and line_number) of a later row in the same file: "
-        f"{within['rows']:,}; the first: {within['first']}. Each claim line is audited once, from its last "
-        "row. If the export has a row per payment or adjustment, the other rows' amounts are left out: "
+        f"{within['rows']:,} (in repeats.csv); the first: {within['first']}. Each claim line is audited once, "
+        "from its last row. If the export has a row per payment or adjustment, the other rows' amounts are left out: "
         "export one row per claim line (docs/schema.md)."
     )
 
