@@ -30,6 +30,7 @@ from leakaudit.io import (
     ColumnMapping,
     InputError,
     Repeated,
+    RepeatTally,
     find_long_rows,
     find_repeated,
     ordered_rejects,
@@ -436,8 +437,8 @@ def _account(
         raise ReconciliationError(f"read {rows_read} rows but audited {rows_audited} and rejected {rows_rejected}")
     rejects = ordered_rejects(invalid_rows)
     _write(out / "rejects.csv", lambda path: _write_csv(path, (chunk.drop("line_id") for chunk in rejects)))
-    pairs: list[pl.DataFrame] = []
-    ranges = _tallied(repeat_ranges(repeated, claim_lines.files), pairs)
+    tally = RepeatTally()
+    ranges = tally.counted(repeat_ranges(repeated, claim_lines.files))
     _write(out / "repeats.csv", lambda path: _write_csv(path, ranges))
     # One pass over the invalid rows (a work file of tens of millions, where the mapping reads no date)
     # counts them both by reason and by file.
@@ -445,39 +446,18 @@ def _account(
     invalid_counts = counted.collect(engine=ENGINE)
     invalid_by_reason = invalid_counts.group_by("column", "reason").agg(pl.col("count").sum())
     invalid_by_file = invalid_counts.group_by("source_file").agg(pl.col("count").sum())
-    within_count, within_first = repeated.within_a_file(claim_lines.files)
+    pairs = tally.by_file_pair(claim_lines.files)
+    repeated_by_file: dict[str, int] = {}
+    for pair in pairs:
+        repeated_by_file[pair["file"]] = repeated_by_file.get(pair["file"], 0) + pair["rows"]
+    within_count, within_first = tally.within_a_file()
     return _Rejected(
         rows=rows_rejected,
         by_reason=pl.concat([invalid_by_reason, repeated.by_reason()]),
-        inputs=_inputs(rows_by_file, dict(invalid_by_file.iter_rows()), repeated.by_file(claim_lines.files)),
+        inputs=_inputs(rows_by_file, dict(invalid_by_file.iter_rows()), repeated_by_file),
         within_a_file={"rows": within_count, "first": within_first},
-        by_file_pair=_by_file_pair(pairs, claim_lines.files),
+        by_file_pair=pairs,
     )
-
-
-def _tallied(ranges: Iterable[pl.DataFrame], into: list[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    """The chunks of ``repeats.csv`` as they come, their rows and ranges counted by pair of files ``into``."""
-    for chunk in ranges:
-        into.append(chunk.group_by("source_file", "audited_file").agg(pl.col("rows").sum(), pl.len().alias("ranges")))
-        yield chunk
-
-
-def _by_file_pair(tallies: Sequence[pl.DataFrame], files: Sequence[Path]) -> list[dict[str, Any]]:
-    """The repeats of each file by the file audited in their place (``summary.json``), in input order.
-
-    Which exports overlap, and by how much, shows here: "the last 90 days" exported monthly makes each
-    file repeat the next two.
-    """
-    if not tallies:
-        return []
-    position = {str(path): number for number, path in enumerate(files)}
-    totals = (
-        pl.concat(tallies)
-        .group_by("source_file", "audited_file")
-        .agg(pl.col("rows").sum().cast(pl.Int64), pl.col("ranges").sum().cast(pl.Int64))
-    )
-    pairs = totals.rename({"source_file": "file"}).to_dicts()
-    return sorted(pairs, key=lambda pair: (position[pair["file"]], position[pair["audited_file"]]))
 
 
 def _summary(

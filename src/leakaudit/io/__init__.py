@@ -14,7 +14,7 @@ from leakaudit.io.reader import (
     encounter_key,
     scan_claim_lines,
 )
-from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, ordered_rejects, repeat_ranges
+from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, RepeatTally, ordered_rejects, repeat_ranges
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import read_toml
 
@@ -27,6 +27,7 @@ __all__ = [
     "ClaimLines",
     "ColumnMapping",
     "InputError",
+    "RepeatTally",
     "Repeated",
     "count_rows",
     "encounter_key",

@@ -30,14 +30,12 @@ in memory, 11.1 GB and 175 s.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from leakaudit.engine import ENGINE
-from leakaudit.io.reader import ROW_BITS, file_index
 
 KEY = ("claim_id", "line_number")
 
@@ -81,27 +79,6 @@ class Repeated:
         counted = {"column": [REPEATED_COLUMN], "reason": [REPEATED_REASON], "count": [self.count]}
         schema = {"column": pl.String(), "reason": pl.String(), "count": pl.Int64()}
         return pl.DataFrame(counted, schema=schema).filter(pl.col("count") > 0)
-
-    def by_file(self, files: Sequence[Path]) -> dict[str, int]:
-        """How many repeated lines each input file holds (a file without any left out)."""
-        counts = self.scan().group_by(file_index(pl.col("line_id"))).agg(pl.len()).collect(engine=ENGINE)
-        return {str(files[index]): count for index, count in counts.iter_rows()}
-
-    def within_a_file(self, files: Sequence[Path]) -> tuple[int, str | None]:
-        """How many repeats the file of the line kept in their place also holds, and the first, described.
-
-        Overlapping exports repeat a line in another file. A file that lists a claim line more than once
-        is another matter: a row per payment or adjustment (a transaction export), or rows copied twice.
-        """
-        same_file = file_index(pl.col("line_id")) == file_index(pl.col("kept_line_id"))
-        within = self.scan().filter(same_file)
-        count = within.select(pl.len()).collect(engine=ENGINE).item()
-        if not count:
-            return 0, None
-        first = within.sort("line_id").head(1).collect(engine=ENGINE).row(0, named=True)
-        row, kept, file = first["line_id"], first["kept_line_id"], files[first["line_id"] >> ROW_BITS]
-        mask = (1 << ROW_BITS) - 1
-        return count, f"{first['claim_id']} line {first['line_number']}: rows {row & mask} and {kept & mask} of {file}"
 
 
 def key_hash() -> pl.Expr:
