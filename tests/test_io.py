@@ -26,6 +26,7 @@ from leakaudit.io import (
 )
 from leakaudit.io.long_rows import LONG_ROW_REASON
 from leakaudit.io.reader import BLANK_ROW_REASON, ROW_BITS
+from leakaudit.pipeline import run_audit
 
 
 def test_bad_values_are_rejected_with_file_row_column_and_reason(claims_csv) -> None:  # type: ignore[no-untyped-def]
@@ -99,6 +100,58 @@ def test_a_second_validating_pass_finds_the_same_rejected_values_as_the_lookup(c
         (2, "(whole row)", None),
         (3, "units", "x"),
     ]
+
+
+def test_dates_of_service_outside_1900_to_2099_are_rejected(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a year 0 date (an export's placeholder for "no date") parsed, was audited, and failed the
+    audit when the summary took the first date of service. Placeholders such as 9999-12-31 and typed
+    Parquet dates are held to the same years."""
+    dates = ["0000-01-01", "1899-12-31", "1900-01-01", "2099-12-31", "2100-01-01", "9999-12-31", "-0001-01-01"]
+    csv_path = claims_csv(
+        [{"claim_id": f"C{i}", "procedure_code": "99213", "service_date": d} for i, d in enumerate(dates)]
+    )
+    typed = [dt.date(1, 1, 1), dt.date(1900, 1, 1), dt.date(9999, 12, 31)]
+    parquet_path = tmp_path / "typed.parquet"
+    pl.DataFrame(
+        {
+            "claim_id": ["P0", "P1", "P2"],
+            "line_number": [1, 1, 1],
+            "service_date": typed,
+            "procedure_code": ["99213"] * 3,
+            "units": [1, 1, 1],
+            "charge_amount": [90.0] * 3,
+        }
+    ).write_parquet(parquet_path)
+    datetime_path = tmp_path / "datetimes.parquet"
+    pl.read_parquet(parquet_path).with_columns(pl.col("service_date").cast(pl.Datetime("us"))).write_parquet(
+        datetime_path
+    )
+    lines = scan_claim_lines([csv_path, parquet_path, datetime_path])
+    audited = lines.audited.select("claim_id", "service_date").collect().sort("claim_id")
+    assert audited.rows() == [
+        ("C2", dt.date(1900, 1, 1)),
+        ("C3", dt.date(2099, 12, 31)),
+        ("P1", dt.date(1900, 1, 1)),
+        ("P1", dt.date(1900, 1, 1)),
+    ]
+    rejects = lines.with_reject_values(lines.rejects.collect()).sort("line_id")
+    assert rejects.select("source_row", "value").rows() == [
+        (1, "0000-01-01"),
+        (2, "1899-12-31"),
+        (5, "2100-01-01"),
+        (6, "9999-12-31"),
+        (7, "-0001-01-01"),
+        (1, "0001-01-01"),
+        (3, "9999-12-31"),
+        (1, "0001-01-01 00:00:00.000000"),
+        (3, "9999-12-31 00:00:00.000000"),
+    ]
+    assert set(rejects["reason"]) == {"not a plausible date of service (years 1900 to 2099)"}
+    assert set(rejects["column"]) == {"service_date"}
+    # The whole audit ends, with the first and last dates of service audited.
+    result = run_audit([csv_path], tmp_path / "out", findings_only=True)
+    assert result.summary["service_dates"] == {"first": "1900-01-01", "last": "2099-12-31"}
+    assert result.summary["rows_rejected"] == 5
 
 
 def test_values_are_normalised(claims_csv) -> None:  # type: ignore[no-untyped-def]
@@ -377,6 +430,35 @@ def test_parquet_with_native_types_reads_like_csv(tmp_path: Path) -> None:
     assert audited["revenue_code"].to_list() == ["0274"]
     assert audited["ndc"].to_list() == ["00003029305"]
     assert lines.rejects.collect().select("source_row", "column").rows() == [(2, "service_date")]
+
+
+def test_typed_numbers_that_fit_no_column_are_rejected_not_fatal(tmp_path: Path) -> None:
+    """Regression: a float amount of 16 whole digits or more (1e16) made Polars raise, even casting not
+    strictly, and the whole audit failed; and a decimal line number lost its fraction (1.5 was line 1)."""
+    amounts = [40.5, 1e16, float("nan"), float("inf"), -9.99e15, 12.0]
+    path = tmp_path / "typed.parquet"
+    pl.DataFrame(
+        {
+            "claim_id": [f"C{i}" for i in range(6)],
+            "line_number": pl.Series(["1", "2", "3", "4", "5", "1.5"]).cast(pl.Decimal(10, 1)),
+            "service_date": [dt.date(2025, 3, 14)] * 6,
+            "procedure_code": ["99213"] * 6,
+            "units": [1.0, 1.0, 1.0, 1.0, 1.0, 1e15],
+            "charge_amount": amounts,
+        }
+    ).write_parquet(path)
+    lines = scan_claim_lines([path])
+    audited = lines.audited.select("claim_id", "line_number", "charge_amount").collect().sort("claim_id")
+    assert audited.rows() == [("C0", 1, Decimal("40.50")), ("C4", 5, Decimal("-9990000000000000.00"))]
+    rejects = lines.with_reject_values(lines.rejects.collect()).sort("source_row")
+    assert rejects.select("source_row", "column", "reason").rows() == [
+        (2, "charge_amount", "not a finite number within the column's digits"),
+        (3, "charge_amount", "not a finite number within the column's digits"),
+        (4, "charge_amount", "not a finite number within the column's digits"),
+        (6, "line_number", "not a whole number"),
+    ]
+    result = run_audit([path], tmp_path / "out", findings_only=True)
+    assert (result.summary["rows_audited"], result.summary["rows_rejected"]) == (2, 4)
 
 
 def test_directories_and_globs_are_expanded_sorted(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ files scanned together, row counts is read here.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
@@ -36,6 +37,16 @@ from leakaudit.schema import (
 REJECT_COLUMNS = ("reject_column", "reject_reason")
 #: Why a date is rejected that does not parse by the mapping's ``date_format`` (the format follows).
 BAD_DATE_REASON = "not a valid date"
+#: The dates of service taken as real; a date outside them is rejected (see :data:`IMPLAUSIBLE_DATE_REASON`).
+#: NOTE: fixed, not relative to today, so that the same input always gives the same findings. Exports write
+#: placeholders (0001-01-01, 9999-12-31) where a date is missing, and a year 0 or below, which Polars parses
+#: and Python's ``datetime.date`` cannot hold, failed the audit when it reached the summary.
+PLAUSIBLE_DATES = (dt.date(1900, 1, 1), dt.date(2099, 12, 31))
+#: Why a date that parses but lies outside :data:`PLAUSIBLE_DATES` is rejected.
+IMPLAUSIBLE_DATE_REASON = f"not a plausible date of service (years {PLAUSIBLE_DATES[0]:%Y} to {PLAUSIBLE_DATES[1]:%Y})"
+#: Why a number stored as a number (Parquet) is rejected as an amount or quantity: NaN, infinity, or a
+#: value beyond the column's digits (:data:`leakaudit.schema.MONEY`: 16 before the point).
+TYPED_NUMBER_REASON = "not a finite number within the column's digits"
 #: Why a CSV row without a single value (a blank line) is rejected.
 BLANK_ROW_REASON = "blank line: no field holds a value"
 #: A rejected row, as ``rejects.csv`` has it (there without ``line_id``): see :meth:`ClaimLines.with_reject_values`.
@@ -521,6 +532,11 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping, *, with_value: bool 
             checks.append((column.name, present.not_(), "missing required value"))
         if is_bad is not None:
             checks.append((column.name, is_bad, reason))
+        if column.dtype == pl.Date():
+            # Null (no date, or one that does not parse) is not between: its own check above tells.
+            checks.append(
+                (column.name, pl.col(column.name).is_between(*PLAUSIBLE_DATES).not_(), IMPLAUSIBLE_DATE_REASON)
+            )
 
     reject_value = _first([(_check_value(name), bad) for name, bad, _ in checks]).alias(_REJECT_VALUE)
     parsed = (
@@ -671,10 +687,17 @@ def _parse(
         return value, present & parsed.is_null(), f"{BAD_DATE_REASON} (expected {shown})"
     if target in (MONEY, QUANTITY, pl.Int64()):
         if dtype.is_numeric():
+            if isinstance(target, pl.Decimal) and dtype.is_float():
+                # NOTE: Polars raises, even casting not strict, on a float with more whole digits than the
+                # decimal holds (1e16 as Decimal(18, 2)): one such value failed the whole audit. It is
+                # left null here, so its row is rejected.
+                source = pl.when(source.abs() < 10.0 ** (target.precision - target.scale) - 1).then(source)
             value = source.cast(target, strict=False)
-            if target == pl.Int64() and dtype.is_float():
-                # A float cast to a whole number drops its fraction: 1.5 would be line 1.
+            if target == pl.Int64() and (dtype.is_float() or dtype.is_decimal()):
+                # A fraction cast to a whole number is dropped: 1.5 would be line 1.
                 value = pl.when(source == source.round()).then(value)
+            if target != pl.Int64():
+                return value, present & parsed.is_null(), TYPED_NUMBER_REASON
         elif target == pl.Int64():
             value = _whole(text).cast(target, strict=False)
         else:
@@ -682,8 +705,7 @@ def _parse(
             # A parenthesis without its pair is no accounting negative: "(90" is not -90.
             unpaired = text.str.contains("(", literal=True) != text.str.contains(")", literal=True)
             return value, present & (parsed.is_null() | unpaired), "not a number"
-        reason = "not a whole number" if target == pl.Int64() else "not a number"
-        return value, present & parsed.is_null(), reason
+        return value, present & parsed.is_null(), "not a whole number"
     if column.name == "ndc" and dtype.is_integer():
         # An NDC stored as a number lost its leading zeros: the 11 digits of the billing form.
         return text.str.zfill(11), None, ""
