@@ -388,8 +388,9 @@ def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(
     rejects = pl.read_csv(out / "rejects.csv")
     bad, audited = rejects.height, summary["rows_audited"]
     assert bad > 3
-    assert f"{audited} audited, {2 * audited + bad} rejected ({bad} with a bad value, {2 * audited} repeating" in (
-        captured.out
+    assert (
+        f"{audited:,} audited, {2 * audited + bad:,} rejected ({bad:,} with a bad value, {2 * audited:,} repeating"
+        in (captured.out)
     )
     repeats = pl.read_csv(out / "repeats.csv")
     assert repeats["rows"].sum() == 2 * audited
@@ -460,6 +461,27 @@ def test_missing_required_column_exits_2_naming_file_and_column(
     err = capsys.readouterr().err
     assert "export.csv" in err and "units" in err
     assert not (tmp_path / "out").exists(), "no work before the input is known to be usable"
+
+
+def test_outputs_kept_beside_the_exports_are_not_audited_as_claim_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: a second audit of a directory holding the first's --out read its findings.csv as claim
+    lines and stopped for their missing columns."""
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    shutil.copy(SAMPLE_CSV, exports / "claims.csv")
+    november, december = exports / "2026-11", exports / "2026-12"
+    assert main(["audit", str(exports), "--out", str(november), "--findings-only"]) == ExitCode.OK
+    assert main(["audit", str(exports), "--out", str(november), "--findings-only"]) == ExitCode.OK
+    assert main(["audit", str(exports), "--out", str(december), "--compare", str(november)]) == ExitCode.OK
+    summary = json.loads((december / "summary.json").read_text())
+    assert [i["file"] for i in summary["inputs"]] == [str(exports / "claims.csv")]
+    capsys.readouterr()
+    # Another audit's outputs are read, and the error says what they are.
+    assert main(["audit", str(exports), "--out", str(tmp_path / "elsewhere")]) == ExitCode.INPUT_ERROR
+    err = capsys.readouterr().err
+    assert "2026-1" in err and "findings.csv" in err and "earlier audit's output" in err
 
 
 #: A Linux device that is always full: a file linked to it fails to be written with "No space left on device".

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -473,6 +474,22 @@ def test_directories_and_globs_are_expanded_sorted(tmp_path: Path) -> None:
         resolve_sources([tmp_path / "missing.csv"])
     with pytest.raises(InputError, match="unsupported file type"):
         resolve_sources([tmp_path / "notes.md"])
+
+
+def test_directories_and_globs_leave_out_the_skipped_directories_inside_them(tmp_path: Path) -> None:
+    for name in ("exports/a.csv", "exports/out/findings.csv", "exports/2025/b.csv", "exports/2025/out/c.csv"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    exports, out = tmp_path / "exports", tmp_path / "exports" / "out"
+    kept = [exports / "2025/b.csv", exports / "2025/out/c.csv", exports / "a.csv"]
+    assert resolve_sources([exports], skip=[out]) == kept
+    assert resolve_sources([str(exports / "**/*.csv")], skip=[out]) == kept
+    # Named, or searched from within it, the directory is read.
+    assert resolve_sources([out], skip=[out]) == [out / "findings.csv"]
+    assert resolve_sources([str(out / "*.csv")], skip=[out]) == [out / "findings.csv"]
+    assert resolve_sources([out / "findings.csv"], skip=[out]) == [out / "findings.csv"]
+    # A relative path names the same directory.
+    assert resolve_sources([exports], skip=[Path(os.path.relpath(out))]) == kept
 
 
 def test_row_numbers_are_per_file(claims_csv) -> None:  # type: ignore[no-untyped-def]

@@ -176,19 +176,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.OUTPUT_ERROR
     summary = result.summary
     repeats = sum(each["repeated"] for each in summary["inputs"])
-    rejected = f"{summary['rows_rejected']} rejected"
+    rejected = f"{summary['rows_rejected']:,} rejected"
     if repeats:
-        rejected += f" ({summary['rows_rejected'] - repeats} with a bad value, {repeats} repeating a claim line)"
-    print(f"Read {summary['rows_read']} rows: {summary['rows_audited']} audited, {rejected}.")
+        rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {repeats:,} repeating a claim line)"
+    print(f"Read {_count(summary['rows_read'], 'row')}: {summary['rows_audited']:,} audited, {rejected}.")
     for warning in (rejects_warning(result), repeats_warning(result)):
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)
-    print(f"{summary['findings']} findings, estimated lost revenue ${summary['estimated_total']:,.2f}.")
+    print(f"{_count(summary['findings'], 'finding')}, estimated lost revenue ${summary['estimated_total']:,.2f}.")
     written = "findings.csv, findings.parquet, rejects.csv, repeats.csv, summary.json"
     if not args.findings_only:
         written = "report.html, findings.xlsx, " + written
     print(f"Wrote in {result.out_dir}: {written}")
     return ExitCode.OK
+
+
+def _count(number: int, noun: str) -> str:
+    """``number`` of ``noun``, with thousands separators and the noun's plural as needed.
+
+    >>> _count(1, "row"), _count(2923, "row"), _count(0, "finding")
+    ('1 row', '2,923 rows', '0 findings')
+    """
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 if __name__ == "__main__":

@@ -115,9 +115,10 @@ def run_audit(
         # NOTE: shown from here: files read by one scan are counted first (CSV: a pass over them, ~1 s per
         # 10 M lines), which is a while for years of exports.
         stages.set_postfix_str("reading the files' columns and row counts")
-        claim_lines = scan_claim_lines(paths, mapping)
-        refdata = refdata or load_refdata()
         out = Path(out_dir)
+        # This run's and the compared run's outputs, kept beside the exports, are no claim lines.
+        claim_lines = scan_claim_lines(paths, mapping, skip=[out, *([compare] if compare is not None else [])])
+        refdata = refdata or load_refdata()
         rules = get_rules()
         with _work_directory(out) as work:
             stages.set_postfix_str("reading and validating")

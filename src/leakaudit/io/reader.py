@@ -273,14 +273,18 @@ class ClaimLines:
         return pl.concat(parts).cast(REJECTED_ROW_SCHEMA).sort("line_id")
 
 
-def scan_claim_lines(paths: Sequence[str | Path], mapping: ColumnMapping | None = None) -> ClaimLines:
+def scan_claim_lines(
+    paths: Sequence[str | Path], mapping: ColumnMapping | None = None, skip: Sequence[Path] = ()
+) -> ClaimLines:
     """Scan every file named by ``paths`` (files, directories, globs) as one claim-line table.
+
+    Directories and globs leave out the files under the ``skip`` directories (see ``resolve_sources``).
 
     Raises :class:`InputError` before any work when a file lacks a required column. A CSV row with more
     fields than its header fails the scan: see :meth:`ClaimLines.with_long_rows`.
     """
     mapping = mapping or ColumnMapping()
-    files = tuple(resolve_sources(paths))
+    files = tuple(resolve_sources(paths, skip))
     if len(files) > 1 << FILE_BITS:
         raise InputError(f"{len(files):,} input files: at most {1 << FILE_BITS:,} per audit; combine them first")
     # NOTE: a file without a single byte (a day's export with nothing in it) has no rows and no columns to
@@ -397,7 +401,8 @@ def _source_schema(path: Path, mapping: ColumnMapping) -> pl.Schema:
             c if mapping.source_name(c) == c else f"{c} (mapped from {mapping.source_name(c)!r})" for c in missing
         )
         hint = (
-            _encoding_hint(path)
+            _output_hint(path)
+            or _encoding_hint(path)
             or _separator_hint(schema, mapping)
             or _spelling_hint(schema, [mapping.source_name(c) for c in missing])
             or _title_hint(path, schema, everything_missing=len(missing) == len(REQUIRED_COLUMNS))
@@ -438,6 +443,17 @@ def _separator_hint(schema: pl.Schema, mapping: ColumnMapping) -> str:
     return (
         f'. Its header is one column holding "{shown}": if that separates its fields, set separator = "{shown}" '
         "under [options] in a --map file (docs/mapping.md)"
+    )
+
+
+def _output_hint(path: Path) -> str:
+    """For a file beside a ``summary.json``, as an earlier audit's findings are: how to leave it out."""
+    if not (path.parent / "summary.json").is_file():
+        return ""
+    return (
+        ". Beside it is a summary.json: it looks like an earlier audit's output. A directory or glob leaves "
+        "out this run's --out and --compare directories only: move other audits' outputs out of the "
+        "directories audited, or name the export files"
     )
 
 

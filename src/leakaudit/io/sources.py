@@ -82,14 +82,16 @@ def file_format(path: Path) -> str:
     raise InputError(f"{path}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
 
 
-def resolve_sources(paths: Sequence[str | Path]) -> list[Path]:
+def resolve_sources(paths: Sequence[str | Path], skip: Sequence[Path] = ()) -> list[Path]:
     """Expand files, directories (searched recursively) and globs into a sorted, de-duplicated list.
 
     >>> resolve_sources(["sample_data/"])  # doctest: +SKIP
     [PosixPath('sample_data/claims.csv')]
 
     Directories contribute only supported files; a named file or a glob match of another type is an
-    error, so a typo never silently audits nothing.
+    error, so a typo never silently audits nothing. A directory or glob does not contribute the files
+    under a ``skip`` directory inside it: the audit's own output directories (``--out``, ``--compare``),
+    whose findings and rejects are no claim lines, kept beside the exports.
     """
     if not paths:
         raise InputError("no input given: name at least one CSV/Parquet file, directory or glob")
@@ -98,7 +100,12 @@ def resolve_sources(paths: Sequence[str | Path]) -> list[Path]:
         text = str(raw)
         path = Path(text)
         if path.is_dir():
-            matches = sorted(p for p in path.rglob("*") if p.is_file() and file_suffix(p) in SUPPORTED_SUFFIXES)
+            skipped = _inside(path, skip)
+            matches = sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and file_suffix(p) in SUPPORTED_SUFFIXES and not _inside_any(p, skipped)
+            )
             if not matches:
                 raise InputError(f"{path}: directory holds no {'/'.join(SUPPORTED_SUFFIXES)} files")
             found.extend(matches)
@@ -106,7 +113,12 @@ def resolve_sources(paths: Sequence[str | Path]) -> list[Path]:
             file_format(path)
             found.append(path)
         elif glob.has_magic(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True) if Path(m).is_file())
+            skipped = _inside(_glob_root(text), skip)
+            matches = sorted(
+                Path(m)
+                for m in glob.glob(text, recursive=True)
+                if Path(m).is_file() and not _inside_any(Path(m), skipped)
+            )
             if not matches:
                 raise InputError(f"{text}: no file matches this pattern")
             for match in matches:
@@ -116,6 +128,29 @@ def resolve_sources(paths: Sequence[str | Path]) -> list[Path]:
             raise InputError(f"{text}: no such file or directory")
     unique: dict[Path, None] = dict.fromkeys(found)
     return list(unique)
+
+
+def _inside(root: Path, directories: Sequence[Path]) -> list[Path]:
+    """The ``directories`` that lie within ``root`` (not ``root`` itself), resolved."""
+    base = root.resolve()
+    resolved = (d.resolve() for d in directories)
+    return [d for d in resolved if d != base and d.is_relative_to(base)]
+
+
+def _inside_any(path: Path, directories: Sequence[Path]) -> bool:
+    """Whether ``path`` lies within one of the (resolved) ``directories``."""
+    return any(path.resolve().is_relative_to(d) for d in directories) if directories else False
+
+
+def _glob_root(pattern: str) -> Path:
+    """The directory a glob searches: its parts before the first with a wildcard.
+
+    >>> _glob_root("exports/2025/**/*.csv"), _glob_root("*.csv")
+    (PosixPath('exports/2025'), PosixPath('.'))
+    """
+    parts = Path(pattern).parts
+    fixed = parts[: next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))]
+    return Path(*fixed) if fixed else Path(".")
 
 
 def scan_source(
