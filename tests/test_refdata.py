@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -197,6 +198,19 @@ def test_cli_import_show_and_audit_with_imported_release(
     assert summary["dmepos_state"] == "TX"
     assert "HCPC2026_JAN_ANWEB_12152025.txt" in (out / "report.html").read_text()
     assert main(["audit", str(lines), "--out", str(out), "--state", "Texas"]) == ExitCode.INPUT_ERROR
+    # Regression: a state the fee schedule does not have left the braces it prices unpriced, silently.
+    capsys.readouterr()
+    assert main(["audit", str(lines), "--out", str(tmp_path / "zz"), "--state", "zz"]) == ExitCode.INPUT_ERROR
+    err = capsys.readouterr().err
+    assert "--state 'zz': the DMEPOS fee schedule has no fees for it" in err and "TX" in err
+    assert not (tmp_path / "zz").exists()
+    # Regression: a --refdata-dir without a release (a typo, CMS's raw files) was read as empty, silently.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(hcpcs, raw / hcpcs.name)
+    for store_dir, said in ((tmp_path / "typo", "no such directory"), (raw, "holds no reference-data release")):
+        assert main(["audit", str(lines), "--out", str(tmp_path / "x"), "--refdata-dir", str(store_dir)]) == 2
+        assert f"--refdata-dir {store_dir}: {said}" in capsys.readouterr().err
 
 
 def test_code_sets_listed_and_ranged_agree() -> None:

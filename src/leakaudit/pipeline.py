@@ -119,6 +119,8 @@ def run_audit(
         # This run's and the compared run's outputs, kept beside the exports, are no claim lines.
         claim_lines = scan_claim_lines(paths, mapping, skip=[out, *([compare] if compare is not None else [])])
         refdata = refdata or load_refdata()
+        if state is not None:
+            _check_state(state, refdata)
         rules = get_rules()
         with _work_directory(out) as work:
             stages.set_postfix_str("reading and validating")
@@ -231,6 +233,17 @@ def repeats_warning(result: AuditResult) -> str | None:
         "from its last row. If the export has a row per payment or adjustment, the other rows' amounts are left out: "
         "export one row per claim line (docs/schema.md)."
     )
+
+
+def _check_state(state: str, refdata: RefData) -> None:
+    """Raise :class:`InputError` when the DMEPOS fee schedule has no fees for ``state``.
+
+    NOTE: an unknown state (a typo, ZZ) had left every brace the schedule would price unpriced, silently.
+    """
+    states = refdata.dmepos.select(pl.col("state").unique().sort()).collect(engine=ENGINE)["state"].to_list()
+    if state.upper() not in states:
+        known = ", ".join(states) if states else "none: the reference data holds no DMEPOS fee schedule"
+        raise InputError(f"--state {state!r}: the DMEPOS fee schedule has no fees for it (states: {known})")
 
 
 def _work_directory(out: Path) -> tempfile.TemporaryDirectory[str]:
