@@ -65,3 +65,19 @@ def test_generate_command_writes_csv(tmp_path: Path, capsys: pytest.CaptureFixtu
     with pytest.raises(SystemExit) as usage:
         main(["generate", "--lines", "10", "--out", str(tmp_path), "--format", "xlsx"])
     assert usage.value.code == ExitCode.INPUT_ERROR
+
+
+def test_a_few_lines_generate_whatever_is_planted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Regression: generating a few hundred lines, a rule that planted nothing failed the whole run (Polars
+    typed its empty truth as Null); and no lines, or a negative seed, failed deep inside."""
+    for lines in (1, 60):
+        out = tmp_path / str(lines)
+        assert main(["generate", "--lines", str(lines), "--seed", "1", "--out", str(out)]) == 0
+        truth = pl.read_parquet(out / "truth.parquet")
+        assert truth.schema["true_amount"] == pl.Decimal(18, 2)
+        assert pl.scan_parquet(out / "claims").select(pl.len()).collect().item() >= 1
+    for bad in (["--lines", "0"], ["--lines", "5", "--seed", "-1"], ["--lines", "many"]):
+        with pytest.raises(SystemExit) as usage:
+            main(["generate", *bad, "--out", str(tmp_path / "bad")])
+        assert usage.value.code == ExitCode.INPUT_ERROR
+    assert "is not a whole number of at least" in capsys.readouterr().err

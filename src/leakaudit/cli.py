@@ -7,7 +7,7 @@ import datetime as dt
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from enum import IntEnum
 from pathlib import Path
 
@@ -76,8 +76,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands.add_parser("rules", help="list the rules and what each one finds")
     generator = commands.add_parser("generate", help="write synthetic claim lines with planted leakage")
-    generator.add_argument("--lines", type=int, required=True, help="about how many claim lines")
-    generator.add_argument("--seed", type=int, default=1, help="random seed (same seed, same data)")
+    generator.add_argument("--lines", type=_at_least(1), required=True, help="about how many claim lines")
+    generator.add_argument("--seed", type=_at_least(0), default=1, help="random seed (same seed, same data)")
     generator.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     generator.add_argument("--format", choices=["parquet", "csv"], default="parquet")
 
@@ -104,6 +104,21 @@ def _date(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
+
+
+def _at_least(least: int) -> Callable[[str], int]:
+    """An argument type: a whole number of at least ``least``."""
+
+    def whole(text: str) -> int:
+        try:
+            number = int(text)
+        except ValueError:
+            number = least - 1
+        if number < least:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least {least}")
+        return number
+
+    return whole
 
 
 def _refdata(args: argparse.Namespace) -> int:
