@@ -375,6 +375,29 @@ def test_mapping_errors_name_the_file(tmp_path: Path) -> None:
         scan_claim_lines([export], load_mapping(good))
 
 
+@pytest.mark.parametrize(
+    ("toml", "said"),
+    [
+        ('[options]\ndate_fromat = "%m/%d/%Y"', "[options] names unknown option(s) date_fromat: the options are"),
+        ('[column]\nclaim_id = "Claim"', "unknown table(s) column: a mapping has [columns] and [options]"),
+        ('[options]\ndate_format = "%d"', "[options] date_format '%d' does not read a date back as written"),
+        ('[options]\ndate_format = ""', "[options] date_format '' does not read a date back"),
+        ('[options]\ndate_format = "%Y-%m-%d %H:%M %p"', "[options] date_format '%Y-%m-%d %H:%M %p' does not"),
+        ('options = "x"', "options must be a table"),
+    ],
+)
+def test_a_mapping_that_would_misread_the_export_is_refused(tmp_path: Path, toml: str, said: str) -> None:
+    """Regression: a misspelt option or table was ignored, and a date format without a year read every
+    date of service as year 1 ("%d" reads 14 as 0001-01-14), or none."""
+    path = tmp_path / "map.toml"
+    path.write_text(toml + "\n")
+    with pytest.raises(InputError) as refused:
+        load_mapping(path)
+    assert str(refused.value).startswith(f"{path}: {said}")
+    path.write_text('[options]\ndate_format = "%b %d, %Y"\n')
+    assert load_mapping(path).date_format == "%b %d, %Y"
+
+
 def test_pipe_separated_exports_are_read_with_the_mappings_separator(tmp_path: Path) -> None:
     """Exports separated by "|" (a comma in a value is then just text), plain and gzip-compressed; a row with
     one "|" too many is rejected whole; without the separator, the error says which one the header holds."""

@@ -16,8 +16,11 @@ Columns not named in ``[columns]`` are looked up under their canonical name.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import polars as pl
 
 from leakaudit.io.errors import InputError
 from leakaudit.io.sources import CsvFormat
@@ -56,16 +59,31 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
         return ColumnMapping()
     path = Path(path)
     data = read_toml(path, "mapping file")
+    tables = sorted(set(data) - {"columns", "options"})
+    if tables:
+        raise InputError(f"{path}: unknown table(s) {', '.join(tables)}: a mapping has [columns] and [options]")
     columns = data.get("columns", {})
     options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise InputError(f"{path}: options must be a table, [options]")
+    # NOTE: a misspelt option (date_fromat) had been ignored, and every date rejected or read otherwise.
+    unknown_options = sorted(set(options) - set(_OPTIONS))
+    if unknown_options:
+        raise InputError(
+            f"{path}: [options] names unknown option(s) {', '.join(unknown_options)}: the options are "
+            f"{', '.join(_OPTIONS)}"
+        )
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise InputError(f"{path}: [columns] must map canonical names to source column names (strings)")
     unknown = sorted(set(columns) - MAPPABLE)
     if unknown:
         raise InputError(f"{path}: [columns] names unknown canonical column(s): {', '.join(unknown)}")
     date_format = options.get("date_format", ISO_DATE)
-    if not isinstance(date_format, str):
-        raise InputError(f'{path}: [options] date_format must be a string such as "%m/%d/%Y"')
+    if not isinstance(date_format, str) or not _reads_dates(date_format):
+        raise InputError(
+            f"{path}: [options] date_format {date_format!r} does not read a date back as written: it must "
+            'give the year, month and day in strftime codes, such as "%m/%d/%Y"'
+        )
     separator = options.get("separator", ",")
     # NOTE: Polars splits fields on one byte; a quote or a line break cannot separate them.
     if not isinstance(separator, str) or len(separator.encode()) != 1 or separator in '"\r\n':
@@ -74,3 +92,29 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     if not isinstance(skip_lines, int) or isinstance(skip_lines, bool) or skip_lines < 0:
         raise InputError(f"{path}: [options] skip_lines must be a whole number of lines (0 or more), such as 3")
     return ColumnMapping(columns=dict(columns), date_format=date_format, separator=separator, skip_lines=skip_lines)
+
+
+#: The keys of a mapping's ``[options]``.
+_OPTIONS = ("date_format", "separator", "skip_lines")
+
+
+def _reads_dates(date_format: str) -> bool:
+    """Whether a date written in ``date_format`` is read back by it as the same date.
+
+    A format without the year, month or day reads dates in year 1, or not at all; one Polars refuses
+    (``%p`` without ``%I``) is no format.
+
+    >>> [_reads_dates(f) for f in ("%m/%d/%Y", "%b %d, %Y", "%y%m%d", "%d", "%Y-%m", "", "%Q")]
+    [True, True, True, False, False, False, False]
+    """
+    written = _PROBE_DATE.strftime(date_format)
+    try:
+        read = pl.Series([written]).str.to_date(date_format, strict=False).item()
+    except pl.exceptions.PolarsError:
+        return False
+    return bool(read == _PROBE_DATE)
+
+
+#: The date written and read back: its day and month differ, so a format giving one twice and the other
+#: never is not taken.
+_PROBE_DATE = dt.date(2025, 3, 14)
