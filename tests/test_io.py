@@ -378,8 +378,11 @@ def test_mapping_errors_name_the_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "said"),
     [
-        ('[options]\ndate_fromat = "%m/%d/%Y"', "[options] names unknown option(s) date_fromat: the options are"),
-        ('[column]\nclaim_id = "Claim"', "unknown table(s) column: a mapping has [columns] and [options]"),
+        (
+            '[options]\ndate_fromat = "%m/%d/%Y"',
+            "[options]: unknown key(s) date_fromat: the keys are date_format, separator, skip_lines",
+        ),
+        ('[column]\nclaim_id = "Claim"', "mapping file: unknown key(s) column: the keys are columns, options"),
         ('[options]\ndate_format = "%d"', "[options] date_format '%d' does not read a date back as written"),
         ('[options]\ndate_format = ""', "[options] date_format '' does not read a date back"),
         ('[options]\ndate_format = "%Y-%m-%d %H:%M %p"', "[options] date_format '%Y-%m-%d %H:%M %p' does not"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,6 +16,8 @@ from leakaudit.cli import ExitCode, main
 from leakaudit.io import InputError
 from leakaudit.refdata import import_file, load_refdata, releases, shipped_store
 from leakaudit.refdata.codesets import CodeSet, codesets
+from leakaudit.refdata.filing import load_filing_limits
+from leakaudit.refdata.orthotics import load_orthotics
 from leakaudit.refdata.releases import release_from_name
 
 FIXTURES = Path(__file__).parent / "fixtures" / "refdata"
@@ -224,3 +227,50 @@ def test_code_sets_listed_and_ranged_agree() -> None:
         assert ranged.codes() is None
         got = frame.select(code_set.contains(pl.col("code")).alias("listed"), ranged.contains(pl.col("code")))
         assert got["listed"].to_list() == got["code"].to_list(), code_set.name
+
+
+def test_filing_limits_file_overrides_payer_types_and_payers(tmp_path: Path) -> None:
+    mine = tmp_path / "limits.toml"
+    mine.write_text("[days]\ncommercial = 90\n[payers]\nBCBS-TX = 95\n")
+    lines = pl.DataFrame(
+        {
+            "payer_type": ["commercial", "commercial", "medicare", None],
+            "payer_id": ["AETNA", "BCBS-TX", "MCR", None],
+            "service_date": [dt.date(2025, 1, 1)] * 4,
+        }
+    )
+    shipped = lines.select(load_filing_limits().deadline())["service_date"].to_list()
+    assert shipped == [dt.date(2025, 6, 30), dt.date(2025, 6, 30), dt.date(2026, 1, 1), dt.date(2026, 1, 1)]
+    overridden = lines.select(load_filing_limits(mine).deadline())["service_date"].to_list()
+    assert overridden == [dt.date(2025, 4, 1), dt.date(2025, 4, 6), dt.date(2026, 1, 1), dt.date(2026, 1, 1)]
+
+
+@pytest.mark.parametrize(
+    ("load", "text", "said"),
+    [
+        (
+            load_filing_limits,
+            "[day]\ncommercial = 90\n",
+            "filing limits file: unknown key(s) day: the keys are days, payers",
+        ),
+        (load_filing_limits, "[days]\ncomercial = 90\n", "[days] names unknown payer type(s) comercial"),
+        (load_filing_limits, "[days]\ncommercial = -5\n", "limits must be whole numbers of days"),
+        (
+            load_orthotics,
+            'keyword = ["bledsoe"]\n',
+            "orthotics file: unknown key(s) keyword: the keys are keywords, regions",
+        ),
+        (load_orthotics, 'keywords = "bledsoe"\n', "keywords must be a list of strings"),
+        (load_orthotics, '[[regions]]\nname = "knee"\nterm = ["bledsoe"]\n', "[[regions]] 'knee': unknown key(s) term"),
+    ],
+)
+def test_a_vocabulary_or_limits_file_that_would_be_ignored_is_refused(
+    tmp_path: Path, load: Callable[[Path], object], text: str, said: str
+) -> None:
+    """Regression: a misspelt key ([day], keyword, term) was ignored, the shipped values applying, and a
+    keyword given as a string added each of its letters."""
+    mine = tmp_path / "mine.toml"
+    mine.write_text(text)
+    with pytest.raises(InputError) as refused:
+        load(mine)
+    assert str(refused.value).startswith(f"{mine}: ") and said in str(refused.value)

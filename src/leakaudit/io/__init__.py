@@ -16,7 +16,7 @@ from leakaudit.io.reader import (
 )
 from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, RepeatTally, ordered_rejects, repeat_ranges
 from leakaudit.io.sources import resolve_sources
-from leakaudit.io.toml_files import read_toml
+from leakaudit.io.toml_files import check_keys, read_toml
 
 __all__ = [
     "BAD_DATE_REASON",
@@ -29,6 +29,7 @@ __all__ = [
     "InputError",
     "RepeatTally",
     "Repeated",
+    "check_keys",
     "count_rows",
     "encounter_key",
     "find_long_rows",

@@ -24,7 +24,7 @@ import polars as pl
 
 from leakaudit.io.errors import InputError
 from leakaudit.io.sources import CsvFormat
-from leakaudit.io.toml_files import read_toml
+from leakaudit.io.toml_files import check_keys, read_toml
 from leakaudit.schema import LINE_COLUMNS
 
 #: The split modifier columns an export may carry instead of one ``modifiers`` string.
@@ -58,21 +58,13 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     if path is None:
         return ColumnMapping()
     path = Path(path)
-    data = read_toml(path, "mapping file")
-    tables = sorted(set(data) - {"columns", "options"})
-    if tables:
-        raise InputError(f"{path}: unknown table(s) {', '.join(tables)}: a mapping has [columns] and [options]")
+    data = read_toml(path, "mapping file", ("columns", "options"))
     columns = data.get("columns", {})
     options = data.get("options", {})
     if not isinstance(options, dict):
         raise InputError(f"{path}: options must be a table, [options]")
     # NOTE: a misspelt option (date_fromat) had been ignored, and every date rejected or read otherwise.
-    unknown_options = sorted(set(options) - set(_OPTIONS))
-    if unknown_options:
-        raise InputError(
-            f"{path}: [options] names unknown option(s) {', '.join(unknown_options)}: the options are "
-            f"{', '.join(_OPTIONS)}"
-        )
+    check_keys(options, _OPTIONS, f"{path}: [options]")
     if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
         raise InputError(f"{path}: [columns] must map canonical names to source column names (strings)")
     unknown = sorted(set(columns) - MAPPABLE)

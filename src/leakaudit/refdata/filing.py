@@ -50,7 +50,7 @@ def load_filing_limits(extra: Path | None = None) -> FilingLimits:
     by_type = _days(base["days"], "timely_filing.toml", PAYER_TYPES)
     by_payer = _days(base.get("payers", {}), "timely_filing.toml", None)
     if extra is not None:
-        more = read_toml(extra, "filing limits file")
+        more = read_toml(extra, "filing limits file", ("days", "payers"))
         by_type |= _days(more.get("days", {}), str(extra), PAYER_TYPES)
         by_payer |= _days(more.get("payers", {}), str(extra), None)
     return FilingLimits(by_type, by_payer)

@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from leakaudit.io import InputError, read_toml
+from leakaudit.io import InputError, check_keys, read_toml
 from leakaudit.refdata.codesets import CodeSet
 
 
@@ -91,6 +91,9 @@ def _words(terms: tuple[str, ...]) -> str:
 
 
 def _regions(data: dict[str, Any], label: str) -> list[Region]:
+    for entry in data.get("regions", []):
+        if isinstance(entry, dict):
+            check_keys(entry, _REGION_KEYS, f"{label}: [[regions]] {entry.get('name', '')!r}")
     try:
         return [
             Region(
@@ -115,8 +118,11 @@ def load_orthotics(extra: Path | None = None) -> Orthotics:
     sources = ["orthotics.toml (shipped)"]
     if extra is not None:
         path = Path(extra)
-        more = read_toml(path, "orthotics file")
-        keywords += [k for k in more.get("keywords", []) if k not in keywords]
+        more = read_toml(path, "orthotics file", ("keywords", "regions"))
+        added = more.get("keywords", [])
+        if not isinstance(added, list) or not all(isinstance(k, str) for k in added):
+            raise InputError(f'{path}: keywords must be a list of strings, e.g. keywords = ["wrist splint"]')
+        keywords += [k for k in added if k not in keywords]
         for region in _regions(more, str(path)):
             old = regions.get(region.name)
             if old is None:
@@ -132,3 +138,7 @@ def load_orthotics(extra: Path | None = None) -> Orthotics:
             )
         sources.append(str(path))
     return Orthotics(tuple(keywords), tuple(regions.values()), tuple(sources))
+
+
+#: The keys of a ``[[regions]]`` entry.
+_REGION_KEYS = ("name", "terms", "diagnosis_prefixes", "lcode_ranges", "typical_lcodes")
