@@ -224,6 +224,31 @@ def test_work_queue_workbook(sample: tuple[str, dict[str, Any], Path]) -> None:
     assert "$#,##0.00" in styles
 
 
+def test_work_queue_writes_text_that_looks_like_a_formula_or_link_as_text(
+    sample: tuple[str, dict[str, Any], Path], tmp_path: Path
+) -> None:
+    """Regression: a claim id beginning "=" (an export's, or an attacker's) became a live formula in the
+    workbook a consultant hands on, and one like a URL a link."""
+    from leakaudit.report import workbook
+
+    findings = pl.read_parquet(sample[2] / "findings.parquet")
+    texts = ['=HYPERLINK("http://example.com/x","open")', "https://example.com/claim/1", "@SUM(1+1)"]
+    planted = findings.with_columns(
+        pl.when(pl.int_range(pl.len()) < len(texts))
+        .then(pl.lit(pl.Series(texts + [None] * (findings.height - len(texts)))))
+        .otherwise(pl.col("claim_id"))
+        .alias("claim_id")
+    )
+    workbook.write_workbook(tmp_path / "q.xlsx", planted, get_rules(), AS_OF)
+    with zipfile.ZipFile(tmp_path / "q.xlsx") as archive:
+        xml = "".join(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+        assert "<f>" not in xml and "<hyperlink" not in xml
+        assert not any(n.startswith("xl/worksheets/_rels") for n in archive.namelist())
+    sheets = pl.read_excel(tmp_path / "q.xlsx", sheet_id=0)
+    written = pl.concat([sheets[rule.id].select("claim_id") for rule in get_rules()])["claim_id"].to_list()
+    assert set(texts) <= set(written)
+
+
 def test_work_queue_keeps_the_largest_findings_per_sheet(
     sample: tuple[str, dict[str, Any], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -56,7 +56,11 @@ def write_workbook(path: Path, findings: pl.DataFrame, rules: Sequence[Any], as_
     # writing the file itself left its zip open when the write failed (a full disk), and the zip's
     # clean-up failed again later with a second traceback.
     packed = io.BytesIO()
-    book = xlsxwriter.Workbook(packed, {"remove_timezone": True, "constant_memory": True})
+    # NOTE: text is written as text: xlsxwriter by default makes a value beginning "=" a formula and one
+    # like a URL a link, and an export's claim id "=HYPERLINK(...)" became a live formula in the client's
+    # workbook (spreadsheet formula injection).
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    book = xlsxwriter.Workbook(packed, {"remove_timezone": True, "constant_memory": True, **options})
     book.set_properties({"title": "leakaudit work queue", "created": CREATED})
     header = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1})
     money = book.add_format({"num_format": CURRENCY})
