@@ -148,7 +148,7 @@ def test_a_claim_line_listed_twice_in_a_file_is_flagged_in_the_data_quality_sect
     assert 'class="caution"' not in sample[0]
 
 
-def test_compare_with_previous_run(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_compare_with_previous_run(claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
     before = claims_csv(
         [
             {"claim_id": "C1", "procedure_code": "96372", "patient_id": "P1"},  # fixed next month
@@ -173,6 +173,18 @@ def test_compare_with_previous_run(claims_csv, tmp_path: Path) -> None:  # type:
     html = (tmp_path / "june" / "report.html").read_text(encoding="utf-8")
     assert '<section id="comparison">' in html
     assert main(["audit", str(after), "--out", str(tmp_path / "x"), "--compare", str(tmp_path / "nothing")]) == 2
+    # Regression: a previous findings.parquet damaged, or without a column compared, failed the audit with a
+    # traceback after all its work. Refused first, named.
+    may = pl.read_parquet(tmp_path / "may" / "findings.parquet")
+    for name, write in (
+        ("damaged", lambda path: path.write_bytes(b"not parquet")),
+        ("older", lambda path: may.drop("estimated_amount").write_parquet(path)),
+    ):
+        (tmp_path / name).mkdir()
+        write(tmp_path / name / "findings.parquet")
+        assert main(["audit", str(after), "--out", str(tmp_path / "y"), "--compare", str(tmp_path / name)]) == 2
+        assert f"{tmp_path / name / 'findings.parquet'}: " in capsys.readouterr().err
+        assert not (tmp_path / "y").exists()
 
 
 def test_branding_logo_and_template_override(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ import polars as pl
 from tqdm import tqdm
 
 from leakaudit.engine import ENGINE
-from leakaudit.findings import compare_findings, find_all, rule_totals
+from leakaudit.findings import FINDING_KEY, FINDING_SCHEMA, compare_findings, find_all, rule_totals
 from leakaudit.io import (
     BAD_DATE_REASON,
     REJECTED_ROW_SCHEMA,
@@ -533,11 +533,23 @@ def _inputs(
 
 
 def _previous_findings(previous_out: Path) -> pl.DataFrame:
-    """The findings of a previous run, read from its output directory."""
+    """The findings of a previous run, read from its output directory: the columns a comparison reads.
+
+    NOTE: a file that was not a run's findings (damaged, or with a column missing) had failed the audit
+    with a traceback after all its work; it is now refused, naming it, before any.
+    """
     path = Path(previous_out) / "findings.parquet"
     if not path.is_file():
         raise InputError(f"{previous_out}: no findings.parquet here; --compare takes a previous run's --out directory")
-    return pl.read_parquet(path, glob=False)
+    compared = [*FINDING_KEY, "estimated_amount"]
+    try:
+        previous = pl.read_parquet(path, glob=False)
+        missing = [name for name in compared if name not in previous.columns]
+        if missing:
+            raise InputError(f"{path}: no column {', '.join(missing)}: not the findings of a leakaudit run")
+        return previous.select(pl.col(name).cast(FINDING_SCHEMA[name]) for name in compared)
+    except (pl.exceptions.PolarsError, OSError) as err:
+        raise InputError(f"{path}: cannot be read as the findings of a leakaudit run: {err}") from None
 
 
 def _dollars(value: Any) -> float:
