@@ -305,7 +305,7 @@ def test_many_rejects_are_audited_the_same_through_work_files(tmp_path: Path, mo
     the same."""
     exports = _overlapping_exports(tmp_path)
     plain = run_audit([exports], tmp_path / "plain", findings_only=True)
-    monkeypatch.setattr(pipeline, "_FILTER_REPEATS", 0)
+    monkeypatch.setattr(pipeline, "_FILTER_LINES", 0)
     monkeypatch.setattr(pipeline, "_LOOKUP_REJECTS", 0)
     monkeypatch.setattr(duplicates, "PASS_ROWS", 100)
     monkeypatch.setattr(rejects, "CHUNK_ROWS", 4)
@@ -507,7 +507,7 @@ def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
             (Path(self.name) / work_file).symlink_to(FULL_DEVICE)
 
     monkeypatch.setattr(pipeline.tempfile, "TemporaryDirectory", FullWorkDirectory)
-    monkeypatch.setattr(pipeline, "_FILTER_REPEATS", 0)
+    monkeypatch.setattr(pipeline, "_FILTER_LINES", 0)
     monkeypatch.setattr(pipeline, "_LOOKUP_REJECTS", 0)
     out = tmp_path / "out"
     assert main(["audit", str(_overlapping_exports(tmp_path)), "--out", str(out)]) == ExitCode.OUTPUT_ERROR

@@ -23,9 +23,12 @@ from leakaudit.engine import ENGINE
 from leakaudit.findings import FINDING_KEY, FINDING_SCHEMA, compare_findings, find_all, rule_totals
 from leakaudit.io import (
     BAD_DATE_REASON,
+    CREDIT,
     REJECTED_ROW_SCHEMA,
     REPEAT_RANGE_SCHEMA,
     REPEATED_REASON,
+    REVERSAL_SCHEMA,
+    REVERSED,
     ClaimLines,
     ColumnMapping,
     InputError,
@@ -33,6 +36,7 @@ from leakaudit.io import (
     RepeatTally,
     find_long_rows,
     find_repeated,
+    find_reversals,
     ordered_rejects,
     refused_long_rows,
     refused_quotes,
@@ -135,7 +139,10 @@ def run_audit(
                 pl.len().alias("rows"),
                 pl.col("service_date").min().alias("first"),
                 pl.col("service_date").max().alias("last"),
+                (pl.col("units") < 0).sum().alias("credits"),
             ).collect()
+            reversals = find_reversals(lines) if profile["credits"][0] else pl.DataFrame(schema=REVERSAL_SCHEMA)
+            lines = _without(lines, reversals["line_id"], Path(work) / _CORRECTED_LINES_FILE)
             stages.update()
             stages.set_postfix_str("rules and pricing")
             findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
@@ -144,6 +151,10 @@ def run_audit(
             rejected = _account(out, claim_lines, rows_audited, invalid, repeated)
 
         summary = _summary(rules, findings, rejected, rows_audited, profile)
+        summary["reversals"] = {
+            "credit_lines": int((reversals["kind"] == CREDIT).sum()),
+            "charges_reversed": int((reversals["kind"] == REVERSED).sum()),
+        }
         summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
         if findings_only:
@@ -270,6 +281,8 @@ def _reference_data(refdata: RefData) -> list[dict[str, Any]]:
 #: without their repeats (see :func:`_without_repeated`), and the directory of the repeats.
 _LINES_FILE, _REJECTS_FILE = "lines.parquet", "rejects.parquet"
 _UNIQUE_LINES_FILE, _REPEATED_DIR = "unique-lines.parquet", "repeated"
+#: The lines to audit written again without credit lines and the charges they reverse, when there are many.
+_CORRECTED_LINES_FILE = "corrected-lines.parquet"
 #: The rows with a bad value and their values, when there are many (see :func:`_invalid_rows`).
 _INVALID_FILE = "invalid.parquet"
 
@@ -280,10 +293,10 @@ _LOOKUP_REJECTS = 1_000_000
 #: How ``rejects.csv`` is read back (:attr:`AuditResult.rejects`).
 _REJECTS_CSV_SCHEMA = pl.Schema({name: dtype for name, dtype in REJECTED_ROW_SCHEMA.items() if name != "line_id"})
 
-#: Repeats left out of the lines by a filter in every scan of the rules, at most; more, and the lines are
-#: written again without them. NOTE: at 10 M lines, a filter of 1 M repeats added 0.9 s to the rules
+#: Lines left out (repeats, reversals) by a filter in every scan of the rules, at most; more, and the lines
+#: are written again without them. NOTE: at 10 M lines, a filter of 1 M repeats added 0.9 s to the rules
 #: (each scan builds its set again), 3 M added 2 s (20 M, 40 s); writing the lines again takes 2.1 s.
-_FILTER_REPEATS = 1_000_000
+_FILTER_LINES = 1_000_000
 
 #: How a scan can refuse a CSV file that the audit then reads another way.
 _QUOTES, _LONG_ROWS = "quotes", "long rows"
@@ -349,15 +362,22 @@ def _find_repeated(lines: pl.LazyFrame, work: Path) -> Repeated:
 
 
 def _without_repeated(lines: pl.LazyFrame, repeated: Repeated, work: Path) -> pl.LazyFrame:
-    """The lines to audit: ``lines`` but the ``repeated``, by a filter or, for many, written again."""
+    """The lines to audit: ``lines`` but the ``repeated`` (see :func:`_without`)."""
     if not repeated.count:
         return lines
-    unique = lines.filter(pl.col("line_id").is_in(repeated.line_ids().implode()).not_())
-    if repeated.count <= _FILTER_REPEATS:
-        return unique
-    with _writing_work_files(work):
-        _sink_lines(unique, work / _UNIQUE_LINES_FILE).collect(engine=ENGINE)
-    return pl.scan_parquet(work / _UNIQUE_LINES_FILE, glob=False)
+    return _without(lines, repeated.line_ids(), work / _UNIQUE_LINES_FILE)
+
+
+def _without(lines: pl.LazyFrame, line_ids: pl.Series, path: Path) -> pl.LazyFrame:
+    """``lines`` but those of ``line_ids``: by a filter, or, for many, written again to the work file ``path``."""
+    if line_ids.is_empty():
+        return lines
+    kept = lines.filter(pl.col("line_id").is_in(line_ids.implode()).not_())
+    if len(line_ids) <= _FILTER_LINES:
+        return kept
+    with _writing_work_files(path.parent):
+        _sink_lines(kept, path).collect(engine=ENGINE)
+    return pl.scan_parquet(path, glob=False)
 
 
 @contextmanager

@@ -15,15 +15,19 @@ from leakaudit.io.reader import (
     scan_claim_lines,
 )
 from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, RepeatTally, ordered_rejects, repeat_ranges
+from leakaudit.io.reversals import CREDIT, REVERSAL_SCHEMA, REVERSED, find_reversals
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import check_keys, read_toml
 
 __all__ = [
     "BAD_DATE_REASON",
+    "CREDIT",
     "LINE_ID_BITS",
     "REJECTED_ROW_SCHEMA",
     "REPEATED_REASON",
     "REPEAT_RANGE_SCHEMA",
+    "REVERSAL_SCHEMA",
+    "REVERSED",
     "ClaimLines",
     "ColumnMapping",
     "InputError",
@@ -34,6 +38,7 @@ __all__ = [
     "encounter_key",
     "find_long_rows",
     "find_repeated",
+    "find_reversals",
     "load_mapping",
     "ordered_rejects",
     "read_toml",

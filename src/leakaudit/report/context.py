@@ -144,6 +144,10 @@ class ReportContext:
     repeats_by_file_pair: list[dict[str, Any]] = doc(
         "Repeated rows by file (file) and the file of the rows audited in their place (audited_file): rows, ranges."
     )
+    reversals: dict[str, int] = doc(
+        "Audited lines set aside before the rules: credit lines (credit_lines) and the charges they reverse "
+        "(charges_reversed)."
+    )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
     older_total: Decimal = doc("Lost revenue past its timely-filing deadline on as_of.")
@@ -225,6 +229,7 @@ def build_report_context(
         rejects_by_reason=summary["rejects_by_reason"],
         repeats_within_a_file=summary["repeats_within_a_file"],
         repeats_by_file_pair=summary["repeats_by_file_pair"],
+        reversals=summary["reversals"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
         older_total=_total(lost.filter(pl.col("recoverable").not_())),

@@ -1,0 +1,104 @@
+"""Credit lines (negative units) and the charges they reverse are set aside before the rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from leakaudit import pipeline
+from leakaudit.io import scan_claim_lines
+from leakaudit.io.reversals import find_reversals
+from leakaudit.pipeline import run_audit
+
+MEDICARE = {"payer_id": "MCR", "payer_type": "medicare", "paid_amount": "20"}
+
+
+def _line(claim: str, number: int, day: str, code: str, units: int, patient: str, **more: Any) -> dict[str, Any]:
+    return {
+        "claim_id": claim,
+        "line_number": number,
+        "service_date": day,
+        "procedure_code": code,
+        "units": units,
+        "charge_amount": 40 * units,
+        "patient_id": patient,
+        **MEDICARE,
+        **more,
+    }
+
+
+def test_each_credit_reverses_the_earliest_charge_of_its_encounter_code_and_units(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    path = claims_csv(
+        [
+            _line("A", 1, "2025-03-14", "J3301", 4, "P1"),  # reversed by row 3
+            _line("A", 2, "2025-03-14", "J3301", 4, "P1"),  # rebilled: stays
+            _line("A", 3, "2025-03-14", "J3301", -4, "P1"),
+            _line("B", 1, "2025-03-14", "J3301", 2, "P1"),  # other units: stays
+            _line("C", 1, "2025-03-15", "J3301", -4, "P1"),  # another day: reverses nothing here
+            _line("D", 1, "2025-03-14", "96372", 1, "P2"),  # two credits, one charge
+            _line("D", 2, "2025-03-14", "96372", -1, "P2"),
+            _line("D", 3, "2025-03-14", "96372", -1, "P2"),
+            _line("E", 1, "2025-03-14", "99213", 0, "P3"),  # no units: no credit
+        ]
+    )
+    lines = scan_claim_lines([path]).audited
+    got = find_reversals(lines).join(lines.select("line_id", "claim_id", "line_number").collect(), on="line_id")
+    assert got.sort("claim_id", "line_number").select("claim_id", "line_number", "kind").rows() == [
+        ("A", 1, "reversed"),
+        ("A", 3, "credit"),
+        ("C", 1, "credit"),
+        ("D", 1, "reversed"),
+        ("D", 2, "credit"),
+        ("D", 3, "credit"),
+    ]
+
+
+def test_without_credits_nothing_is_set_aside(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    path = claims_csv([_line("A", 1, "2025-03-14", "J3301", 4, "P1"), _line("A", 2, "2025-03-14", "96372", 0, "P1")])
+    assert find_reversals(scan_claim_lines([path]).audited).is_empty()
+
+
+def test_rules_see_each_encounter_as_it_stands_after_its_corrections(
+    claims_csv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Regression: a credit line was itself a finding (a reversed expired code, a reversed brace billed as
+    99070, a reversed administration), and a reversed product still satisfied its administration or brace."""
+    knee = {"description": "knee brace", "diagnosis_codes": "S83.511A"}
+    path = claims_csv(
+        [
+            # Billed and voided: nothing to rebill.
+            _line("E1", 1, "2026-02-01", "S0013", 1, "P1"),
+            _line("E1", 2, "2026-02-01", "S0013", -1, "P1"),
+            # A credit alone (its charge exported earlier): no finding on it.
+            _line("E2", 1, "2026-02-02", "S0013", -1, "P2"),
+            _line("B1", 1, "2025-03-14", "99213", 1, "P3"),
+            _line("B1", 2, "2025-03-14", "99070", -1, "P3", **knee),
+            # The L-code voided: the brace billed as 99070 stands without it.
+            _line("B2", 1, "2025-03-15", "99213", 1, "P4"),
+            _line("B2", 2, "2025-03-15", "L1812", 1, "P4", modifiers="RT", **knee),
+            _line("B2", 3, "2025-03-15", "L1812", -1, "P4", modifiers="RT", **knee),
+            _line("B2", 4, "2025-03-15", "99070", 1, "P4", **knee),
+            # The drug voided: its administration stands without it.
+            _line("J1", 1, "2025-03-16", "J3301", 4, "P5"),
+            _line("J1", 2, "2025-03-16", "J3301", -4, "P5"),
+            _line("J1", 3, "2025-03-16", "96372", 1, "P5"),
+            # An administration voided: nothing administered, nothing lacking.
+            _line("N3", 1, "2025-03-17", "96372", -1, "P6"),
+        ]
+    )
+    result = run_audit([path], tmp_path / "out", findings_only=True)
+    findings = result.findings.sort("claim_id").select("rule_id", "claim_id", "line_number").rows()
+    assert findings == [("brace-without-lcode", "B2", 4), ("drug-admin-without-drug", "J1", 3)]
+    assert result.summary["reversals"] == {"credit_lines": 6, "charges_reversed": 3}
+    # Set aside, not rejected: every row is audited.
+    assert (result.summary["rows_audited"], result.summary["rows_rejected"]) == (13, 0)
+    assert pl.read_csv(tmp_path / "out" / "rejects.csv").is_empty()
+    # Many set aside: the lines are written again without them, with the same findings; the report says so.
+    monkeypatch.setattr(pipeline, "_FILTER_LINES", 0)
+    written = run_audit([path], tmp_path / "written")
+    assert written.findings.equals(result.findings)
+    html = (tmp_path / "written" / "report.html").read_text(encoding="utf-8")
+    assert 'Of which credit lines, and the charges they reverse</th><td class="num">6 and 3</td>' in html
