@@ -82,6 +82,9 @@ def test_sample_report_numbers_match_the_summary(sample: tuple[str, dict[str, An
     assert summary["recoverable_total"] + summary["older_total"] == pytest.approx(summary["estimated_total"])
     assert f'<div class="value">{summary["findings"]}</div><div class="label">findings' in html
     assert f'<div class="value">{summary["claims_affected"]}</div><div class="label">claims affected' in html
+    # Counts as the money is: with thousands separators (2,916 lines, not 2916).
+    assert f'<div class="value">{summary["rows_audited"]:,}</div><div class="label">claim lines audited' in html
+    assert f'<tr><th>Rows read</th><td class="num">{summary["rows_read"]:,}</td></tr>' in html
     findings = pl.read_parquet(out / "findings.parquet")
     lost = findings.filter(pl.col("finding_kind") == "lost_revenue")
     recoverable = lost.filter(pl.col("filing_deadline") >= AS_OF)["estimated_amount"].sum()
@@ -101,12 +104,12 @@ def test_patient_ids_are_masked_by_default(sample: tuple[str, dict[str, Any], Pa
         .filter(pl.col("patient_id").is_not_null())
         .sort("estimated_amount", descending=True, nulls_last=True)["patient_id"][0]
     )
-    assert f"<td>{mask_patient(largest)}</td>" in html
+    assert f'<td class="keep">{mask_patient(largest)}</td>' in html
     assert mask_patient("P00001") == mask_patient("P00001") != mask_patient("P00002")
     shown = tmp_path / "shown"
     run_audit([SAMPLE_CSV], shown, options=ReportOptions(as_of=AS_OF, show_patient_ids=True))
     shown_html = (shown / "report.html").read_text(encoding="utf-8")
-    assert any(f"<td>{p}</td>" in shown_html for p in patients)
+    assert any(f'<td class="keep">{p}</td>' in shown_html for p in patients)
 
 
 def test_hostile_description_is_escaped(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Render the report page with Jinja2: autoescaped, StrictUndefined, with ``money`` and ``pct`` filters.
+"""Render the report page with Jinja2: autoescaped, StrictUndefined, with ``money``, ``number`` and ``pct`` filters.
 
 Templates are looked up first in a user's ``templates_dir`` (to brand or override any page part),
 then in the shipped defaults; ``default:base.html`` always names the shipped file, so an override can
@@ -57,6 +57,15 @@ def money(value: Decimal | float | int | None) -> str:
     return f"{sign}${abs(amount):,.2f}"
 
 
+def number(value: int) -> str:
+    """A count with thousands separators.
+
+    >>> number(2916), number(7)
+    ('2,916', '7')
+    """
+    return f"{value:,}"
+
+
 def pct(part: float | int | Decimal, whole: float | int | Decimal) -> str:
     """``part`` as a percentage of ``whole`` with one decimal; a zero whole gives a dash."""
     if not whole:
@@ -79,6 +88,7 @@ def environment(templates_dir: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["money"] = money
+    env.filters["number"] = number
     env.filters["pct"] = pct
     return env
 
