@@ -30,6 +30,14 @@ def admin_kind(code: pl.Expr) -> pl.Expr:
     )
 
 
+def in_facility(place_of_service: pl.Expr) -> pl.Expr:
+    """Whether the line was furnished where the facility furnishes and bills the drug (a hospital, an ASC).
+
+    An unknown place of service is taken as the practice's own (an office): the administration is checked.
+    """
+    return codeset("facility_places_of_service").contains(place_of_service).fill_null(False)
+
+
 def is_drug_product(code: pl.Expr) -> pl.Expr:
     """The code bills a drug or biological (what drug and hydration administration give)."""
     return codeset("drug_products").contains(code)
@@ -62,6 +70,9 @@ class DrugAdminWithoutDrug(Rule):
         patient and date of service, across all claims; the claim when the patient is unknown), the
         drug is paid $0. Hydration alone is often billed without a separate fluid code, so those
         findings are low confidence; the others are medium (the drug may have been supplied free).
+        An administration furnished in a facility (place of service 19, 21-24, 26, 31, 34, 41-42,
+        51-53, 56, 61: a hospital, an ASC, a SNF...) is not checked: there the facility furnishes the
+        drug and bills it on its own claim, which the practice's export does not hold.
 
     How the loss is estimated:
         The median total payment for the product(s) on the organisation's own paid encounters that
@@ -90,7 +101,10 @@ class DrugAdminWithoutDrug(Rule):
         relevant = (
             ctx.lines.filter(any_codeset(*ADMINISTRATION_SETS, *PRODUCT_SETS).contains(code))
             .with_columns(
-                admin_kind(code).alias("admin_kind"),
+                pl.when(in_facility(pl.col("place_of_service")))
+                .then(None)
+                .otherwise(admin_kind(code))
+                .alias("admin_kind"),
                 is_drug_product(code).alias("is_drug"),
                 is_vaccine_product(code).alias("is_vaccine"),
             )
