@@ -17,12 +17,18 @@ SELECT *, CASE WHEN patient_id IS NOT NULL THEN 'P:' || patient_id || '|' || ser
 FROM {lines};
 """
 
+#: The places of service where the facility bills the drug (leakaudit's ``facility_places_of_service``).
+FACILITY = ", ".join(
+    f"'{p}'" for p in ("19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61")
+)
+
 #: The four detections over ``l``, each into a table of its hits.
 DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
   SELECT enc, claim_id, line_number, procedure_code AS code,
-    CASE WHEN code BETWEEN '96360' AND '96361' THEN 'hydration'
+    CASE WHEN place_of_service IN ({facility}) THEN NULL
+         WHEN code BETWEEN '96360' AND '96361' THEN 'hydration'
          WHEN code BETWEEN '96365' AND '96379' OR code BETWEEN '96401' AND '96549' THEN 'drug'
          WHEN code BETWEEN '90460' AND '90474' OR code BETWEEN 'G0008' AND 'G0010' THEN 'immunization' END AS kind,
     (code BETWEEN 'J0120' AND 'J9999' OR code BETWEEN 'Q0138' AND 'Q0249' OR code BETWEEN 'Q5101' AND 'Q5199'
@@ -74,7 +80,7 @@ WHERE (h.code IS NOT NULL AND (l.service_date > h.termination_date OR l.service_
 
 def detect(con: duckdb.DuckDBPyConnection, lines: str, reference: str) -> None:
     """Run the four detections over the table expression ``lines``; print each one's count of hits."""
-    con.execute(LINES.format(lines=lines) + DETECTIONS.format(reference=reference))
+    con.execute(LINES.format(lines=lines) + DETECTIONS.format(reference=reference, facility=FACILITY))
     for table in ("drug_admin", "brace", "jcode", "expired"):
         print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

@@ -82,7 +82,7 @@ COPY (
       END AS reject_column
     FROM parsed
   )
-  SELECT * EXCLUDE (charge_amount, allowed_amount, place_of_service), CASE
+  SELECT * EXCLUDE (charge_amount, allowed_amount), CASE
       WHEN reject_column IN ('payer_type', 'ndc_unit') THEN 'not one of the listed values'
       WHEN reject_column IS NOT NULL THEN 'missing required value'
     END AS reject_reason

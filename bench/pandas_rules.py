@@ -23,7 +23,10 @@ COLUMNS = [
     "ndc_unit",
     "description",
     "revenue_code",
+    "place_of_service",
 ]
+#: The places of service where the facility bills the drug (leakaudit's ``facility_places_of_service``).
+FACILITY = ["19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"]
 
 
 def between(code: pd.Series, low: str, high: str) -> pd.Series:
@@ -43,6 +46,7 @@ def main(claims: Path, reference: Path) -> None:
     kind[between(code, "96360", "96361")] = "hydration"
     kind[between(code, "96365", "96379") | between(code, "96401", "96549")] = "drug"
     kind[between(code, "90460", "90474") | between(code, "G0008", "G0010")] = "immunization"
+    kind[lines["place_of_service"].isin(FACILITY)] = None
     lines["kind"] = kind
     lines["is_drug"] = (
         between(code, "J0120", "J9999")

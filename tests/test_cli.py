@@ -491,14 +491,22 @@ needs_full_device = pytest.mark.skipif(not FULL_DEVICE.exists(), reason="needs /
 
 @needs_full_device
 @pytest.mark.parametrize(
-    "work_file", ["lines.parquet", "invalid.parquet", "repeated/repeated-00000.parquet", "unique-lines.parquet"]
+    "work_file",
+    [
+        "lines.parquet",
+        "invalid.parquet",
+        "repeated/repeated-00000.parquet",
+        "unique-lines.parquet",
+        "corrected-lines.parquet",
+    ],
 )
 def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, work_file: str
 ) -> None:
     """Regression: a disk that filled while the validated lines were written was reported as "cannot read the
     input" (Polars raises one error type for both). So for every work file: the rejected rows with their
-    values, the repeated lines, the lines written again without them (each written here, thresholds 0)."""
+    values, the repeated lines, the lines written again without them, and without credit lines (each written
+    here, thresholds 0)."""
 
     class FullWorkDirectory(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -510,7 +518,9 @@ def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
     monkeypatch.setattr(pipeline, "_FILTER_LINES", 0)
     monkeypatch.setattr(pipeline, "_LOOKUP_REJECTS", 0)
     out = tmp_path / "out"
-    assert main(["audit", str(_overlapping_exports(tmp_path)), "--out", str(out)]) == ExitCode.OUTPUT_ERROR
+    exports = _overlapping_exports(tmp_path)
+    write_claims_csv(exports / "credits.csv", [{"claim_id": "V1", "procedure_code": "99213", "units": "-1"}])
+    assert main(["audit", str(exports), "--out", str(out)]) == ExitCode.OUTPUT_ERROR
     err = capsys.readouterr().err
     assert f"{out}: its disk is full" in err and "No space left on device" in err
     assert "cannot read the input" not in err
