@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from leakaudit import pipeline
+from leakaudit.cli import ExitCode, main
 from leakaudit.io import scan_claim_lines
 from leakaudit.io.reversals import find_reversals
 from leakaudit.pipeline import run_audit
@@ -62,7 +63,7 @@ def test_without_credits_nothing_is_set_aside(claims_csv) -> None:  # type: igno
 
 
 def test_rules_see_each_encounter_as_it_stands_after_its_corrections(
-    claims_csv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    claims_csv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:  # type: ignore[no-untyped-def]
     """Regression: a credit line was itself a finding (a reversed expired code, a reversed brace billed as
     99070, a reversed administration), and a reversed product still satisfied its administration or brace."""
@@ -89,6 +90,9 @@ def test_rules_see_each_encounter_as_it_stands_after_its_corrections(
             _line("N3", 1, "2025-03-17", "96372", -1, "P6"),
         ]
     )
+    assert main(["audit", str(path), "--out", str(tmp_path / "out"), "--findings-only"]) == ExitCode.OK
+    said = capsys.readouterr().out
+    assert "Set aside before the rules: 6 credit lines (negative units) and 3 charges they reverse." in said
     result = run_audit([path], tmp_path / "out", findings_only=True)
     findings = result.findings.sort("claim_id").select("rule_id", "claim_id", "line_number").rows()
     assert findings == [("brace-without-lcode", "B2", 4), ("drug-admin-without-drug", "J1", 3)]

@@ -197,6 +197,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if repeats:
         rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {repeats:,} repeating a claim line)"
     print(f"Read {_count(summary['rows_read'], 'row')}: {summary['rows_audited']:,} audited, {rejected}.")
+    reversals = summary["reversals"]
+    if reversals["credit_lines"]:
+        print(
+            f"Set aside before the rules: {_count(reversals['credit_lines'], 'credit line')} (negative units) and "
+            f"{_count(reversals['charges_reversed'], 'charge')} they reverse."
+        )
     for warning in (rejects_warning(result), repeats_warning(result)):
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)
