@@ -161,8 +161,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return ExitCode.OK
         if args.state is not None and not (len(args.state) == 2 and args.state.isalpha()):
             raise InputError(f"--state {args.state!r}: give a two-letter state code such as TX")
-        for store in args.refdata_dir:
-            _check_store(store)
         refdata = load_refdata(
             args.refdata_dir, cpt_codes=args.cpt_codes, orthotics=args.orthotics, filing_limits=args.filing_limits
         )
@@ -212,20 +210,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = "report.html, findings.xlsx, " + written
     print(f"Wrote in {result.out_dir}: {written}")
     return ExitCode.OK
-
-
-def _check_store(store: Path) -> None:
-    """Raise :class:`InputError` for a ``--refdata-dir`` that holds no release: a typo, or CMS's own files.
-
-    NOTE: such a store had been read as empty, and the audit ran on the shipped snapshot alone, silently.
-    """
-    if not store.is_dir():
-        raise InputError(f"--refdata-dir {store}: no such directory")
-    if not releases([store]):
-        raise InputError(
-            f"--refdata-dir {store}: holds no reference-data release (<dataset>/<YYYY-MM>.parquet); "
-            "`leakaudit refdata import --store DIR` writes CMS's files there in that form (docs/refdata.md)"
-        )
 
 
 def _count(number: int, noun: str) -> str:

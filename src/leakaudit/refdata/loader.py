@@ -55,6 +55,20 @@ class RefData:
         return max(labels) if labels else None
 
 
+def _check_store(store: Path) -> None:
+    """Raise :class:`InputError` for an extra store that holds no release: a typo, or CMS's own files.
+
+    NOTE: such a store had been read as empty, and the audit ran on the shipped snapshot alone, silently.
+    """
+    if not store.is_dir():
+        raise InputError(f"--refdata-dir {store}: no such directory")
+    if not releases([store]):
+        raise InputError(
+            f"--refdata-dir {store}: holds no reference-data release (<dataset>/<YYYY-MM>.parquet); "
+            "`leakaudit refdata import --store DIR` writes CMS's files there in that form (docs/refdata.md)"
+        )
+
+
 def load_refdata(
     extra_stores: Sequence[Path] = (),
     cpt_codes: Path | None = None,
@@ -70,6 +84,8 @@ def load_refdata(
     stores = [shipped_store()]
     if include_user_store and user_store().is_dir():
         stores.append(user_store())
+    for store in extra_stores:
+        _check_store(store)
     stores.extend(extra_stores)
     found = releases(stores)
     by_dataset = {name: [r for r in found if r.dataset == name] for name in DATASETS}
