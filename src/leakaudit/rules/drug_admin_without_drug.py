@@ -30,12 +30,15 @@ def admin_kind(code: pl.Expr) -> pl.Expr:
     )
 
 
-def in_facility(place_of_service: pl.Expr) -> pl.Expr:
-    """Whether the line was furnished where the facility furnishes and bills the drug (a hospital, an ASC).
+def billed_by_practice_in_facility(place_of_service: pl.Expr, revenue_code: pl.Expr) -> pl.Expr:
+    """Whether a practice billed the line for a patient in a facility (a hospital, an ASC), which bills the drug.
 
-    An unknown place of service is taken as the practice's own (an office): the administration is checked.
+    A line with a revenue code is the facility's own (an institutional claim): it bills the drug itself,
+    so its administrations are checked wherever they are. An unknown place of service is taken as the
+    practice's own (an office): the administration is checked.
     """
-    return codeset("facility_places_of_service").contains(place_of_service).fill_null(False)
+    in_facility = codeset("facility_places_of_service").contains(place_of_service).fill_null(False)
+    return in_facility & revenue_code.is_null()
 
 
 def is_drug_product(code: pl.Expr) -> pl.Expr:
@@ -70,9 +73,10 @@ class DrugAdminWithoutDrug(Rule):
         patient and date of service, across all claims; the claim when the patient is unknown), the
         drug is paid $0. Hydration alone is often billed without a separate fluid code, so those
         findings are low confidence; the others are medium (the drug may have been supplied free).
-        An administration furnished in a facility (place of service 19, 21-24, 26, 31, 34, 41-42,
+        A practice's administration in a facility (place of service 19, 21-24, 26, 31, 34, 41-42,
         51-53, 56, 61: a hospital, an ASC, a SNF...) is not checked: there the facility furnishes the
-        drug and bills it on its own claim, which the practice's export does not hold.
+        drug and bills it on its own claim, which the practice's export does not hold. A facility's
+        own lines (those with a revenue code) are checked: it bills the drug itself.
 
     How the loss is estimated:
         The median total payment for the product(s) on the organisation's own paid encounters that
@@ -101,7 +105,7 @@ class DrugAdminWithoutDrug(Rule):
         relevant = (
             ctx.lines.filter(any_codeset(*ADMINISTRATION_SETS, *PRODUCT_SETS).contains(code))
             .with_columns(
-                pl.when(in_facility(pl.col("place_of_service")))
+                pl.when(billed_by_practice_in_facility(pl.col("place_of_service"), pl.col("revenue_code")))
                 .then(None)
                 .otherwise(admin_kind(code))
                 .alias("admin_kind"),
