@@ -27,7 +27,7 @@ DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
   SELECT enc, claim_id, line_number, procedure_code AS code,
-    CASE WHEN place_of_service IN ({facility}) THEN NULL
+    CASE WHEN place_of_service IN ({facility}) AND revenue_code IS NULL THEN NULL
          WHEN code BETWEEN '96360' AND '96361' THEN 'hydration'
          WHEN code BETWEEN '96365' AND '96379' OR code BETWEEN '96401' AND '96549' THEN 'drug'
          WHEN code BETWEEN '90460' AND '90474' OR code BETWEEN 'G0008' AND 'G0010' THEN 'immunization' END AS kind,

@@ -46,7 +46,7 @@ def main(claims: Path, reference: Path) -> None:
     kind[between(code, "96360", "96361")] = "hydration"
     kind[between(code, "96365", "96379") | between(code, "96401", "96549")] = "drug"
     kind[between(code, "90460", "90474") | between(code, "G0008", "G0010")] = "immunization"
-    kind[lines["place_of_service"].isin(FACILITY)] = None
+    kind[lines["place_of_service"].isin(FACILITY) & lines["revenue_code"].isna()] = None
     lines["kind"] = kind
     lines["is_drug"] = (
         between(code, "J0120", "J9999")
