@@ -52,8 +52,10 @@ WITH marked AS (
     procedure_code BETWEEN 'L0112' AND 'L4631' AND length(procedure_code) = 5 AS is_lcode,
     (procedure_code IN ('99070', 'A4570', 'A9270', 'A9999', 'E1399', 'L9900') OR revenue_code = '0274')
       AND regexp_matches(description, '(?i)\\b(brace|orthosis|orthotic|splint|immobili[sz]er|walking boot|sling|collar|support|afo|kafo|lso|tlso)\\b')
-      AS is_supplied,
-    procedure_code IN ('97760', '97763') AS is_management
+      AND NOT coalesce(place_of_service IN ({facility}) AND revenue_code IS NULL, false) AS is_supplied,
+    procedure_code IN ('97760', '97763')
+      AND NOT coalesce(place_of_service IN ({facility}) AND revenue_code IS NULL, false)
+      AS is_management
   FROM l
 )
 SELECT enc, min(CASE WHEN is_supplied OR is_management THEN claim_id || '|' || lpad(line_number::VARCHAR, 10, '0') END)

@@ -46,7 +46,8 @@ def main(claims: Path, reference: Path) -> None:
     kind[between(code, "96360", "96361")] = "hydration"
     kind[between(code, "96365", "96379") | between(code, "96401", "96549")] = "drug"
     kind[between(code, "90460", "90474") | between(code, "G0008", "G0010")] = "immunization"
-    kind[lines["place_of_service"].isin(FACILITY) & lines["revenue_code"].isna()] = None
+    practice_in_facility = lines["place_of_service"].isin(FACILITY) & lines["revenue_code"].isna()
+    kind[practice_in_facility] = None
     lines["kind"] = kind
     lines["is_drug"] = (
         between(code, "J0120", "J9999")
@@ -73,7 +74,8 @@ def main(claims: Path, reference: Path) -> None:
         na=False,
     )
     management = code.isin(["97760", "97763"])
-    marks = pd.DataFrame({"enc": lines["enc"], "visit": visit, "lcode": lcode, "evidence": supplied | management})
+    evidence = (supplied | management) & ~practice_in_facility
+    marks = pd.DataFrame({"enc": lines["enc"], "visit": visit, "lcode": lcode, "evidence": evidence})
     marks = marks[marks["visit"] | marks["lcode"] | marks["evidence"]]
     per = marks.groupby("enc").agg(visit=("visit", "any"), lcode=("lcode", "any"), evidence=("evidence", "any"))
     brace = per[per["visit"] & ~per["lcode"] & per["evidence"]]

@@ -16,6 +16,7 @@ from typing import ClassVar
 import polars as pl
 
 from leakaudit.io import LINE_ID_BITS, encounter_key
+from leakaudit.refdata import codeset
 from leakaudit.rules.context import AuditContext
 from leakaudit.schema import QUANTITY, conform
 
@@ -158,6 +159,17 @@ def anchor_lines(lines: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
     )
     shared = set(anchors.collect_schema().names()) & set(lines.collect_schema().names()) - {"line_id"}
     return lines.join(anchors.drop(shared), on="line_id", how="inner")
+
+
+def practice_line_in_facility() -> pl.Expr:
+    """Whether a practice billed the line for a patient in a facility (a hospital, an ASC, a SNF).
+
+    There the facility furnishes the drugs and devices and bills them on its own claim, which the
+    practice's export does not hold. A line with a revenue code is the facility's own (an institutional
+    claim), wherever it is; an unknown place of service is taken as the practice's own (an office).
+    """
+    in_facility = codeset("facility_places_of_service").contains(pl.col("place_of_service")).fill_null(False)
+    return in_facility & pl.col("revenue_code").is_null()
 
 
 def number_text(value: pl.Expr) -> pl.Expr:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.refdata import any_codeset, codeset
-from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits
+from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits, practice_line_in_facility
 from leakaudit.rules.context import AuditContext
 
 UNKNOWN_REGION = "unknown region"
@@ -21,9 +21,11 @@ class BraceWithoutLcode(Rule):
         E1399, L9900) or on revenue code 0274, with a description that names an orthosis, and no L-code
         is on the encounter (same patient and date, across claims), the device is denied or unpaid:
         high confidence. Orthotic management and training (97760, 97763) with no L-code suggests a
-        device that was fitted but not billed: medium confidence. The body region comes from the
-        description, else from the diagnosis codes; the keyword list and region map are a data file a
-        user can extend (``--orthotics``).
+        device that was fitted but not billed: medium confidence. A practice's supply or fitting line
+        in a facility (place of service 19, 21-24, 31, ...) is no evidence: the facility furnishes and
+        bills the device; a facility's own lines (with a revenue code, such as 0274) are. The body
+        region comes from the description, else from the diagnosis codes; the keyword list and region
+        map are a data file a user can extend (``--orthotics``).
 
     How the loss is estimated:
         The median paid amount of the organisation's own L-code lines for that body region; else the
@@ -48,6 +50,8 @@ class BraceWithoutLcode(Rule):
         code = pl.col("procedure_code")
         description = pl.col("description")
         supply_code = (pl.col("revenue_code") == "0274").fill_null(False)
+        # A practice's supply or fitting in a facility is no device of its own to bill: the facility's.
+        own = practice_line_in_facility().not_()
         # NOTE: filter first: one look-up per line keeps the lines of the codes the rule reads.
         read = any_codeset("em_visits", "orthotic_lcodes", "generic_supplies", "orthotic_management").contains(code)
         marked = (
@@ -56,9 +60,11 @@ class BraceWithoutLcode(Rule):
                 codeset("em_visits").contains(code).alias("is_visit"),
                 codeset("orthotic_lcodes").contains(code).alias("is_lcode"),
                 (
-                    (codeset("generic_supplies").contains(code) | supply_code) & orthotics.names_orthosis(description)
+                    (codeset("generic_supplies").contains(code) | supply_code)
+                    & orthotics.names_orthosis(description)
+                    & own
                 ).alias("is_supplied"),
-                codeset("orthotic_management").contains(code).alias("is_management"),
+                (codeset("orthotic_management").contains(code) & own).alias("is_management"),
             )
             .filter(pl.col("is_visit") | pl.col("is_lcode") | pl.col("is_supplied") | pl.col("is_management"))
         )

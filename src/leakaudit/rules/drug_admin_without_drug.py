@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.refdata import any_codeset, codeset
-from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits
+from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits, practice_line_in_facility
 from leakaudit.rules.context import AuditContext
 
 #: The kinds of administration code, each with the product code set that satisfies it.
@@ -28,17 +28,6 @@ def admin_kind(code: pl.Expr) -> pl.Expr:
         .then(pl.lit(IMMUNIZATION))
         .otherwise(None)
     )
-
-
-def billed_by_practice_in_facility(place_of_service: pl.Expr, revenue_code: pl.Expr) -> pl.Expr:
-    """Whether a practice billed the line for a patient in a facility (a hospital, an ASC), which bills the drug.
-
-    A line with a revenue code is the facility's own (an institutional claim): it bills the drug itself,
-    so its administrations are checked wherever they are. An unknown place of service is taken as the
-    practice's own (an office): the administration is checked.
-    """
-    in_facility = codeset("facility_places_of_service").contains(place_of_service).fill_null(False)
-    return in_facility & revenue_code.is_null()
 
 
 def is_drug_product(code: pl.Expr) -> pl.Expr:
@@ -105,10 +94,7 @@ class DrugAdminWithoutDrug(Rule):
         relevant = (
             ctx.lines.filter(any_codeset(*ADMINISTRATION_SETS, *PRODUCT_SETS).contains(code))
             .with_columns(
-                pl.when(billed_by_practice_in_facility(pl.col("place_of_service"), pl.col("revenue_code")))
-                .then(None)
-                .otherwise(admin_kind(code))
-                .alias("admin_kind"),
+                pl.when(practice_line_in_facility()).then(None).otherwise(admin_kind(code)).alias("admin_kind"),
                 is_drug_product(code).alias("is_drug"),
                 is_vaccine_product(code).alias("is_vaccine"),
             )
