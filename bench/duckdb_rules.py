@@ -64,12 +64,19 @@ FROM marked WHERE is_visit OR is_lcode OR is_supplied OR is_management
 GROUP BY enc HAVING bool_or(is_visit) AND NOT bool_or(is_lcode) AND bool_or(is_supplied OR is_management);
 
 CREATE TEMP TABLE jcode AS
+WITH wasted AS (
+  SELECT enc, procedure_code, sum(units::DOUBLE) AS wasted FROM l WHERE modifiers LIKE '%JW%' GROUP BY ALL
+), dosed AS (
+  SELECT claim_id, line_number, enc, procedure_code, l.units::DOUBLE AS billed,
+    greatest(1, ceil(l.ndc_quantity::DOUBLE / a.dosage_amount - 1e-6)) AS expected
+  FROM l JOIN read_parquet('{reference}/asp.parquet') a ON l.procedure_code = a.code
+  WHERE l.ndc_quantity IS NOT NULL AND (modifiers IS NULL OR modifiers NOT LIKE '%JW%')
+    AND ((l.ndc_unit = 'ME' AND a.dosage_unit = 'MG') OR (l.ndc_unit = 'ML' AND a.dosage_unit IN ('ML', 'CC'))
+         OR (l.ndc_unit = 'F2' AND a.dosage_unit IN ('UNITS', 'IU')))
+)
 SELECT claim_id, line_number
-FROM l JOIN read_parquet('{reference}/asp.parquet') a ON l.procedure_code = a.code
-WHERE l.ndc_quantity IS NOT NULL AND (modifiers IS NULL OR modifiers NOT LIKE '%JW%')
-  AND ((l.ndc_unit = 'ME' AND a.dosage_unit = 'MG') OR (l.ndc_unit = 'ML' AND a.dosage_unit IN ('ML', 'CC'))
-       OR (l.ndc_unit = 'F2' AND a.dosage_unit IN ('UNITS', 'IU')))
-  AND greatest(1, ceil(l.ndc_quantity::DOUBLE / a.dosage_amount - 1e-6)) <> l.units::DOUBLE;
+FROM dosed LEFT JOIN wasted USING (enc, procedure_code)
+WHERE billed > expected OR billed + coalesce(wasted, 0) < expected;
 
 CREATE TEMP TABLE expired AS
 SELECT claim_id, line_number

@@ -87,7 +87,11 @@ def main(claims: Path, reference: Path) -> None:
     )
     drugs = drugs[direct & ~drugs["modifiers"].fillna("").str.contains("JW")]
     expected = np.maximum(1, np.ceil(drugs["ndc_quantity"].astype(float) / drugs["dosage_amount"] - 1e-6))
-    jcode = drugs[expected != drugs["units"].astype(float)]
+    is_waste = lines["modifiers"].fillna("").str.contains("JW")
+    wasted = lines[is_waste].assign(w=lines["units"].astype(float)).groupby(["enc", "procedure_code"])["w"].sum()
+    billed = drugs["units"].astype(float)
+    with_waste = billed + drugs.join(wasted, on=["enc", "procedure_code"])["w"].fillna(0)
+    jcode = drugs[(billed > expected) | (with_waste < expected)]
 
     hcpcs = pd.read_parquet(reference / "hcpcs.parquet")
     joined = lines[["procedure_code", "service_date"]].merge(

@@ -161,7 +161,9 @@ class JcodeUnitMismatch(Rule):
         (per line for MAI 1, per patient and day for MAI 2 and 3) are denied (high confidence). Without
         an NDC quantity, units far below the provider's own typical units for the code (at most half
         its median over at least 5 lines) are flagged at low confidence. Lines with the JW (wasted
-        drug) modifier are left out: they bill the discarded amount, not the dose.
+        drug) modifier bill the discarded amount, not the dose: they are not checked themselves, and
+        their units count towards the dose of the same code on the encounter (a vial's 400 mg on the
+        administered line, billed as 38 units of 10 mg and 2 more JW, is billed in full).
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
@@ -184,15 +186,32 @@ class JcodeUnitMismatch(Rule):
         waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
         billable = is_drug_product(code) & waste.not_() & (pl.col("units") > 0)
         drugs = ctx.lines.filter(billable)
+        # The units billed as discarded (JW) of each code on the encounter. NOTE: a system that records the
+        # vial's NDC quantity on the administered line too (400 mg given as 380 billed, 20 on the JW line)
+        # bills the dose in full: those units are not missing.
+        wasted = (
+            ctx.lines.filter(is_drug_product(code) & waste & (pl.col("units") > 0))
+            .group_by("encounter_id", "procedure_code")
+            .agg(pl.col("units").sum().cast(pl.Float64).alias("wasted"))
+        )
         # NOTE: cached: the dose check and the MUE check both read the converted drug lines.
         converted = expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed")).cache()
         has_dose = pl.col("expected_units").is_not_null()
-        dose_hits = converted.filter(has_dose & (pl.col("billed") != pl.col("expected_units"))).with_columns(
-            pl.when(pl.col("billed") < pl.col("expected_units"))
-            .then(pl.lit(UNDER))
-            .otherwise(pl.lit(OVER))
-            .alias("kind"),
-            (pl.col("expected_units") - pl.col("billed")).abs().alias("quantity"),
+        billed, expected = pl.col("billed"), pl.col("expected_units")
+        under = converted.filter(has_dose & (billed < expected)).join(
+            wasted, on=["encounter_id", "procedure_code"], how="left"
+        )
+        with_waste = billed + pl.col("wasted").fill_null(0)
+        dose_hits = pl.concat(
+            [
+                under.filter(with_waste < expected).with_columns(
+                    pl.lit(UNDER).alias("kind"), (expected - with_waste).alias("quantity")
+                ),
+                converted.filter(has_dose & (billed > expected)).with_columns(
+                    pl.lit(OVER).alias("kind"), (billed - expected).alias("quantity")
+                ),
+            ],
+            how="diagonal_relaxed",
         )
 
         # MUE: per line (MAI 1) or per patient and day (MAI 2/3), for lines whose units match their dose.
@@ -249,7 +268,14 @@ class JcodeUnitMismatch(Rule):
         shared = ["line_id", "procedure_code", "units", "kind", "quantity", "expected_units", "conversion", "dosage"]
         flagged = pl.concat(
             [
-                dose_hits.with_columns(conversion().alias("conversion")).select(shared),
+                dose_hits.with_columns(
+                    pl.concat_str(
+                        conversion(),
+                        pl.when(pl.col("wasted") > 0)
+                        .then(pl.format("; {} more billed as discarded, JW", number_text(pl.col("wasted"))))
+                        .otherwise(pl.lit("")),
+                    ).alias("conversion")
+                ).select(shared),
                 mue_hits.with_columns(
                     pl.format(
                         "MUE {} (MAI {}), {} units that day", "mue", "mai", number_text(pl.col("day_units"))
