@@ -184,6 +184,34 @@ def test_values_are_normalised(claims_csv) -> None:  # type: ignore[no-untyped-d
     assert scan_claim_lines([path]).audited.select(encounter_key()).collect().item() == "C:C1"
 
 
+def test_a_procedure_code_written_with_its_modifiers_is_split(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: practice-management reports print "99213-25" or "J3301 JW" in the code column. Read as
+    codes, each was "neither a CPT nor a HCPCS code" (expired-code) and the J-code satisfied no injection."""
+    path = claims_csv(
+        [
+            {"claim_id": "C1", "procedure_code": "99213-25", "patient_id": "P1"},
+            {"claim_id": "C1", "line_number": 2, "procedure_code": "96372", "patient_id": "P1"},
+            {"claim_id": "C1", "line_number": 3, "procedure_code": "j3301 jw", "patient_id": "P1", "modifiers": "59"},
+            {"claim_id": "C2", "procedure_code": "L1812-RT-NU", "modifiers": "RT"},
+            {"claim_id": "C3", "procedure_code": "00003-0293-05"},  # an NDC: no code with modifiers
+            {"claim_id": "C4", "procedure_code": "CLM-1"},
+        ]
+    )
+    lines = scan_claim_lines([path]).audited.select("claim_id", "procedure_code", "modifiers").collect()
+    assert lines.sort("claim_id", "procedure_code").rows() == [
+        ("C1", "96372", None),
+        ("C1", "99213", "25"),
+        ("C1", "J3301", "59,JW"),
+        ("C2", "L1812", "RT,NU"),
+        ("C3", "00003-0293-05", None),
+        ("C4", "CLM-1", None),
+    ]
+    result = run_audit([path], tmp_path / "out", findings_only=True)
+    flagged = result.findings.select("rule_id", "claim_id").rows()
+    assert ("expired-code", "C1") not in flagged and ("drug-admin-without-drug", "C1") not in flagged
+    assert ("expired-code", "C4") in flagged  # what is no code stays flagged
+
+
 def test_encounter_id_is_patient_and_date_across_claims_else_the_claim(claims_csv) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv(
         [
