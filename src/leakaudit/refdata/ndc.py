@@ -14,11 +14,14 @@ def ndc11(ndc: pl.Expr) -> pl.Expr:
     digits whose segments are unknown, alternate ids) is kept as its digits: :func:`ndc11_forms` gives
     the 11-digit forms 10 digits may be, for a list of NDCs to tell which.
 
-    >>> ndcs = ["0003-0293-05", "00003029305", "3029305", "0003029305", "N/A"]
+    The X12 qualifier an NDC is often written with (``N4``, as in an 837's ``LIN*N4*00003029305``) is
+    not part of it: read as digits, its 4 made every such NDC match nothing.
+
+    >>> ndcs = ["0003-0293-05", "00003029305", "3029305", "0003029305", "N/A", "N400003029305", "n4 0003-0293-05"]
     >>> pl.select(ndc11(pl.lit(pl.Series(ndcs)))).to_series().to_list()
-    ['00003029305', '00003029305', '00003029305', '0003029305', '']
+    ['00003029305', '00003029305', '00003029305', '0003029305', '', '00003029305', '00003029305']
     """
-    text = ndc.str.strip_chars()
+    text = ndc.str.strip_chars().str.replace(r"^[Nn]4[\s:*]*", "")
     parts = text.str.extract_groups(r"^(\d{1,5})-(\d{1,4})-(\d{1,2})$")
     dashed = pl.concat_str(
         parts.struct.field("1").str.zfill(5),
