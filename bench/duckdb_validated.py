@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 from duckdb_rules import detect
 
-from leakaudit.schema import NDC_UNITS, PAYER_TYPES
+from leakaudit.schema import NDC_UNIT_SPELLINGS, NDC_UNITS, PAYER_TYPES
 
 # NOTE: DuckDB's one-argument trim removes spaces only; Polars' strip_chars removes any whitespace.
 WHITESPACE = "' \t\r\n'"
@@ -47,6 +47,13 @@ def _zero_pad(column: str, width: int) -> str:
     )
 
 
+def _ndc_unit() -> str:
+    """The NDC unit upper-cased, as its X12 code where exports spell it otherwise (as the reader's)."""
+    unit = f"upper({_text('ndc_unit')})"
+    spellings = " ".join(f"WHEN '{spelt}' THEN '{code}'" for spelt, code in NDC_UNIT_SPELLINGS.items())
+    return f"CASE {unit} {spellings} ELSE {unit} END"
+
+
 def _listed(values: tuple[str, ...]) -> str:
     return ", ".join(f"'{v}'" for v in values)
 
@@ -64,7 +71,7 @@ COPY (
       {_code_list("modifiers", ",")} AS modifiers,
       paid_amount, allowed_amount,
       {_code_list("diagnosis_codes", ";")} AS diagnosis_codes,
-      {_text("ndc")} AS ndc, ndc_quantity, upper({_text("ndc_unit")}) AS ndc_unit,
+      {_text("ndc")} AS ndc, ndc_quantity, {_ndc_unit()} AS ndc_unit,
       {_text("description")} AS description,
       {_zero_pad("revenue_code", 4)} AS revenue_code,
       {_zero_pad("place_of_service", 2)} AS place_of_service

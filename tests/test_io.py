@@ -212,6 +212,20 @@ def test_a_procedure_code_written_with_its_modifiers_is_split(claims_csv, tmp_pa
     assert ("expired-code", "C4") in flagged  # what is no code stays flagged
 
 
+def test_ndc_units_as_exports_spell_them_are_read_as_the_x12_codes(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    """Regression: an NDC unit written "mg" or "IU" rejected the whole line ("not one of F2, GR, ME, ML, UN")."""
+    spelt = ["mg", "Gm", "IU", "cc", "EA", "ME", "U", "XX"]
+    path = claims_csv(
+        [{"claim_id": f"C{i}", "procedure_code": "J3301", "ndc_unit": unit} for i, unit in enumerate(spelt)]
+    )
+    lines = scan_claim_lines([path])
+    audited = lines.audited.select("claim_id", "ndc_unit").collect().sort("claim_id")
+    assert audited.rows() == [("C0", "ME"), ("C1", "GR"), ("C2", "F2"), ("C3", "ML"), ("C4", "UN"), ("C5", "ME")]
+    # Which unit "U" is (international units, or each) the dose depends on: it is not guessed.
+    rejected = lines.with_reject_values(lines.rejects.collect()).select("value", "column").rows()
+    assert rejected == [("U", "ndc_unit"), ("XX", "ndc_unit")]
+
+
 def test_encounter_id_is_patient_and_date_across_claims_else_the_claim(claims_csv) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv(
         [

@@ -18,6 +18,22 @@ QUANTITY = pl.Decimal(18, 3)
 PAYER_TYPES = ("medicare", "medicare_advantage", "medicaid", "commercial", "other")
 #: X12 unit-of-measure codes accepted in ``ndc_unit`` (837 CTP04 / 835 svc quantity qualifiers).
 NDC_UNITS = ("F2", "GR", "ME", "ML", "UN")
+#: How exports write those units otherwise, read as the X12 code: milligrams as ``MG``, grams as ``G``,
+#: international units as ``IU``, each as ``EA``. NOTE: ``U`` and ``UNITS`` are left out: they may be
+#: international units (F2) or each (UN), and the dose differs.
+NDC_UNIT_SPELLINGS = {
+    "MG": "ME",
+    "MGS": "ME",
+    "G": "GR",
+    "GM": "GR",
+    "GRAM": "GR",
+    "GRAMS": "GR",
+    "CC": "ML",
+    "MLS": "ML",
+    "IU": "F2",
+    "EA": "UN",
+    "EACH": "UN",
+}
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,8 @@ LINE_COLUMNS: tuple[Column, ...] = (
         "ndc_unit",
         pl.String(),
         False,
-        "X12 unit: `F2` international unit, `GR` gram, `ME` milligram, `ML` millilitre, `UN` unit.",
+        "X12 unit: `F2` international unit, `GR` gram, `ME` milligram, `ML` millilitre, `UN` unit "
+        "(also read as written elsewhere: `MG`, `G`, `IU`, `CC`, `EA`).",
         "ME",
     ),
     Column("description", pl.String(), False, "Charge description text from the charge master.", "Knee brace"),

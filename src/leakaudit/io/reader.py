@@ -26,6 +26,7 @@ from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, open_input, 
 from leakaudit.schema import (
     LINE_COLUMNS,
     MONEY,
+    NDC_UNIT_SPELLINGS,
     NDC_UNITS,
     PAYER_TYPES,
     QUANTITY,
@@ -783,7 +784,7 @@ def _normalise_text(name: str, text: pl.Expr, parsed: pl.Expr) -> tuple[pl.Expr,
         value = text.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
         return value, parsed.is_not_null() & ~parsed.is_in(PAYER_TYPES), f"not one of {', '.join(PAYER_TYPES)}"
     if name == "ndc_unit":
-        value = text.str.to_uppercase()
+        value = text.str.to_uppercase().replace(NDC_UNIT_SPELLINGS)
         return value, parsed.is_not_null() & ~parsed.is_in(NDC_UNITS), f"not one of {', '.join(NDC_UNITS)}"
     if name == "revenue_code":
         return _zero_pad(text, 4), None, ""
