@@ -369,6 +369,14 @@ def test_an_export_whose_dates_the_mapping_does_not_read_warns_which_check_rejec
     err = capsys.readouterr().err
     assert "1 of 1 rows (100%) rejected for units: not a number, e.g. 'ea'" in err
     assert "Check which export column feeds units" in err
+    # An export's own payer types: what to map, and where.
+    classes = write_claims_csv(
+        tmp_path / "classes.csv", [{"claim_id": "C1", "procedure_code": "99213", "payer_type": "Blue Cross"}]
+    )
+    _audit(tmp_path, classes, out="classes")
+    err = capsys.readouterr().err
+    assert "rejected for payer_type: not one of medicare" in err and "e.g. 'Blue Cross'" in err
+    assert "under [payer_types] in a --map file" in err
 
 
 def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(

@@ -443,6 +443,30 @@ def test_a_mapping_that_would_misread_the_export_is_refused(tmp_path: Path, toml
     assert load_mapping(path).date_format == "%b %d, %Y"
 
 
+def test_payer_types_an_export_names_its_own_way_are_mapped(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """An export's financial classes were rejected rows ("not one of medicare, ..."); [payer_types] maps them,
+    compared as payer types are (case, spaces and hyphens forgiven)."""
+    classes = ["Medicare Replacement", "BLUE CROSS", "self-pay", "Medicare", "Workers Comp"]
+    path = claims_csv(
+        [{"claim_id": f"C{i}", "procedure_code": "99213", "payer_type": c} for i, c in enumerate(classes)]
+    )
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(
+        '[payer_types]\n"medicare replacement" = "Medicare Advantage"\n"Blue Cross" = "commercial"\n'
+        '"Self Pay" = "other"\n'
+    )
+    lines = scan_claim_lines([path], load_mapping(mapping))
+    audited = lines.audited.select("claim_id", "payer_type").collect().sort("claim_id").rows()
+    assert audited == [("C0", "medicare_advantage"), ("C1", "commercial"), ("C2", "other"), ("C3", "medicare")]
+    rejected = lines.with_reject_values(lines.rejects.collect())
+    assert rejected.select("value", "column").rows() == [("Workers Comp", "payer_type")]
+    assert "nor mapped to one under [payer_types]" in rejected["reason"][0]
+    mapping.write_text('[payer_types]\n"Blue Cross" = "private"\n')
+    with pytest.raises(InputError) as refused:
+        load_mapping(mapping)
+    assert str(refused.value).startswith(f"{mapping}: [payer_types] 'Blue Cross' = 'private': a payer type is one of")
+
+
 def test_pipe_separated_exports_are_read_with_the_mappings_separator(tmp_path: Path) -> None:
     """Exports separated by "|" (a comma in a value is then just text), plain and gzip-compressed; a row with
     one "|" too many is rejected whole; without the separator, the error says which one the header holds."""

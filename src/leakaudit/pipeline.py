@@ -217,6 +217,8 @@ def rejects_warning(result: AuditResult) -> str | None:
     example = f", e.g. {first['value']!r}" if first["value"] is not None else ""
     if reason.startswith(BAD_DATE_REASON):
         hint = "If the export writes its dates so, set date_format under [options] in a --map file (docs/mapping.md)"
+    elif column == "payer_type":
+        hint = "Map the export's payer types (financial classes) under [payer_types] in a --map file (docs/mapping.md)"
     else:
         hint = (
             f"Check which export column feeds {column} (a --map file maps it: docs/mapping.md) and the values "

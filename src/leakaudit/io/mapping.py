@@ -11,12 +11,16 @@ A mapping is a small TOML file (see ``docs/mapping.md``)::
     separator = "|"
     skip_lines = 3   # lines of title above the header
 
+    [payer_types]    # the export's financial classes, as payer types
+    "Medicare Replacement" = "medicare_advantage"
+
 Columns not named in ``[columns]`` are looked up under their canonical name.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +29,7 @@ import polars as pl
 from leakaudit.io.errors import InputError
 from leakaudit.io.sources import CsvFormat
 from leakaudit.io.toml_files import check_keys, read_toml
-from leakaudit.schema import LINE_COLUMNS
+from leakaudit.schema import LINE_COLUMNS, PAYER_TYPES
 
 #: The split modifier columns an export may carry instead of one ``modifiers`` string.
 MODIFIER_COLUMNS = ("modifier_1", "modifier_2", "modifier_3", "modifier_4")
@@ -42,6 +46,9 @@ class ColumnMapping:
     separator: str = ","
     #: Lines before a CSV's header (a report's title, its date range), skipped as they are.
     skip_lines: int = 0
+    #: The export's own payer types (financial classes), as :func:`payer_type_key` writes them, each with
+    #: the canonical payer type it is (``[payer_types]``).
+    payer_types: dict[str, str] = field(default_factory=dict)
 
     @property
     def csv_format(self) -> CsvFormat:
@@ -58,7 +65,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     if path is None:
         return ColumnMapping()
     path = Path(path)
-    data = read_toml(path, "mapping file", ("columns", "options"))
+    data = read_toml(path, "mapping file", ("columns", "options", "payer_types"))
     columns = data.get("columns", {})
     options = data.get("options", {})
     if not isinstance(options, dict):
@@ -83,7 +90,39 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     skip_lines = options.get("skip_lines", 0)
     if not isinstance(skip_lines, int) or isinstance(skip_lines, bool) or skip_lines < 0:
         raise InputError(f"{path}: [options] skip_lines must be a whole number of lines (0 or more), such as 3")
-    return ColumnMapping(columns=dict(columns), date_format=date_format, separator=separator, skip_lines=skip_lines)
+    payer_types = _payer_types(data.get("payer_types", {}), path)
+    return ColumnMapping(
+        columns=dict(columns),
+        date_format=date_format,
+        separator=separator,
+        skip_lines=skip_lines,
+        payer_types=payer_types,
+    )
+
+
+def payer_type_key(text: str) -> str:
+    """A payer type as the audit compares them: lower case, spaces and hyphens as one ``_``.
+
+    >>> payer_type_key(" Medicare  Replacement "), payer_type_key("Self-Pay")
+    ('medicare_replacement', 'self_pay')
+    """
+    return re.sub(PAYER_TYPE_SEPARATORS, "_", text.strip().lower())
+
+
+#: What separates the words of a payer type, read as ``_`` (``Medicare Advantage`` is ``medicare_advantage``).
+PAYER_TYPE_SEPARATORS = r"[\s\-]+"
+
+
+def _payer_types(table: object, path: Path) -> dict[str, str]:
+    """The ``[payer_types]`` table: each export payer type (its key) with the canonical one it is."""
+    if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+        raise InputError(
+            f'{path}: [payer_types] must map export payer types to payer types, e.g. "Blue Cross" = "commercial"'
+        )
+    unknown = sorted(f"{k!r} = {v!r}" for k, v in table.items() if payer_type_key(v) not in PAYER_TYPES)
+    if unknown:
+        raise InputError(f"{path}: [payer_types] {', '.join(unknown)}: a payer type is one of {', '.join(PAYER_TYPES)}")
+    return {payer_type_key(k): payer_type_key(v) for k, v in table.items()}
 
 
 #: The keys of a mapping's ``[options]``.

@@ -21,7 +21,7 @@ import polars as pl
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
-from leakaudit.io.mapping import MAPPABLE, MODIFIER_COLUMNS, ColumnMapping
+from leakaudit.io.mapping import MAPPABLE, MODIFIER_COLUMNS, PAYER_TYPE_SEPARATORS, ColumnMapping
 from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, open_input, resolve_sources, scan_source
 from leakaudit.schema import (
     LINE_COLUMNS,
@@ -543,7 +543,7 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping, *, with_value: bool 
         else:
             texts.append(pl.col(source).is_not_null().alias(_PRESENT + column.name))
             present = pl.col(_PRESENT + column.name)
-        value, is_bad, reason = _parse(column, pl.col(source), dtype, text, present, mapping.date_format)
+        value, is_bad, reason = _parse(column, pl.col(source), dtype, text, present, mapping)
         values.append(value.alias(column.name))
         if column.required:
             checks.append((column.name, present.not_(), "missing required value"))
@@ -689,12 +689,13 @@ def _text(source: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _parse(
-    column: Column, source: pl.Expr, dtype: pl.DataType, text: pl.Expr, present: pl.Expr, date_format: str
+    column: Column, source: pl.Expr, dtype: pl.DataType, text: pl.Expr, present: pl.Expr, mapping: ColumnMapping
 ) -> tuple[pl.Expr, pl.Expr | None, str]:
     """Return (typed value, is-bad condition or None, reason) for one canonical column.
 
     The condition reads the typed value from the column of the canonical name (computed first).
     """
+    date_format = mapping.date_format
     target = column.dtype
     parsed = pl.col(column.name)
     if target == pl.Date():
@@ -730,7 +731,7 @@ def _parse(
     if column.name == "ndc" and dtype.is_integer():
         # An NDC stored as a number lost its leading zeros: the 11 digits of the billing form.
         return text.str.zfill(11), None, ""
-    return _normalise_text(column.name, text, parsed)
+    return _normalise_text(column.name, text, parsed, mapping)
 
 
 def _without_time(text: pl.Expr) -> pl.Expr:
@@ -777,12 +778,17 @@ def _cleaned_amount(text: pl.Expr) -> pl.Expr:
 _AMOUNT_MARKS = {"$": "", ",": "", " ": "", "\u00a0": "", "\t": "", "(": "-", ")": ""}
 
 
-def _normalise_text(name: str, text: pl.Expr, parsed: pl.Expr) -> tuple[pl.Expr, pl.Expr | None, str]:
+def _normalise_text(
+    name: str, text: pl.Expr, parsed: pl.Expr, mapping: ColumnMapping
+) -> tuple[pl.Expr, pl.Expr | None, str]:
     if name == "procedure_code":
         return text.str.to_uppercase(), None, ""
     if name == "payer_type":
-        value = text.str.to_lowercase().str.replace_all(r"[\s\-]+", "_")
-        return value, parsed.is_not_null() & ~parsed.is_in(PAYER_TYPES), f"not one of {', '.join(PAYER_TYPES)}"
+        value = text.str.to_lowercase().str.replace_all(PAYER_TYPE_SEPARATORS, "_")
+        if mapping.payer_types:
+            value = value.replace(mapping.payer_types)
+        reason = f"not one of {', '.join(PAYER_TYPES)}, nor mapped to one under [payer_types] in a --map file"
+        return value, parsed.is_not_null() & ~parsed.is_in(PAYER_TYPES), reason
     if name == "ndc_unit":
         value = text.str.to_uppercase().replace(NDC_UNIT_SPELLINGS)
         return value, parsed.is_not_null() & ~parsed.is_in(NDC_UNITS), f"not one of {', '.join(NDC_UNITS)}"
