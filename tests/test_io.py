@@ -361,7 +361,8 @@ def test_a_column_the_audit_reads_named_twice_in_a_csv_header_is_an_error(tmp_pa
 
 def test_values_as_spreadsheets_and_sql_exports_write_them_are_read(tmp_path: Path) -> None:
     """Regression: a count exported as 2.0 was rejected as "not a whole number", a date with its (midnight)
-    time as "not a valid date", and a refund in accounting parentheses as "not a number"."""
+    time as "not a valid date", and a refund in accounting parentheses, or the accounting format's zero
+    (``$ -``), as "not a number"."""
     path = tmp_path / "export.csv"
     path.write_text(
         "claim_id,line_number,service_date,procedure_code,units,charge_amount,paid_amount\n"
@@ -371,12 +372,14 @@ def test_values_as_spreadsheets_and_sql_exports_write_them_are_read(tmp_path: Pa
         "C4,4.5,2025-03-14,99213,1,90,\n"  # still not whole
         "C5,5,2025-03-14 nine,99213,1,90,\n"  # still not a date
         "C6,6,2025-03-14,99213,1,(90,\n"  # still not a number
+        'C7,7,2025-03-14,99213,1,90," $ -   "\n'  # the accounting format's zero
     )
     lines = scan_claim_lines([path])
     got = lines.audited.select("claim_id", "line_number", "service_date", "charge_amount", "paid_amount").collect()
     assert got.sort("claim_id").rows() == [
         ("C1", 2, dt.date(2025, 3, 14), Decimal("90.00"), Decimal("-25.00")),
         ("C2", 10, dt.date(2025, 3, 14), Decimal("90.00"), Decimal("-5.00")),
+        ("C7", 7, dt.date(2025, 3, 14), Decimal("90.00"), Decimal("0.00")),
     ]
     rejects = lines.rejects.select("source_row", "column", "reason").collect().sort("source_row").rows()
     assert rejects == [
