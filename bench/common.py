@@ -8,13 +8,17 @@ from pathlib import Path
 import polars as pl
 
 from leakaudit.refdata import load_refdata
+from leakaudit.rules import AuditContext
+from leakaudit.rules.expired_code import code_validity
 
 
 def export_reference(target: Path) -> None:
-    """Write hcpcs.parquet (validity) and asp.parquet (dosage) for DuckDB and pandas to read."""
+    """Write hcpcs.parquet (the codes known, with their valid dates) and asp.parquet (dosage) for DuckDB and pandas."""
     target.mkdir(parents=True, exist_ok=True)
     refdata = load_refdata(include_user_store=False)
-    refdata.hcpcs.collect().write_parquet(target / "hcpcs.parquet")
+    # The codes the rule knows: the HCPCS releases, and the newer codes other CMS files list.
+    validity = code_validity(AuditContext(lines=pl.LazyFrame(), refdata=refdata))
+    validity.collect().sort("code").write_parquet(target / "hcpcs.parquet")
     refdata.asp.select("code", "dosage_amount", "dosage_unit").collect().with_columns(
         pl.col("dosage_amount").cast(pl.Float64)
     ).write_parquet(target / "asp.parquet")

@@ -26,7 +26,14 @@ TERMINATED, NOT_YET_EFFECTIVE, UNKNOWN_HCPCS, UNKNOWN_CPT, NOT_A_CODE = (
 
 
 def code_validity(ctx: AuditContext) -> pl.LazyFrame:
-    """Every known code with its valid dates: the HCPCS releases, plus the user's CPT list if given."""
+    """Every known code with its valid dates: the HCPCS releases, plus the user's CPT list if given.
+
+    A Level II code in no HCPCS release but listed in another CMS file loaded (ASP, NDC crosswalk, MUE,
+    DMEPOS fees) is known too, without dates: those files list codes in use at their release, and
+    come out between the HCPCS releases. NOTE: the shipped HCPCS file is January 2025's; without this,
+    57 drug codes of the October 2025 ASP file (J0163, J1072, ...) and 16 DMEPOS codes of January 2026
+    (L1933, ...) were "in no loaded HCPCS release", a high-confidence denial, on every line.
+    """
     hcpcs = ctx.refdata.hcpcs.select(
         "code",
         "effective_from",
@@ -34,6 +41,32 @@ def code_validity(ctx: AuditContext) -> pl.LazyFrame:
         "replacement",
         pl.format("HCPCS release {}", "release").alias("validity_source"),
     )
+    refdata = ctx.refdata
+    listed = pl.concat(
+        [
+            table.select("code", pl.format("the CMS {} file ({} release)", pl.lit(name), "release").alias("source"))
+            for name, table in (
+                ("ASP", refdata.asp),
+                ("NDC-HCPCS crosswalk", refdata.crosswalk),
+                ("MUE", refdata.mue),
+                ("DMEPOS fee", refdata.dmepos),
+            )
+        ]
+    )
+    elsewhere = (
+        listed.filter(pl.col("code").str.contains(LEVEL_II))
+        .join(hcpcs.select("code"), on="code", how="anti")
+        .group_by("code")
+        .agg(pl.col("source").min().alias("validity_source"))
+        .select(
+            "code",
+            pl.lit(None, pl.Date()).alias("effective_from"),
+            pl.lit(None, pl.Date()).alias("termination_date"),
+            pl.lit(None, pl.String()).alias("replacement"),
+            "validity_source",
+        )
+    )
+    hcpcs = pl.concat([hcpcs, elsewhere], how="vertical_relaxed")
     if ctx.refdata.cpt is None:
         return hcpcs
     cpt = ctx.refdata.cpt.select(
@@ -55,10 +88,11 @@ class ExpiredCode(Rule):
         is not yet effective on it, or does not exist in any release; the service is unpaid until it is
         rebilled with the right code, and timely-filing limits run meanwhile. Validity is decided per
         line by its date of service against every loaded HCPCS release (a code is valid from its
-        effective date through its TERM DT, inclusive). CPT codes are checked only against a CPT code
-        list the user supplies (licensed users hold one; none is shipped); without it a code of CPT
-        format is accepted. Code-like values that are neither CPT nor HCPCS (internal charge codes)
-        are medium confidence; the others are high.
+        effective date through its TERM DT, inclusive); a Level II code newer than them but listed in
+        another CMS file loaded (ASP, NDC crosswalk, MUE, DMEPOS fees) is valid. CPT codes are
+        checked only against a CPT code list the user supplies (licensed users hold one; none is
+        shipped); without it a code of CPT format is accepted. Code-like values that are neither CPT
+        nor HCPCS (internal charge codes) are medium confidence; the others are high.
 
     How the loss is estimated:
         The line's units times: the organisation's own median paid per unit for the replacement code
