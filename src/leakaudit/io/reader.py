@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from itertools import accumulate
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -790,13 +791,11 @@ def _normalise_text(
     if name == "procedure_code":
         return text.str.to_uppercase(), None, ""
     if name == "payer_type":
-        value = text.str.to_lowercase().str.replace_all(PAYER_TYPE_SEPARATORS, "_")
-        if mapping.payer_types:
-            value = value.replace(mapping.payer_types)
+        value = _recoded(text.str.to_lowercase().str.replace_all(PAYER_TYPE_SEPARATORS, "_"), mapping.payer_types)
         reason = f"not one of {', '.join(PAYER_TYPES)}, nor mapped to one under [payer_types] in a --map file"
         return value, parsed.is_not_null() & ~parsed.is_in(PAYER_TYPES), reason
     if name == "ndc_unit":
-        value = text.str.to_uppercase().replace(NDC_UNIT_SPELLINGS)
+        value = _recoded(text.str.to_uppercase(), NDC_UNIT_SPELLINGS)
         return value, parsed.is_not_null() & ~parsed.is_in(NDC_UNITS), f"not one of {', '.join(NDC_UNITS)}"
     if name == "revenue_code":
         return _zero_pad(text, 4), None, ""
@@ -853,6 +852,25 @@ def _final_value(name: str) -> pl.Expr:
     both = pl.concat_str([pl.when(written.is_not_null()).then(listed.fill_null("")), written], separator=",")
     merged = both.str.strip_chars(",").str.split(",").list.unique(maintain_order=True).list.join(",")
     return pl.coalesce(merged, listed).alias(name)
+
+
+def _recoded(value: pl.Expr, spellings: Mapping[str, str]) -> pl.Expr:
+    """``value`` with each of the ``spellings`` (keys) written as the code it stands for (its value).
+
+    NOTE: one ``is_in`` per code, not Polars' ``replace``: ``replace`` (and ``replace_strict``) is not
+    streamed, and validating 10 M lines with it held 4.1 GB instead of 1.5.
+
+    >>> units = pl.Series(["MG", "ME", "IU", "GM", None])
+    >>> pl.select(_recoded(pl.lit(units), {"MG": "ME", "IU": "F2", "GM": "GR", "G": "GR"})).to_series().to_list()
+    ['ME', 'ME', 'F2', 'GR', None]
+    """
+    by_code: dict[str, list[str]] = {}
+    for spelt, code in spellings.items():
+        by_code.setdefault(code, []).append(spelt)
+    recoded: Any = pl
+    for code, spelt_as in by_code.items():
+        recoded = recoded.when(value.is_in(spelt_as)).then(pl.lit(code))
+    return value if recoded is pl else recoded.otherwise(value)
 
 
 def _zero_pad(text: pl.Expr, width: int) -> pl.Expr:
