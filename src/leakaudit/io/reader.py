@@ -768,7 +768,7 @@ def _cleaned_amount(text: pl.Expr) -> pl.Expr:
     the characters took 0.14.
 
     A dash alone is zero, as spreadsheets' accounting format shows it (``$ -``): exported as displayed, a
-    line paid nothing was rejected as "not a number". NOTE: the test reads the cleaned text again, which
+    line paid nothing was rejected as "not a number". NOTE: the dash check reads the cleaned text again, which
     the engine computes twice: 0.13 s more per money column of 10 M CSV lines (a tenth of a second of the
     audit's 15 s, for each of charge, paid and allowed amounts).
 
