@@ -185,12 +185,19 @@ class JcodeUnitMismatch(Rule):
         code = pl.col("procedure_code")
         waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
         billable = is_drug_product(code) & waste.not_() & (pl.col("units") > 0)
-        drugs = ctx.lines.filter(billable)
+        # NOTE: one scan of the drug lines, cached: the dose, MUE and typical-units checks read the billed
+        # ones, the waste below the discarded (JW) ones.
+        drug_lines = (
+            ctx.lines.filter(is_drug_product(code) & (pl.col("units") > 0))
+            .with_columns(waste.alias("discarded"))
+            .cache()
+        )
+        drugs = drug_lines.filter(pl.col("discarded").not_())
         # The units billed as discarded (JW) of each code on the encounter. NOTE: a system that records the
         # vial's NDC quantity on the administered line too (400 mg given as 380 billed, 20 on the JW line)
         # bills the dose in full: those units are not missing.
         wasted = (
-            ctx.lines.filter(is_drug_product(code) & waste & (pl.col("units") > 0))
+            drug_lines.filter(pl.col("discarded"))
             .group_by("encounter_id", "procedure_code")
             .agg(pl.col("units").sum().cast(pl.Float64).alias("wasted"))
         )
