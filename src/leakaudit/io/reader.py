@@ -556,8 +556,8 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping, *, with_value: bool 
                 (column.name, pl.col(column.name).is_between(*PLAUSIBLE_DATES).not_(), IMPLAUSIBLE_DATE_REASON)
             )
 
-    written = pl.col(_TEXT + "procedure_code") if mapping.source_name("procedure_code") in source_schema else None
-    values.append((_written_modifiers(written) if written is not None else pl.lit(None, pl.String())).alias(_WRITTEN))
+    # The procedure code is required: every group's source schema has it (see _source_schema).
+    values.append(_written_modifiers(pl.col(_TEXT + "procedure_code")).alias(_WRITTEN))
     reject_value = _first([(_check_value(name), bad) for name, bad, _ in checks]).alias(_REJECT_VALUE)
     parsed = (
         group.scan()
@@ -810,7 +810,9 @@ def _normalise_text(
 
 #: A procedure code written with its modifiers, as practice-management reports print them: ``99213-25``,
 #: ``J3301 JW``, ``L1812-RT-NU``. The code is five characters; each modifier two, after a separator.
-CODE_WITH_MODIFIERS = r"^[A-Z0-9]{5}(?:[\s:,\-]+[A-Z0-9]{2})+$"
+#: What separates a code from its modifiers, and them from each other, there.
+_MODIFIER_SEPARATORS = r"[\s:,\-]+"
+CODE_WITH_MODIFIERS = rf"^[A-Z0-9]{{5}}(?:{_MODIFIER_SEPARATORS}[A-Z0-9]{{2}})+$"
 
 
 def _written_modifiers(code_text: pl.Expr) -> pl.Expr:
@@ -826,7 +828,7 @@ def _written_modifiers(code_text: pl.Expr) -> pl.Expr:
     """
     longer = pl.when(code_text.str.len_bytes() > 5).then(code_text).str.to_uppercase()
     suffix = pl.when(longer.str.contains(CODE_WITH_MODIFIERS)).then(longer.str.slice(5))
-    return suffix.str.replace_all(r"[\s:,\-]+", ",").str.strip_chars(",")
+    return suffix.str.replace_all(_MODIFIER_SEPARATORS, ",").str.strip_chars(",")
 
 
 def _final_value(name: str) -> pl.Expr:
