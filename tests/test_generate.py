@@ -35,6 +35,30 @@ def test_shape_of_the_generated_claims(generated: Path) -> None:
     assert set(truth["rule_id"]) == set(PLANT_RATES)
 
 
+def test_decoys_are_planted_beside_the_errors(generated: Path) -> None:
+    """Credit lines voiding a charge of their claim, JW lines, and administrations in the outpatient hospital."""
+    lines = pl.read_parquet(generated / "claims" / "*.parquet")
+    credits = lines.filter(pl.col("units") < 0)
+    assert credits.height > 50
+    voided = credits.join(
+        lines.filter(pl.col("units") > 0),
+        left_on=["claim_id", "procedure_code", -pl.col("units")],
+        right_on=["claim_id", "procedure_code", "units"],
+    )
+    # Each voids one charge of its claim, billed on a line before it.
+    assert voided.height == voided["claim_id"].n_unique() == credits.height
+    assert (voided["line_number_right"] < voided["line_number"]).all()
+    assert set(credits["procedure_code"].str.slice(0, 1)) == {"J", "S"}  # drugs, and S0013 after its end
+    discarded = lines.filter(pl.col("modifiers") == "JW")
+    assert discarded.height > 50 and discarded["procedure_code"].str.starts_with("J").all()
+    in_hospital = lines.filter(pl.col("place_of_service") == "22")
+    assert set(in_hospital["procedure_code"]) & {"96372", "96413"}
+    assert not in_hospital["procedure_code"].str.starts_with("J").any()  # the hospital bills the drug
+    # A drug voided and never billed again is a planted drug-admin-without-drug.
+    truth = pl.read_parquet(generated / "truth.parquet").filter(pl.col("rule_id") == "drug-admin-without-drug")
+    assert truth.join(credits, on="claim_id", how="semi").height > 5
+
+
 def test_same_seed_same_data_whatever_the_workers(generated: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
     generate(60_000, seed=5, out=again, workers=2)

@@ -17,6 +17,19 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
 - ``jcode-unit-mismatch``: a drug line with its NDC quantity is billed as 1 unit;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
 
+A drug charge voided by a credit line and never billed again (the correction that did not post) is
+also a planted ``drug-admin-without-drug``: the voided drug no longer pays for its administration.
+
+Beside the errors, billing that a careless audit would flag is planted at the rates of
+:data:`DECOY_RATES`, and is no finding:
+
+- ``facility``: an administration given in an outpatient hospital (place of service 22), whose drug
+  the facility bills: the practice bills the administration alone;
+- ``corrected``: a line billed wrong (a drug as 1 unit, S0013 after its termination), voided by a
+  credit line and billed again right;
+- ``discarded``: the part of a vial thrown away billed on a line of its own with modifier JW; the
+  administered line's NDC quantity is the whole vial, as some systems write it.
+
 The true amount is what the line would have been paid had it been billed right.
 """
 
@@ -94,6 +107,17 @@ PLANT_RATES = {
     "jcode-unit-mismatch": 0.03,
     "expired-code": 0.25,
 }
+#: Of the drug lines of administration encounters, the share voided and never billed again (a planted
+#: ``drug-admin-without-drug``).
+VOID_RATE = 0.01
+#: decoy -> share of its eligible encounters (or drug lines) planted with it (no finding)
+DECOY_RATES = {
+    "facility": 0.03,
+    "corrected": 0.02,
+    "discarded": 0.05,
+}
+#: The places of service written: the office, and the outpatient hospital of the ``facility`` decoy.
+PLACES = ["11", "22"]
 
 
 @dataclass(frozen=True)
@@ -156,6 +180,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         "payer": payer,
         "npi": rng.integers(0, 50, count),
         "dx": rng.integers(0, len(DIAGNOSES), count),
+        "place": np.zeros(count, dtype=np.int64),
     }
     vocabulary = Vocabulary()
     position = np.ones(count, dtype=np.int64)
@@ -220,25 +245,53 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         ("chemo", CHEMO_DRUGS, "96413", 145.0),
     ):
         mask = is_(name)
-        add(mask, procedure_code=admin, units=1.0, charge=admin_rate * 2.5, paid=paid(admin_rate))
+        # In the outpatient hospital the facility bills the drug: the practice bills the administration.
+        facility = mask & (rng.random(count) < DECOY_RATES["facility"])
+        header["place"][facility] = PLACES.index("22")
+        admin_numbers = add(mask, procedure_code=admin, units=1.0, charge=admin_rate * 2.5, paid=paid(admin_rate))
         drug = rng.integers(0, len(drugs), count)
         code, ndc, unit = (v.column(drugs, c)[drug] for c in (0, 1, 2))
         dose, units, rate = (_pick_at(drugs, drug, c).astype(float) for c in (3, 4, 5))
         product_paid = paid(units * rate)
-        missing = mask & (rng.random(count) < PLANT_RATES["drug-admin-without-drug"])
-        under = mask & ~missing & (rng.random(count) < PLANT_RATES["jcode-unit-mismatch"])
-        billed = np.where(under, 1.0, units)
+        office = mask & ~facility
+        missing = office & (rng.random(count) < PLANT_RATES["drug-admin-without-drug"])
+        voided = office & ~missing & (rng.random(count) < VOID_RATE)
+        billed_right = office & ~missing & ~voided
+        under = billed_right & (rng.random(count) < PLANT_RATES["jcode-unit-mismatch"])
+        corrected = billed_right & ~under & (rng.random(count) < DECOY_RATES["corrected"])
+        # Some of a vial thrown away: its units billed with JW beside the units given (every drug bills 2+).
+        wastes = billed_right & ~under & ~corrected & (rng.random(count) < DECOY_RATES["discarded"])
+        discarded = np.where(wastes, rng.integers(1, np.maximum(units, 2).astype(np.int64)), 0)
+        drug_line = {"procedure_code": code, "ndc": ndc, "ndc_unit": unit}
+        wrong_units = np.where(corrected, 1.0, units)
+        for sign in (1.0, -1.0):  # billed, then voided by a credit line
+            add(
+                voided | corrected,
+                **drug_line,
+                units=sign * wrong_units,
+                charge=sign * wrong_units * rate * 3.0,
+                paid=0.0,
+                ndc_quantity=sign * units * dose,
+            )
+        billed = np.where(under, 1.0, units - discarded)
         numbers = add(
-            mask & ~missing,
-            procedure_code=code,
+            billed_right,
+            **drug_line,
             units=billed,
             charge=billed * rate * 3.0,
             paid=np.round(product_paid * billed / units, 2),
-            ndc=ndc,
             ndc_quantity=units * dose,
-            ndc_unit=unit,
         )
-        plant("drug-admin-without-drug", missing, position - 1, product_paid)  # the admin line
+        add(
+            wastes,
+            **drug_line,
+            units=discarded.astype(float),
+            charge=discarded * rate * 3.0,
+            paid=np.round(product_paid * discarded / units, 2),
+            modifiers="JW",
+            ndc_quantity=discarded * dose,
+        )
+        plant("drug-admin-without-drug", missing | voided, admin_numbers, product_paid)
         plant("jcode-unit-mismatch", under, numbers, product_paid * (units - 1) / units)
 
     mask = is_("immunization")
@@ -283,6 +336,15 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
     spravato_units = rng.choice([56.0, 84.0], count)
     spravato_paid = paid(spravato_units * 10.5)
     expired = mask & after & (rng.random(count) < PLANT_RATES["expired-code"])
+    corrected = mask & after & ~expired & (rng.random(count) < DECOY_RATES["corrected"])
+    for sign in (1.0, -1.0):  # S0013 billed after its termination, voided by a credit line
+        add(
+            corrected,
+            procedure_code="S0013",
+            units=sign * spravato_units,
+            charge=sign * spravato_units * 25.0,
+            paid=0.0,
+        )
     numbers = add(
         mask,
         procedure_code=np.where(after & ~expired, v.id("J0013"), v.id("S0013")),
@@ -381,7 +443,7 @@ def _finish(lines: pl.DataFrame, vocabulary: Vocabulary) -> pl.DataFrame:
         )
         .with_columns(
             pl.lit(None, dtype=pl.String).alias("revenue_code"),
-            pl.lit("11").alias("place_of_service"),
+            pl.Series("place_of_service", PLACES).gather(lines["place"].cast(pl.UInt32)),
         )
         .with_columns(
             pl.col("units", "ndc_quantity").cast(QUANTITY),
@@ -449,7 +511,7 @@ def generate(lines: int, seed: int, out: Path, fmt: str = "parquet", workers: in
 
 
 #: Average lines per encounter of the scenario mix (measured), to turn --lines into encounters.
-LINES_PER_ENCOUNTER = 2.94
+LINES_PER_ENCOUNTER = 2.96
 
 
 def score(findings: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
