@@ -108,4 +108,5 @@ if __name__ == "__main__":
         f"SELECT count(*) FILTER (reject_column IS NULL), count(reject_column) FROM read_parquet('{work}')"
     ).fetchone()
     print("audited", audited, "rejected", rejected)
-    detect(con, f"(SELECT * FROM read_parquet('{work}') WHERE reject_column IS NULL)", reference)
+    valid = f"(SELECT * FROM read_parquet('{work}') WHERE reject_column IS NULL)"
+    detect(con, valid, "source_file, source_row", reference)
