@@ -17,17 +17,21 @@ import polars as pl
 from leakaudit.findings import find_all
 from leakaudit.io import resolve_sources
 from leakaudit.io.reader import encounter_id, line_id
+from leakaudit.io.reversals import find_reversals
 from leakaudit.refdata import load_refdata
 from leakaudit.rules import AuditContext, get_rules
 
 
 def unvalidated_lines(claims: Path) -> pl.LazyFrame:
-    """Every part as it is, with the ``line_id`` and ``encounter_id`` the reader would give its lines."""
+    """Every part as it is, with the ``line_id`` and ``encounter_id`` the reader would give its lines, less
+    the credit lines and the charges they reverse (as the audit sets them aside, by a filter)."""
     parts = [
         pl.scan_parquet(path).with_row_index("row", offset=1).with_columns(line_id(index, pl.col("row"))).drop("row")
         for index, path in enumerate(resolve_sources([claims]))
     ]
-    return pl.concat(parts).with_columns(encounter_id())
+    lines = pl.concat(parts).with_columns(encounter_id())
+    set_aside = find_reversals(lines)["line_id"]
+    return lines.filter(pl.col("line_id").is_in(set_aside.implode()).not_())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,75 @@
+"""The benchmark's contenders find what the audit finds: else bench/run.py's ratios compare unlike work.
+
+Each runs as bench/run.py runs it, in its own process, on generated lines that hold every planted error
+and every decoy (credit lines, JW waste, administrations in the outpatient hospital).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
+
+import polars as pl
+import pytest
+
+from leakaudit.generate import generate
+from leakaudit.pipeline import run_audit
+
+BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+def _bench_run() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _script(name: str, *args: Path | str) -> str:
+    """What ``bench/<name>.py`` printed, run with ``args``."""
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), *map(str, args)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench")
+    generate(40_000, seed=11, out=out, workers=1)
+    _script("common", out / "reference")
+    return out
+
+
+@pytest.fixture(scope="module")
+def audited(data: Path) -> pl.DataFrame:
+    return run_audit([data / "claims"], data / "out", findings_only=True).findings
+
+
+@pytest.mark.parametrize(
+    ("contender", "arguments"),
+    [
+        ("duckdb_rules", ("claims/*.parquet", "reference")),
+        ("duckdb_validated", ("claims/*.parquet", "reference", "duckdb-work")),
+        ("pandas_rules", ("claims", "reference")),
+    ],
+)
+def test_each_contender_finds_the_audits_hits_per_rule(
+    data: Path, audited: pl.DataFrame, contender: str, arguments: tuple[str, ...]
+) -> None:
+    printed = _script(contender, *(data / a for a in arguments))
+    ours = dict(audited.group_by("rule_id").len().iter_rows())
+    assert len(ours) == 4 and min(ours.values()) > 50
+    assert _bench_run().detection_counts(printed) == ours
+
+
+def test_the_analysis_without_validation_prices_what_the_audit_prices(data: Path, audited: pl.DataFrame) -> None:
+    words = _script("no_validation", data / "claims").split()
+    assert words[:2] == ["findings", str(audited.height)]
+    assert Decimal(words[3]) == audited["estimated_amount"].sum()
