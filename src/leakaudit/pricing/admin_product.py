@@ -13,6 +13,7 @@ from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price
 from leakaudit.pricing.reference import reference_unit_prices
 from leakaudit.refdata import any_codeset
 from leakaudit.rules import AuditContext
+from leakaudit.rules.base import count_text
 from leakaudit.rules.drug_admin_without_drug import (
     ADMINISTRATION_SETS,
     IMMUNIZATION,
@@ -156,11 +157,11 @@ def reference_for_usual_product(ctx: AuditContext) -> pl.LazyFrame:
         .when(known)
         .then(
             pl.format(
-                "{}, the product most often billed with {} here ({} encounters), at its median {} units",
+                "{}, the product most often billed with {} here ({}), at its median {}",
                 "method",
                 "price_code",
-                "encounters",
-                pl.col("units").round(3),
+                count_text(pl.col("encounters"), "encounter"),
+                count_text(pl.col("units"), "unit"),
             )
         )
         .otherwise(

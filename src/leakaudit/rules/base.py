@@ -182,6 +182,26 @@ def number_text(value: pl.Expr) -> pl.Expr:
     )
 
 
+def count_text(value: pl.Expr, noun: str) -> pl.Expr:
+    """A quantity and its noun for a message: ``1 unit``, ``4 units``, ``2.5 units``.
+
+    >>> pl.select(q=pl.Series([1.0, 4.0, 2.5])).select(count_text(pl.col("q"), "unit")).to_series().to_list()
+    ['1 unit', '4 units', '2.5 units']
+    """
+    return pl.format(
+        "{} {}", number_text(value), pl.when(_is_one(value)).then(pl.lit(noun)).otherwise(pl.lit(noun + "s"))
+    )
+
+
+def is_or_are(value: pl.Expr) -> pl.Expr:
+    """The verb agreeing with a quantity in a message: ``1 unit is``, ``3 units are``."""
+    return pl.when(_is_one(value)).then(pl.lit("is")).otherwise(pl.lit("are"))
+
+
+def _is_one(value: pl.Expr) -> pl.Expr:
+    return value.cast(pl.Float64) == 1
+
+
 def hits(
     lines: pl.LazyFrame,
     *,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.refdata import ndc11, ndc11_forms
-from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits, number_text
+from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, count_text, hits, is_or_are, number_text
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import is_drug_product
 from leakaudit.stats import median_by
@@ -27,6 +27,8 @@ DOSAGE_UNIT_MEASURES = {
     "ML": ("volume", 1.0),
     "CC": ("volume", 1.0),
 }
+#: How a message names each X12 NDC unit of measure (``UN``, a count of items, is counted in words).
+NDC_UNIT_WORDS = {"ME": "mg", "GR": "g", "F2": "IU", "ML": "mL"}
 #: A provider's typical units are used only with at least this many lines of the code.
 MIN_TYPICAL_LINES = 5
 #: "Far below" typical: at most this share of the provider's median units.
@@ -138,14 +140,27 @@ def conversion() -> pl.Expr:
         pl.when(pl.col("via_crosswalk"))
         .then(
             pl.format(
-                "{} {} of NDC {} at {} billing units per item (CMS crosswalk)",
-                number_text(pl.col("ndc_quantity")),
-                "ndc_unit",
+                "{} of NDC {} at {} per item (CMS crosswalk)",
+                ndc_amount(),
                 "ndc",
-                number_text(pl.col("billing_units_per_item")),
+                count_text(pl.col("billing_units_per_item"), "billing unit"),
             )
         )
-        .otherwise(pl.format("{} {} at {} per unit", number_text(pl.col("ndc_quantity")), "ndc_unit", "dosage"))
+        .otherwise(pl.format("{} at {} per unit", ndc_amount(), "dosage"))
+    )
+
+
+def ndc_amount() -> pl.Expr:
+    """The NDC quantity given, in words a reader knows (``40 mg``, not the X12 code's ``40 ME``).
+
+    >>> pl.select(pl.lit(40).alias("ndc_quantity"), pl.lit("ME").alias("ndc_unit")).select(ndc_amount()).item()
+    '40 mg'
+    """
+    quantity, unit = pl.col("ndc_quantity"), pl.col("ndc_unit")
+    return (
+        pl.when(unit == "UN")
+        .then(count_text(quantity, "item"))
+        .otherwise(pl.format("{} {}", number_text(quantity), unit.replace_strict(NDC_UNIT_WORDS, default=unit)))
     )
 
 
@@ -285,46 +300,48 @@ class JcodeUnitMismatch(Rule):
                 ).select(shared),
                 mue_hits.with_columns(
                     pl.format(
-                        "MUE {} (MAI {}), {} units that day", "mue", "mai", number_text(pl.col("day_units"))
+                        "MUE {} (MAI {}), {} that day", "mue", "mai", count_text(pl.col("day_units"), "unit")
                     ).alias("conversion")
                 ).select(shared),
                 below.with_columns(
-                    pl.format("typical {} units", number_text(pl.col("typical_units"))).alias("conversion")
+                    pl.format("typical {}", count_text(pl.col("typical_units"), "unit")).alias("conversion")
                 ).select(shared),
             ],
             how="vertical_relaxed",
         )
         kind = pl.col("kind")
-        units = number_text(pl.col("units"))
-        expected, quantity = number_text(pl.col("expected_units")), number_text(pl.col("quantity"))
+        units = count_text(pl.col("units"), "unit")
+        expected, quantity = count_text(pl.col("expected_units"), "unit"), count_text(pl.col("quantity"), "unit")
+        are = is_or_are(pl.col("quantity"))
         message = (
             pl.when(kind == UNDER)
             .then(
                 pl.format(
-                    "{} billed {} units but the dose given is {} units ({}): {} units are not billed.",
+                    "{} billed {} but the dose given is {} ({}): {} {} not billed.",
                     code,
                     units,
                     expected,
                     "conversion",
                     quantity,
+                    are,
                 )
             )
             .when(kind == OVER)
             .then(
                 pl.format(
-                    "{} billed {} units but the dose given is {} units ({}): {} units billed above the "
-                    "dose are audit exposure.",
+                    "{} billed {} but the dose given is {} ({}): {} billed above the dose {} audit exposure.",
                     code,
                     units,
                     expected,
                     "conversion",
                     quantity,
+                    are,
                 )
             )
             .when(kind == ABOVE_MUE)
             .then(
                 pl.format(
-                    "{} billed {} units, above the CMS practitioner MUE ({}): the line will be denied. "
+                    "{} billed {}, above the CMS practitioner MUE ({}): the line will be denied. "
                     "Check the dose; rebill within the MUE or appeal with records.",
                     code,
                     units,
@@ -333,7 +350,7 @@ class JcodeUnitMismatch(Rule):
             )
             .otherwise(
                 pl.format(
-                    "{} billed {} units, far below this provider's {} for the code: check the dose given.",
+                    "{} billed {}, far below this provider's {} for the code: check the dose given.",
                     code,
                     units,
                     "conversion",
