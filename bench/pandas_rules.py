@@ -92,8 +92,10 @@ def main(claims: Path, reference: Path) -> None:
 
     asp = pd.read_parquet(reference / "asp.parquet")
     drugs = lines[lines["ndc_quantity"].notna()].merge(asp, left_on="procedure_code", right_on="code")
-    direct = ((drugs["ndc_unit"] == "ME") & (drugs["dosage_unit"] == "MG")) | (
-        (drugs["ndc_unit"] == "ML") & drugs["dosage_unit"].isin(["ML", "CC"])
+    direct = (
+        ((drugs["ndc_unit"] == "ME") & (drugs["dosage_unit"] == "MG"))
+        | ((drugs["ndc_unit"] == "ML") & drugs["dosage_unit"].isin(["ML", "CC"]))
+        | ((drugs["ndc_unit"] == "F2") & drugs["dosage_unit"].isin(["UNITS", "IU"]))
     )
     drugs = drugs[direct & ~drugs["modifiers"].fillna("").str.contains("JW")]
     expected = np.maximum(1, np.ceil(drugs["ndc_quantity"].astype(float) / drugs["dosage_amount"] - 1e-6))
