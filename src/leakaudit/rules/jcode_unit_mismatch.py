@@ -199,14 +199,11 @@ class JcodeUnitMismatch(Rule):
         """Hits for units that do not match the NDC dose, exceed the MUE, or are far below typical."""
         code = pl.col("procedure_code")
         waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
-        billable = is_drug_product(code) & waste.not_() & (pl.col("units") > 0)
+        drug = is_drug_product(code) & (pl.col("units") > 0)
+        billable = drug & waste.not_()
         # NOTE: one scan of the drug lines, cached: the dose, MUE and typical-units checks read the billed
         # ones, the waste below the discarded (JW) ones.
-        drug_lines = (
-            ctx.lines.filter(is_drug_product(code) & (pl.col("units") > 0))
-            .with_columns(waste.alias("discarded"))
-            .cache()
-        )
+        drug_lines = ctx.lines.filter(drug).with_columns(waste.alias("discarded")).cache()
         drugs = drug_lines.filter(pl.col("discarded").not_())
         # The units billed as discarded (JW) of each code on the encounter. NOTE: a system that records the
         # vial's NDC quantity on the administered line too (400 mg given as 380 billed, 20 on the JW line)
