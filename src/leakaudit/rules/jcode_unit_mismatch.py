@@ -173,12 +173,12 @@ class JcodeUnitMismatch(Rule):
         converted to billing units (mg, g and IU directly; mL and each through the CMS NDC-HCPCS
         crosswalk), a partial unit rounded up: fewer units billed is lost revenue, more is compliance
         exposure (reported apart, not counted as lost revenue). Units above the CMS practitioner MUE
-        (per line for MAI 1, per patient and day for MAI 2 and 3) are denied (high confidence). Without
-        an NDC quantity, units far below the provider's own typical units for the code (at most half
-        its median over at least 5 lines) are flagged at low confidence. Lines with the JW (wasted
-        drug) modifier bill the discarded amount, not the dose: they are not checked themselves, and
-        their units count towards the dose of the same code on the encounter (a vial's 400 mg on the
-        administered line, billed as 38 units of 10 mg and 2 more JW, is billed in full).
+        (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims) are denied
+        (high confidence). Without an NDC quantity, units far below the provider's own typical units for
+        the code (at most half its median over at least 5 lines) are flagged at low confidence. Lines
+        with the JW (wasted drug) modifier bill the discarded amount, not the dose: they are not checked
+        themselves, and their units count towards the dose of the same code on the encounter (a vial's
+        400 mg on the administered line, billed as 38 units of 10 mg and 2 more JW, is billed in full).
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
@@ -247,8 +247,12 @@ class JcodeUnitMismatch(Rule):
             pl.col("billed").alias("day_units")
         )
         day_lines = with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key())
+        # NOTE: the day's units are added up per payer, as each payer applies its edits to its own claims: a
+        # claim crossed over to a second payer is not added to the first (15 units of J2791, MUE 15, to
+        # Medicare and the same 15 to Medicaid are not 30 that day). The hits on such copies are then one
+        # finding (``same_service``). A claim billed again to the same payer after a denial is still added.
         day_totals = (
-            day_lines.group_by("encounter_id", "mue_code")
+            day_lines.group_by("encounter_id", "mue_code", "payer_id")
             .agg(pl.col(ANCHOR).min(), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
             .filter(pl.col("day_units") > pl.col("mue"))
             .drop("mue")

@@ -1,0 +1,87 @@
+"""One service billed on more than one claim: its finding is counted once.
+
+A service is often on two claims of the export. After the primary payer pays, the practice (or the
+payer, by crossover) bills the same lines to the secondary payer: Medicare and a Medigap plan, or
+Medicaid for a dual-eligible patient. And a claim denied outright is billed again as a new claim. Each
+copy carries the same error, and a rule that looks at each line flags each copy. But the loss is
+one: had the service been billed right, the payers together would have paid its price once, not
+once each. Counting every copy overstates the leakage by the number of payers.
+
+Lines are copies of one service when they are of the same encounter (patient and date of service),
+code, modifiers, units and rendering provider, on different claims: :data:`SERVICE_KEY`. NOTE:
+charges are not compared (the work file leaves them out), nor the payer: a claim billed again to the
+same payer is a copy too. Two services of the same code and units given the same day by the same
+provider on two claims are counted once as well: the estimate errs low, never high.
+
+Among the copies flagged by one rule with one kind of finding, the finding stays on the claim whose
+line was paid most (the primary's, or the rebill that was paid), then on the first line in input
+order. Its message names the other claims and their payers, which need the same correction. Rules
+that find one problem per encounter already flag one copy: nothing changes for them.
+
+Example: J3301 billed as 1 unit for a 40 mg dose on claim C1 to Medicare (paid $0.68) and on C2 to
+Medicaid (paid $0.17), the same line crossed over. ``jcode-unit-mismatch`` flags both lines; one
+finding is kept, on C1: "...: 3 units are not billed. The same service is also billed on claim C2
+(payer MCD): its loss is counted once, here."
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+#: What makes two lines on different claims copies of one service.
+SERVICE_KEY = ("encounter_id", "procedure_code", "modifiers", "units", "rendering_npi")
+#: The line columns :func:`once_per_service` reads besides :data:`SERVICE_KEY`.
+COPY_COLUMNS = ("claim_id", "payer_id", "paid_amount")
+
+_LEAD, _OTHERS = "_lead_claim", "_other_claims"
+
+
+def once_per_service(hits: pl.LazyFrame) -> pl.LazyFrame:
+    """``hits`` but those on other copies of a service; each kept message names the other claims.
+
+    ``hits`` hold ``line_id``, ``rule_id``, ``finding_kind``, ``message``, :data:`SERVICE_KEY` and
+    :data:`COPY_COLUMNS`. Below, S0013 billed to Medicaid on C2 and crossed from Medicare's C1, which paid
+    more: the finding stays on C1. C3 is another day.
+
+    >>> hits = pl.LazyFrame(
+    ...     {
+    ...         "line_id": [1, 2, 3],
+    ...         "rule_id": ["expired-code"] * 3,
+    ...         "finding_kind": ["lost_revenue"] * 3,
+    ...         "message": ["S0013 ended."] * 3,
+    ...         "encounter_id": [7, 7, 8],
+    ...         "procedure_code": ["S0013"] * 3,
+    ...         "modifiers": [None] * 3,
+    ...         "units": [56, 56, 56],
+    ...         "rendering_npi": ["1"] * 3,
+    ...         "claim_id": ["C2", "C1", "C3"],
+    ...         "payer_id": ["MCD", "MCR", "MCR"],
+    ...         "paid_amount": [0.3, 1.2, 0.0],
+    ...     }
+    ... )
+    >>> kept = once_per_service(hits).collect().sort("line_id")
+    >>> kept["claim_id"].to_list()
+    ['C1', 'C3']
+    >>> kept["message"].to_list()[0]
+    'S0013 ended. The same service is also billed on claim C2 (payer MCD): its loss is counted once, here.'
+    """
+    group = ["rule_id", "finding_kind", *SERVICE_KEY]
+    # Paid most first (unpaid and unknown alike last), then input order: a total order, so the same
+    # input always keeps the same copy.
+    lead = pl.col("claim_id").sort_by([pl.col("paid_amount").fill_null(0), pl.col("line_id")], descending=[True, False])
+    copy = pl.format("claim {} (payer {})", pl.col("claim_id"), pl.col("payer_id").fill_null("unknown"))
+    copies = hits.group_by(group).agg(
+        lead.first().alias(_LEAD),
+        copy.filter(pl.col("claim_id") != lead.first()).unique().sort().str.join(", ").alias(_OTHERS),
+    )
+    also = pl.format(
+        "{}. The same service is also billed on {}: its loss is counted once, here.",
+        pl.col("message").str.strip_chars_end("."),
+        pl.col(_OTHERS),
+    )
+    return (
+        hits.join(copies, on=group, how="inner", nulls_equal=True)
+        .filter(pl.col("claim_id") == pl.col(_LEAD))
+        .with_columns(pl.when(pl.col(_OTHERS) != "").then(also).otherwise(pl.col("message")).alias("message"))
+        .drop(_LEAD, _OTHERS)
+    )
