@@ -1,6 +1,7 @@
 """The four rules' detection as plain DuckDB SQL (no pricing), for the speed comparison.
 
-Like leakaudit, the credit lines and the charges they reverse are set aside first.
+Like leakaudit, the credit lines and the charges they reverse are set aside first, and the hits on copies
+of one service on several claims (a claim crossed over to a second payer) are counted once.
 
 python bench/duckdb_rules.py CLAIMS_GLOB REFERENCE_DIR
 """
@@ -88,7 +89,7 @@ CREATE TEMP TABLE jcode AS
 WITH wasted AS (
   SELECT enc, procedure_code, sum(units::DOUBLE) AS wasted FROM l WHERE modifiers LIKE '%JW%' GROUP BY ALL
 ), dosed AS (
-  SELECT claim_id, line_number, enc, procedure_code, l.units::DOUBLE AS billed,
+  SELECT l.*, l.units::DOUBLE AS billed,
     greatest(1, ceil(l.ndc_quantity::DOUBLE / a.dosage_amount - 1e-6)) AS expected
   FROM l JOIN read_parquet('{reference}/asp.parquet') a ON l.procedure_code = a.code
   WHERE l.ndc_quantity IS NOT NULL AND (modifiers IS NULL OR modifiers NOT LIKE '%JW%')
@@ -97,21 +98,39 @@ WITH wasted AS (
 )
 SELECT claim_id, line_number
 FROM dosed LEFT JOIN wasted USING (enc, procedure_code)
-WHERE billed > expected OR billed + coalesce(wasted, 0) < expected;
+WHERE billed > expected OR billed + coalesce(wasted, 0) < expected
+{once_per_service_and_kind};
 
 CREATE TEMP TABLE expired AS
-SELECT claim_id, line_number
-FROM l LEFT JOIN read_parquet('{reference}/hcpcs.parquet') h ON l.procedure_code = h.code
-WHERE (h.code IS NOT NULL AND (l.service_date > h.termination_date OR l.service_date < h.effective_from))
-   OR (h.code IS NULL AND regexp_matches(l.procedure_code, '^[A-CE-V][0-9]{{4}}$'))
-   OR (h.code IS NULL AND NOT regexp_matches(l.procedure_code, '^[0-9]{{4}}[0-9FTUM]$|^D[0-9]{{4}}$|^[A-CE-V][0-9]{{4}}$'));
+WITH outside AS (
+  SELECT l.*
+  FROM l LEFT JOIN read_parquet('{reference}/hcpcs.parquet') h ON l.procedure_code = h.code
+  WHERE (h.code IS NOT NULL AND (l.service_date > h.termination_date OR l.service_date < h.effective_from))
+     OR (h.code IS NULL AND regexp_matches(l.procedure_code, '^[A-CE-V][0-9]{{4}}$'))
+     OR (h.code IS NULL AND NOT regexp_matches(l.procedure_code, '^[0-9]{{4}}[0-9FTUM]$|^D[0-9]{{4}}$|^[A-CE-V][0-9]{{4}}$'))
+)
+SELECT claim_id, line_number FROM outside
+{once_per_service};
 """
+
+#: Of the hits on copies of one service (the same encounter, code, modifiers, units and provider) on several
+#: claims, those on the claim whose line was paid most, then the first in the ``{order}`` (leakaudit's
+#: ``rules.same_service``). The jcode hits are kept apart by their kind (units over the dose or under).
+ONCE_PER_SERVICE = """QUALIFY claim_id = first_value(claim_id) OVER (
+  PARTITION BY {kind}enc, procedure_code, modifiers, units, rendering_npi
+  ORDER BY coalesce(paid_amount, 0) DESC, {order})"""
 
 
 def detect(con: duckdb.DuckDBPyConnection, lines: str, order: str, reference: str) -> None:
     """Run the four detections over the table expression ``lines``, its rows read in the ``order`` of its
     columns named; print each one's count of hits."""
-    con.execute(LINES.format(lines=lines, order=order) + DETECTIONS.format(reference=reference, facility=FACILITY))
+    detections = DETECTIONS.format(
+        reference=reference,
+        facility=FACILITY,
+        once_per_service=ONCE_PER_SERVICE.format(kind="", order=order),
+        once_per_service_and_kind=ONCE_PER_SERVICE.format(kind="billed > expected, ", order=order),
+    )
+    con.execute(LINES.format(lines=lines, order=order) + detections)
     for table in ("drug_admin", "brace", "jcode", "expired"):
         print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

@@ -1,6 +1,7 @@
 """The four rules' detection as typical pandas code (no pricing), for the speed comparison.
 
-Like leakaudit, the credit lines and the charges they reverse are set aside first.
+Like leakaudit, the credit lines and the charges they reverse are set aside first, and the hits on copies
+of one service on several claims (a claim crossed over to a second payer) are counted once.
 
 python bench/pandas_rules.py CLAIMS_DIR REFERENCE_DIR
 """
@@ -26,6 +27,8 @@ COLUMNS = [
     "description",
     "revenue_code",
     "place_of_service",
+    "rendering_npi",
+    "paid_amount",
 ]
 #: The places of service where the facility bills the drug (leakaudit's ``facility_places_of_service``).
 FACILITY = ["19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"]
@@ -35,9 +38,22 @@ def between(code: pd.Series, low: str, high: str) -> pd.Series:
     return (code.str.len() == len(low)) & (code >= low) & (code <= high)
 
 
+def once_per_service(hits: pd.DataFrame, *kept_apart: str) -> pd.DataFrame:
+    """Of the hits on copies of one service (the same encounter, code, modifiers, units and provider) on several
+    claims, those on the claim whose line was paid most, then the first in input order (leakaudit's
+    ``rules.same_service``)."""
+    key = [*kept_apart, "enc", "procedure_code", "modifiers", "units", "rendering_npi"]
+    ranked = hits.assign(paid=hits["paid_amount"].astype(float).fillna(0)).sort_values(
+        ["paid", "order"], ascending=[False, True]
+    )
+    lead = ranked.groupby(key, dropna=False)["claim_id"].transform("first")
+    return ranked[ranked["claim_id"] == lead]
+
+
 def main(claims: Path, reference: Path) -> None:
     frames = [pd.read_parquet(p, columns=COLUMNS) for p in sorted(claims.glob("*.parquet"))]
     lines = pd.concat(frames, ignore_index=True)
+    lines["order"] = np.arange(len(lines))
     lines["enc"] = np.where(
         lines["patient_id"].notna(),
         "P:" + lines["patient_id"].astype(str) + "|" + lines["service_date"].astype(str),
@@ -103,12 +119,12 @@ def main(claims: Path, reference: Path) -> None:
     wasted = lines[is_waste].assign(w=lines["units"].astype(float)).groupby(["enc", "procedure_code"])["w"].sum()
     billed = drugs["units"].astype(float)
     with_waste = billed + drugs.join(wasted, on=["enc", "procedure_code"])["w"].fillna(0)
-    jcode = drugs[(billed > expected) | (with_waste < expected)]
+    jcode = once_per_service(
+        drugs.assign(over=billed > expected)[(billed > expected) | (with_waste < expected)], "over"
+    )
 
     hcpcs = pd.read_parquet(reference / "hcpcs.parquet")
-    joined = lines[["procedure_code", "service_date"]].merge(
-        hcpcs, left_on="procedure_code", right_on="code", how="left"
-    )
+    joined = lines.merge(hcpcs, left_on="procedure_code", right_on="code", how="left")
     known = joined["code"].notna()
     dates = pd.to_datetime(joined["service_date"])
     outside = known & (
@@ -123,7 +139,7 @@ def main(claims: Path, reference: Path) -> None:
         "jcode",
         len(jcode),
         "expired",
-        int((outside | unknown).sum()),
+        len(once_per_service(joined[outside | unknown])),
     )
 
 

@@ -27,7 +27,9 @@ def test_shape_of_the_generated_claims(generated: Path) -> None:
     )
     assert per_claim["len"].min() >= 1 and per_claim["len"].max() <= 12
     assert per_claim["patient_id"].max() == 1 and per_claim["service_date"].max() == 1
-    assert lines.select(pl.struct("patient_id", "service_date").n_unique()).item() == per_claim.height
+    # An encounter's claim, and for some of Medicare's a crossover claim (see the test below).
+    encounters = per_claim.filter(pl.col("claim_id").str.starts_with("C1")).height
+    assert lines.select(pl.struct("patient_id", "service_date").n_unique()).item() == encounters
     assert lines["payer_id"].n_unique() == 6 and lines["rendering_npi"].n_unique() > 10
     assert lines["service_date"].dt.strftime("%Y-%m").n_unique() == 24
     assert lines["ndc_quantity"].null_count() < lines.height  # drug lines carry NDC quantities
@@ -57,6 +59,35 @@ def test_decoys_are_planted_beside_the_errors(generated: Path) -> None:
     # A drug voided and never billed again is a planted drug-admin-without-drug.
     truth = pl.read_parquet(generated / "truth.parquet").filter(pl.col("rule_id") == "drug-admin-without-drug")
     assert truth.join(credits, on="claim_id", how="semi").height > 5
+
+
+def test_crossover_claims_bill_medicare_claims_again_to_medicaid(generated: Path) -> None:
+    """A share of Medicare's claims is billed again to Medicaid: the same lines but the voided, paid the coinsurance."""
+    lines = pl.read_parquet(generated / "claims" / "*.parquet")
+    crossover = lines.filter(pl.col("claim_id").str.starts_with("C2"))
+    primary = lines.filter(pl.col("claim_id").str.starts_with("C1"))
+    crossed = primary.join(crossover.select("patient_id", "service_date").unique(), on=["patient_id", "service_date"])
+    assert set(crossover["payer_id"]) == {"MCD"} and set(crossed["payer_id"]) == {"MCR"}
+    assert (
+        0.15
+        < crossed["claim_id"].n_unique() / primary.filter(pl.col("payer_id") == "MCR")["claim_id"].n_unique()
+        < 0.35
+    )
+    copies = crossed.join(
+        crossover,
+        on=["patient_id", "service_date", "line_number", "procedure_code", "units", "ndc_quantity"],
+        nulls_equal=True,
+    )
+    assert copies.height == crossover.height  # every line a copy of the primary's
+    # A voided charge and its credit line are not billed again.
+    assert crossed.filter(pl.col("units") < 0).height > 0
+    assert crossover.filter(pl.col("units") < 0).height == 0
+    coinsurance = (copies["paid_amount_right"].cast(pl.Float64) - 0.25 * copies["paid_amount"].cast(pl.Float64)).abs()
+    assert coinsurance.max() <= 0.006
+    # The errors are planted on the primary claim only: the audit counts each once (tested below).
+    truth = pl.read_parquet(generated / "truth.parquet")
+    assert not truth["claim_id"].str.starts_with("C2").any()
+    assert truth.join(crossed, on=["claim_id", "line_number"], how="semi").height > 20
 
 
 def test_same_seed_same_data_whatever_the_workers(generated: Path, tmp_path: Path) -> None:

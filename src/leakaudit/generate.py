@@ -8,7 +8,10 @@ million encounters so memory stays bounded. Layout of ``--out DIR``::
                                         true_amount (what the planted error loses, in dollars)
 
 Each encounter is one claim (1-12 lines: its services plus routine lab and therapy lines) of one
-patient on one date, with a payer and a rendering provider. Encounters are drawn from scenarios
+patient on one date, with a payer and a rendering provider. A share of the Medicare claims
+(:data:`CROSSOVER_RATE`) is crossed over to Medicaid, the patient being dual-eligible: a second claim
+of the same lines (but voided ones), numbered from ``C2...``, paying the 20% coinsurance. Its errors
+are the primary claim's, counted once: the truth lists them on the primary claim. Encounters are drawn from scenarios
 (office visit, injection, chemotherapy, immunization, hydration, brace, esketamine, procedure);
 errors are planted in them at the rates of :data:`PLANT_RATES`:
 
@@ -119,6 +122,12 @@ DECOY_RATES = {
 }
 #: The places of service written: the office, and the outpatient hospital of the ``facility`` decoy.
 PLACES = ["11", "22"]
+#: Of the Medicare encounters, the share billed again to Medicaid after Medicare paid (a crossover claim).
+CROSSOVER_RATE = 0.25
+#: What the crossover claim pays of a line: the coinsurance, 20% of allowed, a quarter of Medicare's 80%.
+COINSURANCE_SHARE = 0.25
+#: The first claim number of the encounters' claims, and of their crossover claims (``C1...``, ``C2...``).
+CLAIMS_FROM, CROSSOVER_CLAIMS_FROM = 10**10, 2 * 10**10
 
 
 @dataclass(frozen=True)
@@ -155,6 +164,8 @@ class Vocabulary:
 
 TEXT = ("procedure_code", "modifiers", "ndc", "ndc_unit", "description", "diagnosis")
 NUMBERS = ("units", "charge", "paid", "ndc_quantity")
+#: Per line: whether a crossover claim bills it again (not a voided charge nor its credit line).
+CROSSES = "crosses"
 
 
 def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -189,10 +200,14 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
     truth: list[pl.DataFrame] = []
 
     def add(mask: np.ndarray, **values: object) -> np.ndarray:
-        """Add a line to the encounters in ``mask``; return the line numbers it got."""
+        """Add a line to the encounters in ``mask``; return the line numbers it got.
+
+        ``values`` are the line's (:data:`TEXT`, :data:`NUMBERS`), and ``crosses=False`` for a line that a
+        crossover claim does not bill again.
+        """
         idx = np.flatnonzero(mask)
         numbers = position.copy()
-        slot = {"encounter": idx, "line_number": numbers[idx]}
+        slot = {"encounter": idx, "line_number": numbers[idx], CROSSES: np.full(idx.size, values.get(CROSSES, True))}
         for name in TEXT:
             codes = values.get(name)  # an index array, or one value for every line
             if isinstance(codes, np.ndarray):
@@ -268,6 +283,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         for sign in (1.0, -1.0):  # billed, then voided by a credit line
             add(
                 voided | corrected,
+                crosses=False,
                 **drug_line,
                 units=sign * wrong_units,
                 charge=sign * wrong_units * rate * 3.0,
@@ -341,6 +357,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
     for sign in (1.0, -1.0):  # S0013 billed after its termination, voided by a credit line
         add(
             corrected,
+            crosses=False,
             procedure_code="S0013",
             units=sign * spravato_units,
             charge=sign * spravato_units * 25.0,
@@ -365,9 +382,19 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         rate = _pick_at(FILLERS, filler, 1).astype(float)
         add(extra > k, procedure_code=v.column(FILLERS, 0)[filler], units=1.0, charge=rate * 2.5, paid=paid(rate))
 
-    return _finish(_in_order(header, slots, position - 1), vocabulary), _finish_truth(
-        pl.concat(truth) if truth else None
+    header["crossover"] = (payer == _payer("MCR")) & (rng.random(count) < CROSSOVER_RATE)
+    lines = _in_order(header, slots, position - 1)
+    # NOTE: the crossover claims follow the part's claims, as they are billed later.
+    crossovers = lines.filter(pl.col("crossover") & pl.col(CROSSES)).with_columns(
+        pl.lit(_payer("MCD")).alias("payer"), (pl.col("paid") * COINSURANCE_SHARE).round(2).alias("paid")
     )
+    finished = [_finish(lines, vocabulary, CLAIMS_FROM), _finish(crossovers, vocabulary, CROSSOVER_CLAIMS_FROM)]
+    return pl.concat(finished), _finish_truth(pl.concat(truth) if truth else None)
+
+
+def _payer(payer_id: str) -> int:
+    """The index of a payer in :data:`PAYERS`."""
+    return [p[0] for p in PAYERS].index(payer_id)
 
 
 def _in_order(header: dict[str, np.ndarray], slots: list[dict[str, np.ndarray]], counts: np.ndarray) -> pl.DataFrame:
@@ -382,11 +409,13 @@ def _in_order(header: dict[str, np.ndarray], slots: list[dict[str, np.ndarray]],
     columns = {name: column[of_line] for name, column in header.items()}
     columns["line_number"] = np.arange(of_line.size) - starts[of_line] + 1
     places = [starts[slot["encounter"]] + slot["line_number"] - 1 for slot in slots]
-    for name in (*TEXT, *NUMBERS):
+    for name in (*TEXT, *NUMBERS, CROSSES):
         placed = np.empty(of_line.size, dtype=slots[0][name].dtype)
         for slot, place in zip(slots, places, strict=True):
             placed[place] = slot[name]
         columns[name] = placed
+    # What the payer allowed: the crossover claim, paying the coinsurance, keeps the primary's.
+    columns["allowed"] = columns["paid"] * 1.25
     return pl.DataFrame(columns)
 
 
@@ -400,7 +429,8 @@ def _money(dollars: pl.Expr) -> pl.Expr:
     return dollars.round(2).cast(MONEY)
 
 
-def _finish(lines: pl.DataFrame, vocabulary: Vocabulary) -> pl.DataFrame:
+def _finish(lines: pl.DataFrame, vocabulary: Vocabulary, claims_from: int) -> pl.DataFrame:
+    """The claim lines written, their claims numbered from ``claims_from`` on (see :data:`CLAIMS_FROM`)."""
     words = pl.Series("words", vocabulary.values, dtype=pl.String)
     payer_ids = pl.Series([p[0] for p in PAYERS])
     payer_types = pl.Series([p[1] for p in PAYERS])
@@ -419,8 +449,8 @@ def _finish(lines: pl.DataFrame, vocabulary: Vocabulary) -> pl.DataFrame:
     return (
         pl.DataFrame(
             {
-                # Fixed-width ids without zfill: C10000000000 + the encounter number (cheap at 100 M lines).
-                "claim_id": labelled("C", 10**10, lines["encounter"]),
+                # Fixed-width ids without zfill: C + claims_from + the encounter number (cheap at 100 M lines).
+                "claim_id": labelled("C", claims_from, lines["encounter"]),
                 "line_number": lines["line_number"],
                 "service_date": lines.select(
                     (pl.lit(START) + pl.duration(days=pl.col("day"))).cast(pl.Date)
@@ -430,7 +460,7 @@ def _finish(lines: pl.DataFrame, vocabulary: Vocabulary) -> pl.DataFrame:
                 "units": lines["units"],
                 "charge_amount": lines["charge"],
                 "paid_amount": lines["paid"],
-                "allowed_amount": lines["paid"] * 1.25,
+                "allowed_amount": lines["allowed"],
                 "patient_id": labelled("P", 10**8, lines["patient"]),
                 "payer_id": payer_ids.gather(lines["payer"].cast(pl.UInt32)),
                 "payer_type": payer_types.gather(lines["payer"].cast(pl.UInt32)),
@@ -463,7 +493,7 @@ def _finish_truth(truth: pl.DataFrame | None) -> pl.DataFrame:
         return pl.DataFrame(schema=schema)
     return truth.select(
         "rule_id",
-        pl.concat_str(pl.lit("C"), (pl.col("encounter") + 10**10).cast(pl.String)).alias("claim_id"),
+        pl.concat_str(pl.lit("C"), (pl.col("encounter") + CLAIMS_FROM).cast(pl.String)).alias("claim_id"),
         pl.col("line_number").cast(pl.Int64),
         _money(pl.col("true_amount")).alias("true_amount"),
     )
@@ -511,8 +541,9 @@ def generate(lines: int, seed: int, out: Path, fmt: str = "parquet", workers: in
     return Generated(sum(n for n, _ in results), encounters, all_truth.height, claims_dir, truth_path)
 
 
-#: Average lines per encounter of the scenario mix (measured), to turn --lines into encounters.
-LINES_PER_ENCOUNTER = 2.96
+#: Average lines per encounter of the scenario mix, crossover claims included (measured), to turn --lines
+#: into encounters.
+LINES_PER_ENCOUNTER = 3.18
 
 
 def score(findings: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
