@@ -4,7 +4,9 @@ A small realistic practice: six rendering providers, six payers, about 900 patie
 office, injection, chemotherapy, immunization, hydration, brace and esketamine encounters with paid
 amounts and NDC quantities. Each rule's positive and negative cases are planted at known rates, including a
 drug billed on a separate claim from its administration (no finding) and encounters without a
-patient id (the claim is the encounter), plus a few bad rows that must land in rejects.csv.
+patient id (the claim is the encounter), plus a few bad rows that must land in rejects.csv. A third
+of the Medicare drug claims is crossed over to Medicaid (dual-eligible patients): a second claim of
+the same lines, paying the coinsurance, written last; its errors are the primary claim's, one finding.
 
 Run ``.venv/bin/python sample_data/make_sample.py`` (it uses the installed package's schema) to
 regenerate; the output is identical every time.
@@ -272,9 +274,30 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
         practice.visit(claim, payer, "25")
         claim.add(code, units, 150.0, 0.0)
 
+    _cross_over(practice)
     lines = [line for claim in practice.claims for line in claim.lines]
     _plant_bad_rows(lines)
     return lines
+
+
+def _cross_over(practice: Practice) -> None:
+    """Bill every third Medicare claim with a drug again to Medicaid, which pays the 20% coinsurance.
+
+    The copies come after every other claim (the bad rows' places are unchanged), with no random draw.
+    """
+    medicare = [c for c in practice.claims if c.header["payer_id"] == PAYERS[0][0]]
+    with_drug = [c for c in medicare if any(line["procedure_code"].startswith("J") for line in c.lines)]
+    medicaid = PAYERS[2]
+    for primary in with_drug[::3]:
+        header = primary.header | {"payer_id": medicaid[0], "payer_type": medicaid[1]}
+        copy = Claim(f"CLM{practice.next_claim:07d}", header)
+        practice.next_claim += 1
+        for line in primary.lines:
+            # Medicare's 80% of allowed, so the coinsurance is a quarter of it.
+            extra = {k: line[k] for k in ("modifiers", "ndc", "ndc_quantity", "ndc_unit", "description")}
+            paid = round(float(line["paid_amount"]) * 0.25, 2)
+            copy.add(line["procedure_code"], float(line["units"]), float(line["charge_amount"]), paid, **extra)
+        practice.claims.append(copy)
 
 
 def _plant_bad_rows(lines: list[dict[str, str]]) -> None:

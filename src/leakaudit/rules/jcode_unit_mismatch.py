@@ -8,6 +8,7 @@ from leakaudit.refdata import ndc11, ndc11_forms
 from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, count_text, hits, is_or_are, number_text
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import is_drug_product
+from leakaudit.rules.same_service import one_copy
 from leakaudit.stats import median_by
 
 #: How each X12 NDC unit of measure relates to a dosage descriptor unit: (kind of quantity, factor to
@@ -263,9 +264,10 @@ class JcodeUnitMismatch(Rule):
         )
 
         # Far below the provider's typical units, for lines without an NDC quantity. The typical units are
-        # the provider's over the whole audit (all partitions, when ``lines`` is one).
+        # the provider's over the whole audit (all partitions, when ``lines`` is one), each service once
+        # (a claim crossed over to a second payer does not weigh twice).
         typical = median_by(
-            ctx.all_lines.filter(billable & pl.col("rendering_npi").is_not_null()),
+            one_copy(ctx.all_lines.filter(billable & pl.col("rendering_npi").is_not_null())),
             ["procedure_code", "rendering_npi"],
             pl.col("units"),
             name="typical_units",

@@ -36,6 +36,29 @@ COPY_COLUMNS = ("claim_id", "payer_id", "paid_amount")
 _LEAD, _OTHERS = "_lead_claim", "_other_claims"
 
 
+def _lead_claim() -> pl.Expr:
+    """Of a group of copies, the claim whose line was paid most, then the first line in input order.
+
+    Unpaid and unknown alike come last. A total order, so the same input always keeps the same copy.
+    """
+    return (
+        pl.col("claim_id")
+        .sort_by([pl.col("paid_amount").fill_null(0), pl.col("line_id")], descending=[True, False])
+        .first()
+    )
+
+
+def one_copy(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """``lines`` but the copies of a service on claims other than the one :func:`once_per_service` keeps.
+
+    For statistics of the organisation's history that count services, such as a provider's typical
+    units of a code: a service crossed over to a second payer is one service, not two.
+    """
+    leads = lines.group_by(SERVICE_KEY).agg(_lead_claim().alias(_LEAD))
+    kept = lines.join(leads, on=SERVICE_KEY, how="inner", nulls_equal=True)
+    return kept.filter(pl.col("claim_id") == pl.col(_LEAD)).drop(_LEAD)
+
+
 def once_per_service(hits: pl.LazyFrame) -> pl.LazyFrame:
     """``hits`` but those on other copies of a service; each kept message names the other claims.
 
@@ -66,13 +89,10 @@ def once_per_service(hits: pl.LazyFrame) -> pl.LazyFrame:
     'S0013 ended. The same service is also billed on claim C2 (payer MCD): its loss is counted once, here.'
     """
     group = ["rule_id", "finding_kind", *SERVICE_KEY]
-    # Paid most first (unpaid and unknown alike last), then input order: a total order, so the same
-    # input always keeps the same copy.
-    lead = pl.col("claim_id").sort_by([pl.col("paid_amount").fill_null(0), pl.col("line_id")], descending=[True, False])
     copy = pl.format("claim {} (payer {})", pl.col("claim_id"), pl.col("payer_id").fill_null("unknown"))
     copies = hits.group_by(group).agg(
-        lead.first().alias(_LEAD),
-        copy.filter(pl.col("claim_id") != lead.first()).unique().sort().str.join(", ").alias(_OTHERS),
+        _lead_claim().alias(_LEAD),
+        copy.filter(pl.col("claim_id") != _lead_claim()).unique().sort().str.join(", ").alias(_OTHERS),
     )
     also = pl.format(
         "{}. The same service is also billed on {}: its loss is counted once, here.",
