@@ -26,6 +26,8 @@ finding is kept, on C1: "...: 3 units are not billed. The same service is also b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 
 #: What makes two lines on different claims copies of one service.
@@ -54,8 +56,16 @@ def one_copy(lines: pl.LazyFrame) -> pl.LazyFrame:
     For statistics of the organisation's history that count services, such as a provider's typical
     units of a code: a service crossed over to a second payer is one service, not two.
     """
-    leads = lines.group_by(SERVICE_KEY).agg(_lead_claim().alias(_LEAD))
-    kept = lines.join(leads, on=SERVICE_KEY, how="inner", nulls_equal=True)
+    return _on_lead_claim(lines, SERVICE_KEY)
+
+
+def _on_lead_claim(frame: pl.LazyFrame, keys: Sequence[str], *group_values: pl.Expr) -> pl.LazyFrame:
+    """The rows of ``frame`` on the lead claim (:func:`_lead_claim`) of their group of ``keys``.
+
+    Each row gains its group's ``group_values`` (aggregations over the group).
+    """
+    groups = frame.group_by(keys).agg(_lead_claim().alias(_LEAD), *group_values)
+    kept = frame.join(groups, on=keys, how="inner", nulls_equal=True)
     return kept.filter(pl.col("claim_id") == pl.col(_LEAD)).drop(_LEAD)
 
 
@@ -90,18 +100,14 @@ def once_per_service(hits: pl.LazyFrame) -> pl.LazyFrame:
     """
     group = ["rule_id", "finding_kind", *SERVICE_KEY]
     copy = pl.format("claim {} (payer {})", pl.col("claim_id"), pl.col("payer_id").fill_null("unknown"))
-    copies = hits.group_by(group).agg(
-        _lead_claim().alias(_LEAD),
-        copy.filter(pl.col("claim_id") != _lead_claim()).unique().sort().str.join(", ").alias(_OTHERS),
-    )
+    others = copy.filter(pl.col("claim_id") != _lead_claim()).unique().sort().str.join(", ").alias(_OTHERS)
     also = pl.format(
         "{}. The same service is also billed on {}: its loss is counted once, here.",
         pl.col("message").str.strip_chars_end("."),
         pl.col(_OTHERS),
     )
     return (
-        hits.join(copies, on=group, how="inner", nulls_equal=True)
-        .filter(pl.col("claim_id") == pl.col(_LEAD))
+        _on_lead_claim(hits, group, others)
         .with_columns(pl.when(pl.col(_OTHERS) != "").then(also).otherwise(pl.col("message")).alias("message"))
-        .drop(_LEAD, _OTHERS)
+        .drop(_OTHERS)
     )
