@@ -36,8 +36,13 @@ def test_rule_docstring_has_sections(rule: type[Rule]) -> None:
 
 @pytest.mark.parametrize("rule", get_rules(), ids=lambda r: r.id)
 def test_rule_output_conforms_on_sample_data(rule: type[Rule]) -> None:
-    hits = rule.find(AuditContext(lines=scan_claim_lines([SAMPLE_CSV]).audited)).collect()
-    assert hits.schema == RULE_HIT_SCHEMA
+    """Hits hold the schema's columns first; a rule may add its own, for its ``refine``, dropped after."""
+    ctx = AuditContext(lines=scan_claim_lines([SAMPLE_CSV]).audited)
+    found = rule.find(ctx).collect()
+    hits = rule.refine(ctx, found).collect()
+    for frame in (found, hits):
+        assert frame.select(RULE_HIT_SCHEMA.names()).schema == RULE_HIT_SCHEMA
+        assert frame.columns[: len(RULE_HIT_SCHEMA)] == RULE_HIT_SCHEMA.names()
     assert hits.height > 0, "the sample data plants positive cases of every rule"
     assert set(hits["confidence"]) <= set(CONFIDENCES)
     assert set(hits["finding_kind"]) <= set(FINDING_KINDS)
@@ -60,4 +65,6 @@ def test_find_does_not_collect() -> None:
     """Rules return lazy plans: they can run partition by partition."""
     lines = scan_claim_lines([SAMPLE_CSV]).audited
     for rule in get_rules():
-        assert isinstance(rule.find(AuditContext(lines=lines)), pl.LazyFrame)
+        found = rule.find(AuditContext(lines=lines))
+        assert isinstance(found, pl.LazyFrame)
+        assert isinstance(rule.refine(AuditContext(lines=lines), found.collect()), pl.LazyFrame)

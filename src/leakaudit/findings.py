@@ -34,7 +34,10 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
     # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
     # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
     # pricing builds its history tables only for the codes the hits need. Then the priced findings.
-    rule_hits = pl.concat([collect(conform(rule.find(ctx), RULE_HIT_SCHEMA)) for rule in rules], how="vertical")
+    rule_hits = pl.concat(
+        [collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA)) for rule in rules],
+        how="vertical",
+    )
     hits = collect(identify(rule_hits, ctx.lines))
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
     findings = collect(conform(priced, FINDING_SCHEMA))

@@ -2,7 +2,8 @@
 
 A rule is a class with an ``id`` (kebab-case), a ``title``, a docstring whose sections explain the
 billing problem, and a pure ``find(ctx) -> LazyFrame`` that returns *hits* in
-:data:`RULE_HIT_SCHEMA`: no I/O, no ``collect()``, no printing. A hit names the line at fault (its
+:data:`RULE_HIT_SCHEMA`: no I/O, no ``collect()``, no printing. A rule may take a second look at its
+hits, collected, in ``refine(ctx, found)``. A hit names the line at fault (its
 ``line_id``), what is wrong and the price basis that values it; :func:`identify` adds the line's claim,
 patient, payer and code (:data:`HIT_SCHEMA`), :mod:`leakaudit.pricing` turns hits into dollar estimates
 and :mod:`leakaudit.findings` into findings.
@@ -11,6 +12,7 @@ and :mod:`leakaudit.findings` into findings.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import ClassVar
 
 import polars as pl
@@ -130,8 +132,19 @@ class Rule:
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:
-        """Return this rule's hits in :data:`RULE_HIT_SCHEMA`."""
+        """Return this rule's hits in :data:`RULE_HIT_SCHEMA` (and columns of its own for :meth:`refine`)."""
         raise NotImplementedError
+
+    @staticmethod
+    def refine(ctx: AuditContext, found: pl.DataFrame) -> pl.LazyFrame:
+        """A second look at the hits :meth:`find` returned, collected: by default they stand as found.
+
+        For a check whose first pass can only name what to read again, such as the lines of a day found
+        over a limit: joined to ``found``, which is in memory, they are read without holding the first
+        pass's input (a join whose build side is an aggregate of the same lines holds its other side
+        whole). Pure, like :meth:`find`; the columns beyond :data:`RULE_HIT_SCHEMA` are dropped after.
+        """
+        return found.lazy()
 
 
 ANCHOR = "_anchor_key"
@@ -215,8 +228,12 @@ def hits(
     price_basis: str | None,
     price_code: pl.Expr,
     price_quantity: pl.Expr,
+    keep: Sequence[str] = (),
 ) -> pl.LazyFrame:
-    """Shape the offending lines of a rule into :data:`RULE_HIT_SCHEMA`."""
+    """Shape the offending lines of a rule into :data:`RULE_HIT_SCHEMA`.
+
+    ``keep``: columns of the lines the hits carry besides, for the rule's :meth:`Rule.refine`.
+    """
     return lines.select(
         pl.col("line_id").cast(pl.UInt64),
         pl.lit(rule_id).alias("rule_id"),
@@ -226,4 +243,5 @@ def hits(
         pl.lit(price_basis, dtype=pl.String()).alias("price_basis"),
         price_code.cast(pl.String()).alias("price_code"),
         price_quantity.cast(QUANTITY).alias("price_quantity"),
+        *keep,
     )

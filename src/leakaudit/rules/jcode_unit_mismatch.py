@@ -8,7 +8,7 @@ from leakaudit.refdata import ndc11, ndc11_forms
 from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, count_text, hits, is_or_are, number_text
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import is_drug_product
-from leakaudit.rules.same_service import distinct_services
+from leakaudit.rules.same_service import distinct_services, one_copy
 from leakaudit.stats import median_by
 
 #: How each X12 NDC unit of measure relates to a dosage descriptor unit: (kind of quantity, factor to
@@ -165,6 +165,121 @@ def ndc_amount() -> pl.Expr:
     )
 
 
+#: A hit's column that says it is of a day over the MUE (MAI 2 and 3), looked at again by ``refine``.
+MUE_DAY = "_mue_day"
+#: The columns a hit carries for ``refine``: its line's encounter and payer, and :data:`MUE_DAY`.
+DAY_COLUMNS = ("encounter_id", "payer_id", MUE_DAY)
+
+
+def _waste() -> pl.Expr:
+    """The line bills drug discarded from a vial (JW), not a dose."""
+    return pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
+
+
+def _drug() -> pl.Expr:
+    """The line bills units of a drug product."""
+    return is_drug_product(pl.col("procedure_code")) & (pl.col("units") > 0)
+
+
+def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
+    """``drugs`` with their :func:`expected_units` and their units as ``billed`` (a float)."""
+    return expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed"))
+
+
+def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
+    """The codes with an MUE: ``procedure_code``, ``mue``, ``mai`` and ``mue_code``, a number for each.
+
+    NOTE: ``mue_code`` numbers the codes so that the day group-by (tens of millions of groups on 100 M
+    lines) has integer keys instead of a text.
+    """
+    return (
+        ctx.refdata.mue.filter(pl.col("mue") > 0)
+        .select(pl.col("code").alias("procedure_code"), "mue", "mai")
+        .with_row_index("mue_code")
+    )
+
+
+def _with_mue(converted: pl.LazyFrame, mue: pl.LazyFrame) -> pl.LazyFrame:
+    """The ``converted`` lines whose units match their dose (or that have none), with their code's MUE."""
+    matching = converted.filter(pl.col("expected_units").is_null() | (pl.col("billed") == pl.col("expected_units")))
+    return matching.join(mue, on="procedure_code", how="inner")
+
+
+def _days_over_mue(day_lines: pl.LazyFrame) -> pl.LazyFrame:
+    """The anchor line of each patient's day whose units of an MAI 2/3 code for one payer pass its MUE.
+
+    ``day_lines`` hold :func:`anchor_key`. Each gains ``day_units``, the day's units of its code.
+    NOTE: the payer is a categorical key, its text held once: a text key cost 0.16 GB more on 100 M lines.
+    """
+    day_totals = (
+        day_lines.group_by("encounter_id", "mue_code", pl.col("payer_id").cast(pl.Categorical))
+        .agg(pl.col(ANCHOR).min(), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
+        .filter(pl.col("day_units") > pl.col("mue"))
+        .drop("mue")
+    )
+    return anchor_lines(day_lines, day_totals)
+
+
+#: The columns of a flagged line, whatever its check.
+_FLAGGED = ["line_id", "procedure_code", "units", "kind", "quantity", "expected_units", "conversion", "dosage"]
+
+
+def _mue_flagged(over_mue: pl.LazyFrame) -> pl.LazyFrame:
+    """Lines above the MUE (``day_units`` of ``mue``), flagged: :data:`_FLAGGED` and :data:`DAY_COLUMNS`."""
+    conversion = pl.format("MUE {} (MAI {}), {} that day", "mue", "mai", count_text(pl.col("day_units"), "unit"))
+    return over_mue.with_columns(
+        pl.lit(ABOVE_MUE).alias("kind"),
+        pl.col("mue").cast(pl.Float64).alias("quantity"),
+        conversion.alias("conversion"),
+        (pl.col("mai") != 1).alias(MUE_DAY),
+    ).select(*_FLAGGED, *DAY_COLUMNS)
+
+
+def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
+    """The flagged lines as hits, worded by their ``kind``, with :data:`DAY_COLUMNS` for ``refine``."""
+    code = pl.col("procedure_code")
+    kind = pl.col("kind")
+    units = count_text(pl.col("units"), "unit")
+    expected, quantity = count_text(pl.col("expected_units"), "unit"), count_text(pl.col("quantity"), "unit")
+    are = is_or_are(pl.col("quantity"))
+    dose = pl.format("{} billed {} but the dose given is {} ({}): {}", code, units, expected, "conversion", quantity)
+    message = (
+        pl.when(kind == UNDER)
+        .then(pl.format("{} {} not billed.", dose, are))
+        .when(kind == OVER)
+        .then(pl.format("{} billed above the dose {} audit exposure.", dose, are))
+        .when(kind == ABOVE_MUE)
+        .then(
+            pl.format(
+                "{} billed {}, above the CMS practitioner MUE ({}): the line will be denied. "
+                "Check the dose; rebill within the MUE or appeal with records.",
+                code,
+                units,
+                "conversion",
+            )
+        )
+        .otherwise(
+            pl.format(
+                "{} billed {}, far below this provider's {} for the code: check the dose given.",
+                code,
+                units,
+                "conversion",
+            )
+        )
+    )
+    return hits(
+        flagged,
+        rule_id=JcodeUnitMismatch.id,
+        finding_kind=pl.when(kind == OVER).then(pl.lit("compliance_exposure")).otherwise(pl.lit("lost_revenue")),
+        confidence=pl.when(kind == BELOW_TYPICAL).then(pl.lit("low")).otherwise(pl.lit("high")),
+        message=message,
+        price_basis="drug_unit_price",
+        price_code=code,
+        price_quantity=pl.col("quantity").round(3),
+        keep=DAY_COLUMNS,
+    )
+
+
 class JcodeUnitMismatch(Rule):
     """Drug units billed do not match the dose given, exceed the CMS MUE, or are far below the usual dose.
 
@@ -174,12 +289,13 @@ class JcodeUnitMismatch(Rule):
         converted to billing units (mg, g and IU directly; mL and each through the CMS NDC-HCPCS
         crosswalk), a partial unit rounded up: fewer units billed is lost revenue, more is compliance
         exposure (reported apart, not counted as lost revenue). Units above the CMS practitioner MUE
-        (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims) are denied
-        (high confidence). Without an NDC quantity, units far below the provider's own typical units for
-        the code (at most half its median over at least 5 lines) are flagged at low confidence. Lines
-        with the JW (wasted drug) modifier bill the discarded amount, not the dose: they are not checked
-        themselves, and their units count towards the dose of the same code on the encounter (a vial's
-        400 mg on the administered line, billed as 38 units of 10 mg and 2 more JW, is billed in full).
+        (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims, a claim billed
+        again counted once) are denied (high confidence). Without an NDC quantity, units far below the
+        provider's own typical units for the code (at most half its median over at least 5 lines) are
+        flagged at low confidence. Lines with the JW (wasted drug) modifier bill the discarded amount,
+        not the dose: they are not checked themselves, and their units count towards the dose of the
+        same code on the encounter (a vial's 400 mg on the administered line, billed as 38 units of
+        10 mg and 2 more JW, is billed in full).
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
@@ -197,14 +313,15 @@ class JcodeUnitMismatch(Rule):
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:
-        """Hits for units that do not match the NDC dose, exceed the MUE, or are far below typical."""
-        code = pl.col("procedure_code")
-        waste = pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
-        drug = is_drug_product(code) & (pl.col("units") > 0)
-        billable = drug & waste.not_()
+        """Hits for units that do not match the NDC dose, exceed the MUE, or are far below typical.
+
+        The days over the MUE add up every line of a payer; :meth:`refine` adds each service once.
+        """
+        waste = _waste()
+        billable = _drug() & waste.not_()
         # NOTE: one scan of the drug lines, cached: the dose, MUE and typical-units checks read the billed
         # ones, the waste below the discarded (JW) ones.
-        drug_lines = ctx.lines.filter(drug).with_columns(waste.alias("discarded")).cache()
+        drug_lines = ctx.lines.filter(_drug()).with_columns(waste.alias("discarded")).cache()
         drugs = drug_lines.filter(pl.col("discarded").not_())
         # The units billed as discarded (JW) of each code on the encounter. NOTE: a system that records the
         # vial's NDC quantity on the administered line too (400 mg given as 380 billed, 20 on the JW line)
@@ -215,7 +332,7 @@ class JcodeUnitMismatch(Rule):
             .agg(pl.col("units").sum().cast(pl.Float64).alias("wasted"))
         )
         # NOTE: cached: the dose check and the MUE check both read the converted drug lines.
-        converted = expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed")).cache()
+        converted = _converted(ctx, drugs).cache()
         has_dose = pl.col("expected_units").is_not_null()
         billed, expected = pl.col("billed"), pl.col("expected_units")
         under = converted.filter(has_dose & (billed < expected)).join(
@@ -235,38 +352,17 @@ class JcodeUnitMismatch(Rule):
         )
 
         # MUE: per line (MAI 1) or per patient and day (MAI 2/3), for lines whose units match their dose.
-        # NOTE: ``mue_code`` numbers the codes so that the day group-by (tens of millions of groups on 100 M
-        # lines) has two integer keys instead of an integer and a text.
-        mue = (
-            ctx.refdata.mue.filter(pl.col("mue") > 0)
-            .select(pl.col("code").alias("procedure_code"), "mue", "mai")
-            .with_row_index("mue_code")
-        )
-        matching = converted.filter(has_dose.not_() | (pl.col("billed") == pl.col("expected_units")))
-        with_mue = matching.join(mue, on="procedure_code", how="inner")
+        with_mue = _with_mue(converted, _mue_table(ctx))
         line_mue = with_mue.filter((pl.col("mai") == 1) & (pl.col("billed") > pl.col("mue"))).with_columns(
             pl.col("billed").alias("day_units")
         )
-        day_lines = with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key())
         # NOTE: the day's units are added up per payer, as each payer applies its edits to its own claims: a
         # claim crossed over to a second payer is not added to the first (15 units of J2791, MUE 15, to
         # Medicare and the same 15 to Medicaid are not 30 that day). The hits on such copies are then one
-        # finding (``same_service``). A claim billed again to the same payer after a denial is still added.
-        # NOTE: adding a payer's copies once was tried on 100 M lines: the days over the MUE joined back to
-        # their lines to drop the copies took 6.6 GB peak (4.0 GB without), their lines read again from
-        # ``ctx.lines`` 4.9 GB. A join whose build side is an aggregate of the cached drug lines holds its
-        # other side whole; the days over the MUE would have to be collected first.
-        # The payer is a categorical key, its text held once: a text key cost 0.16 GB more on 100 M lines.
-        day_totals = (
-            day_lines.group_by("encounter_id", "mue_code", pl.col("payer_id").cast(pl.Categorical))
-            .agg(pl.col(ANCHOR).min(), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
-            .filter(pl.col("day_units") > pl.col("mue"))
-            .drop("mue")
-        )
-        day_mue = anchor_lines(day_lines, day_totals)
-        mue_hits = pl.concat([line_mue, day_mue.select(line_mue.collect_schema().names())]).with_columns(
-            pl.lit(ABOVE_MUE).alias("kind"), pl.col("mue").cast(pl.Float64).alias("quantity")
-        )
+        # finding (``same_service``). Here every line of the payer's day is added, also a claim billed
+        # again after a denial: ``refine`` reads the days found over the MUE again, adding such copies once.
+        day_mue = _days_over_mue(with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key()))
+        mue_hits = pl.concat([line_mue, day_mue.select(line_mue.collect_schema().names())])
 
         # Far below the provider's typical units, for lines without an NDC quantity. The typical units are
         # the provider's over the whole audit (all partitions, when ``lines`` is one), each service once
@@ -295,7 +391,8 @@ class JcodeUnitMismatch(Rule):
             )
         )
 
-        shared = ["line_id", "procedure_code", "units", "kind", "quantity", "expected_units", "conversion", "dosage"]
+        # The flagged columns, and the DAY_COLUMNS of a hit not of a day over the MUE.
+        not_a_day = [*_FLAGGED, "encounter_id", "payer_id", pl.lit(False).alias(MUE_DAY)]
         flagged = pl.concat(
             [
                 dose_hits.with_columns(
@@ -305,73 +402,34 @@ class JcodeUnitMismatch(Rule):
                         .then(pl.format("; {} more billed as discarded, JW", number_text(pl.col("wasted"))))
                         .otherwise(pl.lit("")),
                     ).alias("conversion")
-                ).select(shared),
-                mue_hits.with_columns(
-                    pl.format(
-                        "MUE {} (MAI {}), {} that day", "mue", "mai", count_text(pl.col("day_units"), "unit")
-                    ).alias("conversion")
-                ).select(shared),
+                ).select(not_a_day),
+                _mue_flagged(mue_hits),
                 below.with_columns(
                     pl.format("typical {}", count_text(pl.col("typical_units"), "unit")).alias("conversion")
-                ).select(shared),
+                ).select(not_a_day),
             ],
             how="vertical_relaxed",
         )
-        kind = pl.col("kind")
-        units = count_text(pl.col("units"), "unit")
-        expected, quantity = count_text(pl.col("expected_units"), "unit"), count_text(pl.col("quantity"), "unit")
-        are = is_or_are(pl.col("quantity"))
-        message = (
-            pl.when(kind == UNDER)
-            .then(
-                pl.format(
-                    "{} billed {} but the dose given is {} ({}): {} {} not billed.",
-                    code,
-                    units,
-                    expected,
-                    "conversion",
-                    quantity,
-                    are,
-                )
-            )
-            .when(kind == OVER)
-            .then(
-                pl.format(
-                    "{} billed {} but the dose given is {} ({}): {} billed above the dose {} audit exposure.",
-                    code,
-                    units,
-                    expected,
-                    "conversion",
-                    quantity,
-                    are,
-                )
-            )
-            .when(kind == ABOVE_MUE)
-            .then(
-                pl.format(
-                    "{} billed {}, above the CMS practitioner MUE ({}): the line will be denied. "
-                    "Check the dose; rebill within the MUE or appeal with records.",
-                    code,
-                    units,
-                    "conversion",
-                )
-            )
-            .otherwise(
-                pl.format(
-                    "{} billed {}, far below this provider's {} for the code: check the dose given.",
-                    code,
-                    units,
-                    "conversion",
-                )
-            )
+        return _hits(flagged)
+
+    @staticmethod
+    def refine(ctx: AuditContext, found: pl.DataFrame) -> pl.LazyFrame:
+        """The days over the MUE found, their units added again with a payer's copies once.
+
+        A claim denied and billed again to the same payer repeats its lines: the day's units are those of
+        one copy (``same_service.one_copy``), and a day that only passed the MUE by adding the copies is no
+        finding. NOTE: here, not in :meth:`find`: there the days over the MUE are an aggregate of the
+        cached drug lines, and joining them back to their lines held one side whole (6.6 GB peak on 100 M
+        lines, 4.9 GB reading the lines again, 4.0 GB without); from ``found``, they are in memory.
+        """
+        days = found.filter(pl.col(MUE_DAY)).select(
+            "encounter_id", pl.col("price_code").alias("procedure_code"), "payer_id"
         )
-        return hits(
-            flagged,
-            rule_id=JcodeUnitMismatch.id,
-            finding_kind=pl.when(kind == OVER).then(pl.lit("compliance_exposure")).otherwise(pl.lit("lost_revenue")),
-            confidence=pl.when(kind == BELOW_TYPICAL).then(pl.lit("low")).otherwise(pl.lit("high")),
-            message=message,
-            price_basis="drug_unit_price",
-            price_code=code,
-            price_quantity=pl.col("quantity").round(3),
+        if days.is_empty():
+            return found.lazy()
+        lines = ctx.lines.filter(_drug() & _waste().not_()).join(
+            days.unique().lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True
         )
+        day_lines = one_copy(_with_mue(_converted(ctx, lines), _mue_table(ctx)), "payer_id").filter(pl.col("mai") != 1)
+        again = _mue_flagged(_days_over_mue(day_lines.with_columns(anchor_key())))
+        return pl.concat([found.lazy().filter(pl.col(MUE_DAY).not_()), _hits(again)], how="vertical_relaxed")
