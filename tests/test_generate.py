@@ -110,6 +110,30 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
 
 
+def test_a_claim_billed_again_to_the_same_payer_adds_no_finding(generated: Path, tmp_path: Path) -> None:
+    """Drug lines billed again on a second claim to the same payer (a rebill) are copies of one service.
+
+    J2791 at 15 units a day is within its MUE (15, MAI 3); added twice, the day would be 30 above it.
+    """
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    for part in (generated / "claims").glob("*.parquet"):
+        (claims / part.name).symlink_to(part)
+    lines = pl.read_parquet(generated / "claims" / "*.parquet")
+    rebills = lines.filter((pl.col("procedure_code") == "J2791") & (pl.col("units") == 15))
+    assert rebills.height > 100
+    rebills.with_columns(("R" + pl.col("claim_id")).alias("claim_id")).write_parquet(claims / "rebills.parquet")
+
+    alone = run_audit([generated / "claims"], tmp_path / "alone", findings_only=True).findings
+    with_rebills = run_audit([claims], tmp_path / "rebills", findings_only=True).findings
+    assert not with_rebills.filter(pl.col("message").str.contains("MUE")).height
+
+    def units_findings(findings: pl.DataFrame) -> pl.DataFrame:
+        return findings.filter(pl.col("rule_id") == "jcode-unit-mismatch").select("claim_id", "line_number", "message")
+
+    assert units_findings(with_rebills).equals(units_findings(alone))
+
+
 def test_generate_command_writes_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--lines", "3000", "--seed", "2", "--out", str(tmp_path), "--format", "csv"]) == 0
     assert "Planted" in capsys.readouterr().out

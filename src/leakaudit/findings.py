@@ -33,7 +33,8 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
     # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
-    # pricing builds its history tables only for the codes the hits need. Then the priced findings.
+    # pricing builds its history tables only for the codes the hits need. A rule's ``refine`` is given
+    # its hits collected (``Rule.refine``). Then the priced findings.
     rule_hits = pl.concat(
         [collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA)) for rule in rules],
         how="vertical",
