@@ -181,6 +181,11 @@ def _drug() -> pl.Expr:
     return is_drug_product(pl.col("procedure_code")) & (pl.col("units") > 0)
 
 
+def _billable() -> pl.Expr:
+    """The line bills a dose of a drug: a drug line but one of discarded drug (JW)."""
+    return _drug() & _waste().not_()
+
+
 def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
     """``drugs`` with their :func:`expected_units` and their units as ``billed`` (a float)."""
     return expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed"))
@@ -317,11 +322,9 @@ class JcodeUnitMismatch(Rule):
 
         The days over the MUE add up every line of a payer; :meth:`refine` adds each service once.
         """
-        waste = _waste()
-        billable = _drug() & waste.not_()
         # NOTE: one scan of the drug lines, cached: the dose, MUE and typical-units checks read the billed
         # ones, the waste below the discarded (JW) ones.
-        drug_lines = ctx.lines.filter(_drug()).with_columns(waste.alias("discarded")).cache()
+        drug_lines = ctx.lines.filter(_drug()).with_columns(_waste().alias("discarded")).cache()
         drugs = drug_lines.filter(pl.col("discarded").not_())
         # The units billed as discarded (JW) of each code on the encounter. NOTE: a system that records the
         # vial's NDC quantity on the administered line too (400 mg given as 380 billed, 20 on the JW line)
@@ -368,7 +371,7 @@ class JcodeUnitMismatch(Rule):
         # the provider's over the whole audit (all partitions, when ``lines`` is one), each service once
         # (a claim crossed over to a second payer does not weigh twice).
         typical = median_by(
-            distinct_services(ctx.all_lines.filter(billable & pl.col("rendering_npi").is_not_null())),
+            distinct_services(ctx.all_lines.filter(_billable() & pl.col("rendering_npi").is_not_null())),
             ["procedure_code", "rendering_npi"],
             pl.col("units"),
             name="typical_units",
@@ -427,7 +430,7 @@ class JcodeUnitMismatch(Rule):
         )
         if days.is_empty():
             return found.lazy()
-        lines = ctx.lines.filter(_drug() & _waste().not_()).join(
+        lines = ctx.lines.filter(_billable()).join(
             days.unique().lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True
         )
         day_lines = one_copy(_with_mue(_converted(ctx, lines), _mue_table(ctx)), "payer_id").filter(pl.col("mai") != 1)
