@@ -265,7 +265,7 @@ def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
         )
         .otherwise(
             pl.format(
-                "{} billed {}, far below this provider's {} for the code: check the dose given.",
+                "{} billed {}, far below this provider's {}: check the dose given.",
                 code,
                 units,
                 "conversion",
@@ -300,7 +300,7 @@ class JcodeUnitMismatch(Rule):
         flagged at low confidence. Lines with the JW (wasted drug) modifier bill the discarded amount,
         not the dose: they are not checked themselves, and their units count towards the dose of the
         same code on the encounter (a vial's 400 mg on the administered line, billed as 38 units of
-        10 mg and 2 more JW, is billed in full).
+        10 mg and 2 more JW, is billed in full), and towards its typical units.
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
@@ -389,9 +389,11 @@ class JcodeUnitMismatch(Rule):
             )
             .join(typical, on=["procedure_code", "rendering_npi"], how="inner")
             .filter((pl.col("typical_units") >= 2) & (pl.col("billed") <= FAR_BELOW * pl.col("typical_units")))
-            .with_columns(
-                pl.lit(BELOW_TYPICAL).alias("kind"), (pl.col("typical_units") - pl.col("billed")).alias("quantity")
-            )
+            # NOTE: the units billed as discarded (JW) count, as in the dose check: 2 units given and 13 thrown
+            # away of a 15-unit vial are billed in full.
+            .join(wasted, on=["encounter_id", "procedure_code"], how="left")
+            .filter(with_waste <= FAR_BELOW * pl.col("typical_units"))
+            .with_columns(pl.lit(BELOW_TYPICAL).alias("kind"), (pl.col("typical_units") - with_waste).alias("quantity"))
         )
 
         # The flagged columns, and the DAY_COLUMNS of a hit not of a day over the MUE.
@@ -408,7 +410,12 @@ class JcodeUnitMismatch(Rule):
                 ).select(not_a_day),
                 _mue_flagged(mue_hits),
                 below.with_columns(
-                    pl.format("typical {}", count_text(pl.col("typical_units"), "unit")).alias("conversion")
+                    pl.concat_str(
+                        pl.format("typical {} for the code", count_text(pl.col("typical_units"), "unit")),
+                        pl.when(pl.col("wasted") > 0)
+                        .then(pl.format(" ({} more billed as discarded, JW)", number_text(pl.col("wasted"))))
+                        .otherwise(pl.lit("")),
+                    ).alias("conversion")
                 ).select(not_a_day),
             ],
             how="vertical_relaxed",
