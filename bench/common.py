@@ -13,7 +13,8 @@ from leakaudit.rules.expired_code import code_validity
 
 
 def export_reference(target: Path) -> None:
-    """Write hcpcs.parquet (the codes known, with their valid dates) and asp.parquet (dosage) for DuckDB and pandas."""
+    """Write for DuckDB and pandas hcpcs.parquet (the codes known, with their valid dates), asp.parquet (dosage)
+    and mue.parquet (the CMS practitioner MUE and its MAI)."""
     target.mkdir(parents=True, exist_ok=True)
     refdata = load_refdata(include_user_store=False)
     # The codes the rule knows: the HCPCS releases, and the newer codes other CMS files list.
@@ -22,6 +23,7 @@ def export_reference(target: Path) -> None:
     refdata.asp.select("code", "dosage_amount", "dosage_unit").collect().with_columns(
         pl.col("dosage_amount").cast(pl.Float64)
     ).write_parquet(target / "asp.parquet")
+    refdata.mue.select("code", "mue", "mai").collect().sort("code").write_parquet(target / "mue.parquet")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,14 @@ FACILITY = ", ".join(
     f"'{p}'" for p in ("19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61")
 )
 
-#: The four detections over ``l``, each into a table of its hits.
+#: The codes of drug products (leakaudit's codeset ``drug_products``), as a condition on ``{code}``.
+IS_DRUG = """({code} BETWEEN 'J0120' AND 'J9999' OR {code} BETWEEN 'Q0138' AND 'Q0249' OR {code} BETWEEN 'Q5101' AND 'Q5199'
+  OR {code} BETWEEN 'C9000' AND 'C9399' OR {code} BETWEEN 'A9500' AND 'A9700' OR {code} BETWEEN '90281' AND '90399')
+  AND length({code}) = 5"""
+
+#: The four detections over ``l``, each into a table of its hits. ``jcode`` checks, as leakaudit's rule: the
+#: units against the NDC dose (mg, mL and IU converted directly: the generated lines need no crosswalk),
+#: the CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units.
 DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
@@ -53,9 +60,7 @@ WITH marked AS (
          WHEN code BETWEEN '96360' AND '96361' THEN 'hydration'
          WHEN code BETWEEN '96365' AND '96379' OR code BETWEEN '96401' AND '96549' THEN 'drug'
          WHEN code BETWEEN '90460' AND '90474' OR code BETWEEN 'G0008' AND 'G0010' THEN 'immunization' END AS kind,
-    (code BETWEEN 'J0120' AND 'J9999' OR code BETWEEN 'Q0138' AND 'Q0249' OR code BETWEEN 'Q5101' AND 'Q5199'
-     OR code BETWEEN 'C9000' AND 'C9399' OR code BETWEEN 'A9500' AND 'A9700' OR code BETWEEN '90281' AND '90399')
-      AND length(code) = 5 AS is_drug,
+    {is_drug} AS is_drug,
     (code BETWEEN '90476' AND '90759' OR code BETWEEN 'Q2034' AND 'Q2039') AND length(code) = 5 AS is_vaccine
   FROM l
 ), relevant AS (SELECT * FROM marked WHERE kind IS NOT NULL OR is_drug OR is_vaccine),
@@ -86,19 +91,51 @@ FROM marked WHERE is_visit OR is_lcode OR is_supplied OR is_management
 GROUP BY enc HAVING bool_or(is_visit) AND NOT bool_or(is_lcode) AND bool_or(is_supplied OR is_management);
 
 CREATE TEMP TABLE jcode AS
-WITH wasted AS (
-  SELECT enc, procedure_code, sum(units::DOUBLE) AS wasted FROM l WHERE modifiers LIKE '%JW%' GROUP BY ALL
+WITH drug_lines AS (
+  SELECT *, units::DOUBLE AS billed, coalesce(modifiers LIKE '%JW%', false) AS jw
+  FROM l WHERE units > 0 AND {is_drug}
+), wasted AS (
+  SELECT enc, procedure_code, sum(billed) AS wasted FROM drug_lines WHERE jw GROUP BY ALL
 ), dosed AS (
-  SELECT l.*, l.units::DOUBLE AS billed,
-    greatest(1, ceil(l.ndc_quantity::DOUBLE / a.dosage_amount - 1e-6)) AS expected
-  FROM l JOIN read_parquet('{reference}/asp.parquet') a ON l.procedure_code = a.code
-  WHERE l.ndc_quantity IS NOT NULL AND (modifiers IS NULL OR modifiers NOT LIKE '%JW%')
-    AND ((l.ndc_unit = 'ME' AND a.dosage_unit = 'MG') OR (l.ndc_unit = 'ML' AND a.dosage_unit IN ('ML', 'CC'))
-         OR (l.ndc_unit = 'F2' AND a.dosage_unit IN ('UNITS', 'IU')))
+  SELECT d.*, CASE WHEN d.ndc_quantity IS NOT NULL
+      AND ((d.ndc_unit = 'ME' AND a.dosage_unit = 'MG') OR (d.ndc_unit = 'ML' AND a.dosage_unit IN ('ML', 'CC'))
+           OR (d.ndc_unit = 'F2' AND a.dosage_unit IN ('UNITS', 'IU')))
+    THEN greatest(1, ceil(d.ndc_quantity::DOUBLE / a.dosage_amount - 1e-6)) END AS expected
+  FROM drug_lines d LEFT JOIN read_parquet('{reference}/asp.parquet') a ON d.procedure_code = a.code
+  WHERE NOT d.jw
+), dose AS (
+  SELECT dosed.*, billed > expected AS exposure FROM dosed LEFT JOIN wasted USING (enc, procedure_code)
+  WHERE billed > expected OR billed + coalesce(wasted, 0) < expected
+), matching AS (
+  SELECT dosed.*, m.mue, m.mai FROM dosed JOIN read_parquet('{reference}/mue.parquet') m ON procedure_code = m.code
+  WHERE m.mue > 0 AND (expected IS NULL OR billed = expected)
+), day_lines AS (
+  -- A payer's day adds each service once: a claim billed again to it repeats its lines.
+  SELECT * FROM matching WHERE mai <> 1
+  QUALIFY claim_id = first_value(claim_id) OVER (
+    PARTITION BY enc, procedure_code, modifiers, units, rendering_npi, payer_id
+    ORDER BY coalesce(paid_amount, 0) DESC, {order})
+), mue AS (
+  SELECT * FROM matching WHERE mai = 1 AND billed > mue
+  UNION ALL BY NAME
+  SELECT * EXCLUDE (day_units) FROM (
+    SELECT *, sum(billed) OVER (PARTITION BY enc, procedure_code, payer_id) AS day_units FROM day_lines
+    QUALIFY row_number() OVER (PARTITION BY enc, procedure_code, payer_id ORDER BY {order}) = 1
+  ) WHERE day_units > mue
+), typical AS (
+  SELECT procedure_code, rendering_npi, median(units::DOUBLE) AS typical_units
+  FROM (SELECT DISTINCT enc, procedure_code, modifiers, units, rendering_npi FROM dosed
+        WHERE rendering_npi IS NOT NULL)
+  GROUP BY ALL HAVING count(*) >= 5
+), below AS (
+  SELECT dosed.* FROM dosed JOIN typical USING (procedure_code, rendering_npi) LEFT JOIN wasted USING (enc, procedure_code)
+  WHERE dosed.ndc_quantity IS NULL AND typical_units >= 2 AND billed + coalesce(wasted, 0) <= 0.5 * typical_units
+), flagged AS (
+  SELECT * EXCLUDE (mue, mai), false AS exposure FROM mue
+  UNION ALL BY NAME SELECT * FROM dose
+  UNION ALL BY NAME SELECT *, false AS exposure FROM below
 )
-SELECT claim_id, line_number
-FROM dosed LEFT JOIN wasted USING (enc, procedure_code)
-WHERE billed > expected OR billed + coalesce(wasted, 0) < expected
+SELECT claim_id, line_number FROM flagged
 {once_per_service_and_kind};
 
 CREATE TEMP TABLE expired AS
@@ -128,7 +165,9 @@ def detect(con: duckdb.DuckDBPyConnection, lines: str, order: str, reference: st
         reference=reference,
         facility=FACILITY,
         once_per_service=ONCE_PER_SERVICE.format(kind="", order=order),
-        once_per_service_and_kind=ONCE_PER_SERVICE.format(kind="billed > expected, ", order=order),
+        once_per_service_and_kind=ONCE_PER_SERVICE.format(kind="exposure, ", order=order),
+        is_drug=IS_DRUG.format(code="procedure_code"),
+        order=order,
     )
     con.execute(LINES.format(lines=lines, order=order) + detections)
     for table in ("drug_admin", "brace", "jcode", "expired"):

@@ -29,6 +29,7 @@ COLUMNS = [
     "place_of_service",
     "rendering_npi",
     "paid_amount",
+    "payer_id",
 ]
 #: The places of service where the facility bills the drug (leakaudit's ``facility_places_of_service``).
 FACILITY = ["19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"]
@@ -106,22 +107,48 @@ def main(claims: Path, reference: Path) -> None:
     per = marks.groupby("enc").agg(visit=("visit", "any"), lcode=("lcode", "any"), evidence=("evidence", "any"))
     brace = per[per["visit"] & ~per["lcode"] & per["evidence"]]
 
-    asp = pd.read_parquet(reference / "asp.parquet")
-    drugs = lines[lines["ndc_quantity"].notna()].merge(asp, left_on="procedure_code", right_on="code")
+    # The units: against the NDC dose (mg, mL and IU converted directly: the generated lines need no
+    # crosswalk), the CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's
+    # typical units. Discarded drug (JW) is no dose, but counts towards the encounter's.
+    drug_lines = lines[lines["is_drug"] & (lines["units"] > 0)]
+    is_waste = drug_lines["modifiers"].fillna("").str.contains("JW")
+    wasted = drug_lines[is_waste].groupby(["enc", "procedure_code"])["units"].sum().rename("wasted")
+    asp = pd.read_parquet(reference / "asp.parquet").rename(columns={"code": "procedure_code"})
+    drugs = drug_lines[~is_waste].merge(asp, on="procedure_code", how="left")
+    drugs = drugs.join(wasted, on=["enc", "procedure_code"])
+    drugs["wasted"] = drugs["wasted"].fillna(0)
     direct = (
         ((drugs["ndc_unit"] == "ME") & (drugs["dosage_unit"] == "MG"))
         | ((drugs["ndc_unit"] == "ML") & drugs["dosage_unit"].isin(["ML", "CC"]))
         | ((drugs["ndc_unit"] == "F2") & drugs["dosage_unit"].isin(["UNITS", "IU"]))
     )
-    drugs = drugs[direct & ~drugs["modifiers"].fillna("").str.contains("JW")]
-    expected = np.maximum(1, np.ceil(drugs["ndc_quantity"].astype(float) / drugs["dosage_amount"] - 1e-6))
-    is_waste = lines["modifiers"].fillna("").str.contains("JW")
-    wasted = lines[is_waste].assign(w=lines["units"].astype(float)).groupby(["enc", "procedure_code"])["w"].sum()
-    billed = drugs["units"].astype(float)
-    with_waste = billed + drugs.join(wasted, on=["enc", "procedure_code"])["w"].fillna(0)
-    jcode = once_per_service(
-        drugs.assign(over=billed > expected)[(billed > expected) | (with_waste < expected)], "over"
+    quantity = drugs["ndc_quantity"].astype(float)
+    drugs["expected"] = np.maximum(1, np.ceil(quantity / drugs["dosage_amount"] - 1e-6)).where(
+        direct & quantity.notna()
     )
+    billed, expected = drugs["units"], drugs["expected"]
+    dose = drugs[(billed > expected) | (billed + drugs["wasted"] < expected)].assign(exposure=billed > expected)
+
+    mue = pd.read_parquet(reference / "mue.parquet").rename(columns={"code": "procedure_code"})
+    matching = drugs[expected.isna() | (billed == expected)].merge(mue[mue["mue"] > 0], on="procedure_code")
+    line_mue = matching[(matching["mai"] == 1) & (matching["units"] > matching["mue"])]
+    # A payer's day adds each service once: a claim billed again to it repeats its lines.
+    day = once_per_service(matching[matching["mai"] != 1], "payer_id").sort_values("order")
+    day_key = ["enc", "procedure_code", "payer_id"]
+    day_units = day.groupby(day_key, dropna=False)["units"].transform("sum")
+    day_mue = day[day_units > day["mue"]].drop_duplicates(day_key)
+
+    services = drugs[drugs["rendering_npi"].notna()].drop_duplicates(
+        ["enc", "procedure_code", "modifiers", "units", "rendering_npi"]
+    )
+    typical = services.groupby(["procedure_code", "rendering_npi"])["units"].agg(["median", "size"])
+    typical = typical.loc[typical["size"] >= 5, "median"].rename("typical")
+    below = drugs[drugs["ndc_quantity"].isna()].join(typical, on=["procedure_code", "rendering_npi"], how="inner")
+    below = below[(below["typical"] >= 2) & (below["units"] + below["wasted"] <= 0.5 * below["typical"])]
+    flagged = pd.concat(
+        [dose, line_mue.assign(exposure=False), day_mue.assign(exposure=False), below.assign(exposure=False)]
+    )
+    jcode = once_per_service(flagged, "exposure")
 
     hcpcs = pd.read_parquet(reference / "hcpcs.parquet")
     joined = lines.merge(hcpcs, left_on="procedure_code", right_on="code", how="left")

@@ -108,6 +108,13 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
         # Dollar estimates: medians of own history, so not exact; but of the right size.
         assert 0.4 * row["true_amount"] <= row["estimated"] <= 1.2 * row["true_amount"], row
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
+    # Each of the unit checks finds its planted errors: the dose, the MUE, the typical units (no NDC).
+    found = result.findings.join(
+        pl.read_parquet(generated / "truth.parquet"), on=["rule_id", "claim_id", "line_number"]
+    )
+    messages = found.filter(pl.col("rule_id") == "jcode-unit-mismatch")["message"]
+    for check in ("but the dose given is", "above the CMS practitioner MUE", "far below this provider's typical"):
+        assert messages.str.contains(check, literal=True).sum() >= 5, check
 
 
 def test_a_claim_billed_again_to_the_same_payer_adds_no_finding(generated: Path, tmp_path: Path) -> None:
@@ -126,7 +133,10 @@ def test_a_claim_billed_again_to_the_same_payer_adds_no_finding(generated: Path,
 
     alone = run_audit([generated / "claims"], tmp_path / "alone", findings_only=True).findings
     with_rebills = run_audit([claims], tmp_path / "rebills", findings_only=True).findings
-    assert not with_rebills.filter(pl.col("message").str.contains("MUE")).height
+    # The rebilled units pass no other day over the MUE (those planted are found alike, below).
+    assert with_rebills.filter(pl.col("message").str.contains("MUE")).height == (
+        alone.filter(pl.col("message").str.contains("MUE")).height
+    )
 
     def units_findings(findings: pl.DataFrame) -> pl.DataFrame:
         return findings.filter(pl.col("rule_id") == "jcode-unit-mismatch").select("claim_id", "line_number", "message")

@@ -17,7 +17,10 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
 
 - ``drug-admin-without-drug``: the drug or vaccine line of an administration encounter is left out;
 - ``brace-without-lcode``: the L-code of a brace visit is billed as 99070 with its description;
-- ``jcode-unit-mismatch``: a drug line with its NDC quantity is billed as 1 unit;
+- ``jcode-unit-mismatch``: a drug line is billed as 1 unit (with its NDC quantity the dose check
+  finds it; on the lines without an NDC, :data:`NO_NDC_RATE`, the provider's typical units do); and
+  a second dose of the drug billed the same day takes the day's units above the CMS MUE
+  (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
 
 A drug charge voided by a credit line and never billed again (the correction that did not post) is
@@ -31,7 +34,8 @@ Beside the errors, billing that a careless audit would flag is planted at the ra
 - ``corrected``: a line billed wrong (a drug as 1 unit, S0013 after its termination), voided by a
   credit line and billed again right;
 - ``discarded``: the part of a vial thrown away billed on a line of its own with modifier JW; the
-  administered line's NDC quantity is the whole vial, as some systems write it.
+  administered line's NDC quantity is the whole vial, as some systems write it. Without an NDC, the
+  administered line's units are below the provider's typical units, the JW line's making them up.
 
 The true amount is what the line would have been paid had it been billed right.
 """
@@ -65,16 +69,20 @@ PAYERS = [
 ]
 PAYER_SHARE = [0.30, 0.15, 0.12, 0.22, 0.16, 0.05]
 VISITS = [("99212", 57.0), ("99213", 92.0), ("99214", 130.0), ("99215", 183.0)]
-#: drug code, NDC, NDC unit, dose per billing unit (in the NDC unit), billed units, Medicare $ per unit
+#: drug code, NDC, NDC unit, dose per billing unit (in the NDC unit), billed units, Medicare $ per unit,
+#: CMS practitioner MUE (units a patient's day: MAI 3 for each, the 2026-04 file)
 INJECTION_DRUGS = [
-    ("J3301", "00003-0293-05", "ME", 10.0, 4, 0.844),
-    ("J0696", "00143-9678-01", "ME", 250.0, 4, 0.43),
-    ("J1885", "00338-0069-10", "ME", 15.0, 2, 0.303),
-    ("J1100", "00404-9795-30", "ME", 1.0, 10, 0.094),
-    ("J2357", "50242-0040-62", "ME", 5.0, 30, 44.596),
-    ("J2791", "44206-0300-10", "F2", 100.0, 15, 4.855),  # dosed in international units
+    ("J3301", "00003-0293-05", "ME", 10.0, 4, 0.844, 16),
+    ("J0696", "00143-9678-01", "ME", 250.0, 4, 0.43, 16),
+    ("J1885", "00338-0069-10", "ME", 15.0, 2, 0.303, 8),
+    ("J1100", "00404-9795-30", "ME", 1.0, 10, 0.094, 120),
+    ("J2357", "50242-0040-62", "ME", 5.0, 30, 44.596, 120),
+    ("J2791", "44206-0300-10", "F2", 100.0, 15, 4.855, 15),  # dosed in international units
 ]
-CHEMO_DRUGS = [("J9035", "50242-0060-01", "ME", 10.0, 40, 73.201), ("J9271", "00006-3026-02", "ME", 1.0, 200, 60.291)]
+CHEMO_DRUGS = [
+    ("J9035", "50242-0060-01", "ME", 10.0, 40, 73.201, 230),
+    ("J9271", "00006-3026-02", "ME", 1.0, 200, 60.291, 400),
+]
 BRACES = [
     ("L1812", "Hinged knee brace, prefab", "S83.511A", 85.71),
     ("L4361", "Walking boot, pneumatic", "S93.401A", 278.4),
@@ -114,6 +122,12 @@ PLANT_RATES = {
 #: Of the drug lines of administration encounters, the share voided and never billed again (a planted
 #: ``drug-admin-without-drug``).
 VOID_RATE = 0.01
+#: Of the drug lines billed right, the share followed by a second dose of the drug on a line of its own
+#: that takes the day's units above the MUE (a planted ``jcode-unit-mismatch``: the payer denies both).
+ABOVE_MUE_RATE = 0.01
+#: Of the administration encounters, the share whose drug lines carry no NDC (commercial payers often do
+#: not ask for it): their units are checked against the provider's typical units only.
+NO_NDC_RATE = 0.10
 #: decoy -> share of its eligible encounters (or drug lines) planted with it (no finding)
 DECOY_RATES = {
     "facility": 0.03,
@@ -266,8 +280,11 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         header["place"][facility] = PLACES.index("22")
         admin_numbers = add(mask, procedure_code=admin, units=1.0, charge=admin_rate * 2.5, paid=paid(admin_rate))
         drug = rng.integers(0, len(drugs), count)
+        with_ndc = rng.random(count) >= NO_NDC_RATE
         code, ndc, unit = (v.column(drugs, c)[drug] for c in (0, 1, 2))
-        dose, units, rate = (_pick_at(drugs, drug, c).astype(float) for c in (3, 4, 5))
+        ndc, unit = np.where(with_ndc, ndc, v.id(None)), np.where(with_ndc, unit, v.id(None))
+        dose, units, rate, mue = (_pick_at(drugs, drug, c).astype(float) for c in (3, 4, 5, 6))
+        dose = np.where(with_ndc, dose, np.nan)  # so that every NDC quantity below is none
         product_paid = paid(units * rate)
         office = mask & ~facility
         missing = office & (rng.random(count) < PLANT_RATES["drug-admin-without-drug"])
@@ -278,6 +295,9 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         # Some of a vial thrown away: its units billed with JW beside the units given (every drug bills 2+).
         wastes = billed_right & ~under & ~corrected & (rng.random(count) < DECOY_RATES["discarded"])
         discarded = np.where(wastes, rng.integers(1, np.maximum(units, 2).astype(np.int64)), 0)
+        # A second dose taking the day above the MUE (given with its NDC, so that the dose check passes it).
+        above = billed_right & ~under & ~corrected & ~wastes & with_ndc & (rng.random(count) < ABOVE_MUE_RATE)
+        second = np.where(above, mue - units + rng.integers(1, units.astype(np.int64) + 1), 0.0)
         drug_line = {"procedure_code": code, "ndc": ndc, "ndc_unit": unit}
         wrong_units = np.where(corrected, 1.0, units)
         for sign in (1.0, -1.0):  # billed, then voided by a credit line
@@ -296,9 +316,10 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
             **drug_line,
             units=billed,
             charge=billed * rate * 3.0,
-            paid=np.round(product_paid * billed / units, 2),
+            paid=np.where(above, 0.0, np.round(product_paid * billed / units, 2)),
             ndc_quantity=units * dose,
         )
+        add(above, **drug_line, units=second, charge=second * rate * 3.0, paid=0.0, ndc_quantity=second * dose)
         add(
             wastes,
             **drug_line,
@@ -310,6 +331,8 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         )
         plant("drug-admin-without-drug", missing | voided, admin_numbers, product_paid)
         plant("jcode-unit-mismatch", under, numbers, product_paid * (units - 1) / units)
+        # What the MUE allows of the day, at the line's price per unit.
+        plant("jcode-unit-mismatch", above, numbers, product_paid * mue / units)
 
     mask = is_("immunization")
     add(mask, procedure_code="90471", units=1.0, charge=45.0, paid=paid(18.0))
