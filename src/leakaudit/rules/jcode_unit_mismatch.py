@@ -54,9 +54,19 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
     A partial unit is rounded up, as CMS instructs. :func:`conversion` words it.
     """
     asp = ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage", "dosage_amount", "dosage_unit")
-    crosswalk = ctx.refdata.crosswalk.select(
-        pl.col("code").alias("procedure_code"), pl.col("ndc").alias("ndc11"), "package_size", "billing_units_per_item"
-    ).unique(subset=["procedure_code", "ndc11"], keep="any")
+    # A code and NDC listed twice alike count once; listed with different units, they are left out, not
+    # one picked at random (which made the same input give different findings). NOTE: in the crosswalk
+    # shipped, 12 such pairs, all skin substitutes' product ids, which no normalised NDC matches.
+    crosswalk = (
+        ctx.refdata.crosswalk.select(
+            pl.col("code").alias("procedure_code"),
+            pl.col("ndc").alias("ndc11"),
+            "package_size",
+            "billing_units_per_item",
+        )
+        .unique()
+        .unique(subset=["procedure_code", "ndc11"], keep="none")
+    )
     quantity = pl.col("ndc_quantity").cast(pl.Float64)
     ndc_kind, ndc_factor = (
         _lookup(pl.col("ndc_unit"), NDC_UNIT_MEASURES, 0),
