@@ -13,8 +13,8 @@ from leakaudit.rules.expired_code import code_validity
 
 
 def export_reference(target: Path) -> None:
-    """Write for DuckDB and pandas hcpcs.parquet (the codes known, with their valid dates), asp.parquet (dosage)
-    and mue.parquet (the CMS practitioner MUE and its MAI)."""
+    """Write for DuckDB and pandas hcpcs.parquet (the codes known, with their valid dates), asp.parquet (dosage),
+    mue.parquet (the CMS practitioner MUE and its MAI) and crosswalk.parquet (billing units per NDC)."""
     target.mkdir(parents=True, exist_ok=True)
     refdata = load_refdata(include_user_store=False)
     # The codes the rule knows: the HCPCS releases, and the newer codes other CMS files list.
@@ -24,6 +24,12 @@ def export_reference(target: Path) -> None:
         pl.col("dosage_amount").cast(pl.Float64)
     ).write_parquet(target / "asp.parquet")
     refdata.mue.select("code", "mue", "mai").collect().sort("code").write_parquet(target / "mue.parquet")
+    # As jcode-unit-mismatch reads it: a pair listed twice alike once, listed with different units not at all.
+    refdata.crosswalk.select("code", "ndc", "package_size", "billing_units_per_item").unique().unique(
+        subset=["code", "ndc"], keep="none"
+    ).collect().with_columns(pl.col("package_size", "billing_units_per_item").cast(pl.Float64)).sort(
+        "code", "ndc"
+    ).write_parquet(target / "crosswalk.parquet")
 
 
 if __name__ == "__main__":

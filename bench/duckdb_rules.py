@@ -12,6 +12,8 @@ import sys
 
 import duckdb
 
+from leakaudit.rules.jcode_unit_mismatch import DOSAGE_UNIT_MEASURES, NDC_UNIT_MEASURES
+
 #: The claim lines the rules read, from ``{lines}`` (a table expression), with their encounter key; without
 #: the credit lines (negative units) and the charges they reverse: for each, the earliest charge (in the
 #: order ``{order}``, the inputs' as leakaudit reads them) of its encounter, code and units.
@@ -49,9 +51,29 @@ IS_DRUG = """({code} BETWEEN 'J0120' AND 'J9999' OR {code} BETWEEN 'Q0138' AND '
   OR {code} BETWEEN 'C9000' AND 'C9399' OR {code} BETWEEN 'A9500' AND 'A9700' OR {code} BETWEEN '90281' AND '90399')
   AND length({code}) = 5"""
 
+#: How each NDC unit and dosage descriptor unit converts (leakaudit's tables), as SQL rows (unit, kind, factor).
+NDC_UNITS, DOSAGE_UNITS = (
+    " UNION ALL ".join(f"SELECT '{unit}', '{kind}', {factor}" for unit, (kind, factor) in table.items())
+    for table in (NDC_UNIT_MEASURES, DOSAGE_UNIT_MEASURES)
+)
+
+#: ``ndc11(ndc)``: an NDC in its 11-digit form, as leakaudit's ``refdata.ndc11`` writes it: dashed segments
+#: padded, fewer than 10 plain digits padded in front. NOTE: 10 plain digits are kept as they are: leakaudit
+#: then looks for the one 11-digit form the crosswalk lists for the code; no generated line has 10.
+MACROS = r"""
+CREATE TEMP MACRO ndc_text(ndc) AS regexp_replace(trim(ndc), '^[Nn]4[\s:*]*', '');
+CREATE TEMP MACRO ndc_digits(text) AS regexp_replace(text, '\D', '', 'g');
+CREATE TEMP MACRO ndc11_of(text) AS CASE
+  WHEN regexp_full_match(text, '\d{1,5}-\d{1,4}-\d{1,2}') THEN lpad(split_part(text, '-', 1), 5, '0')
+    || lpad(split_part(text, '-', 2), 4, '0') || lpad(split_part(text, '-', 3), 2, '0')
+  WHEN length(ndc_digits(text)) BETWEEN 1 AND 9 THEN lpad(ndc_digits(text), 11, '0')
+  ELSE ndc_digits(text) END;
+CREATE TEMP MACRO ndc11(ndc) AS ndc11_of(ndc_text(ndc));
+"""
+
 #: The four detections over ``l``, each into a table of its hits. ``jcode`` checks, as leakaudit's rule: the
-#: units against the NDC dose (mg, mL and IU converted directly: the generated lines need no crosswalk),
-#: the CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units.
+#: units against the NDC dose (converted directly by the units' kind, else through the CMS crosswalk), the
+#: CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units.
 DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
@@ -96,13 +118,26 @@ WITH drug_lines AS (
   FROM l WHERE units > 0 AND {is_drug}
 ), wasted AS (
   SELECT enc, procedure_code, sum(billed) AS wasted FROM drug_lines WHERE jw GROUP BY ALL
-), dosed AS (
-  SELECT d.*, CASE WHEN d.ndc_quantity IS NOT NULL
-      AND ((d.ndc_unit = 'ME' AND a.dosage_unit = 'MG') OR (d.ndc_unit = 'ML' AND a.dosage_unit IN ('ML', 'CC'))
-           OR (d.ndc_unit = 'F2' AND a.dosage_unit IN ('UNITS', 'IU')))
-    THEN greatest(1, ceil(d.ndc_quantity::DOUBLE / a.dosage_amount - 1e-6)) END AS expected
+), converted AS (
+  SELECT d.*, CASE WHEN n.kind = u.kind THEN d.ndc_quantity::DOUBLE * n.factor / (a.dosage_amount * u.factor) END
+    AS direct
   FROM drug_lines d LEFT JOIN read_parquet('{reference}/asp.parquet') a ON d.procedure_code = a.code
+  LEFT JOIN ({ndc_units}) n(unit, kind, factor) ON d.ndc_unit = n.unit
+  LEFT JOIN ({dosage_units}) u(unit, kind, factor) ON a.dosage_unit = u.unit
   WHERE NOT d.jw
+), via_crosswalk AS (
+  -- Only lines the dosage descriptor cannot convert are matched to the crosswalk by their NDC.
+  SELECT c.* EXCLUDE (direct), CASE WHEN c.ndc_unit = 'UN' THEN c.ndc_quantity::DOUBLE * x.billing_units_per_item
+      WHEN c.ndc_unit IN ('ML', 'GR') AND x.package_size > 0
+      THEN c.ndc_quantity::DOUBLE / x.package_size * x.billing_units_per_item END AS direct
+  FROM converted c LEFT JOIN read_parquet('{reference}/crosswalk.parquet') x
+    ON c.procedure_code = x.code AND ndc11(c.ndc) = x.ndc
+  WHERE c.direct IS NULL AND c.ndc_quantity IS NOT NULL AND c.ndc IS NOT NULL
+), dosed AS (
+  SELECT * EXCLUDE (direct), CASE WHEN direct > 0 THEN greatest(1, ceil(direct - 1e-6)) END AS expected FROM (
+    SELECT * FROM converted WHERE NOT (direct IS NULL AND ndc_quantity IS NOT NULL AND ndc IS NOT NULL)
+    UNION ALL BY NAME SELECT * FROM via_crosswalk
+  )
 ), dose AS (
   SELECT dosed.*, billed > expected AS exposure FROM dosed LEFT JOIN wasted USING (enc, procedure_code)
   WHERE billed > expected OR billed + coalesce(wasted, 0) < expected
@@ -168,8 +203,10 @@ def detect(con: duckdb.DuckDBPyConnection, lines: str, order: str, reference: st
         once_per_service_and_kind=ONCE_PER_SERVICE.format(kind="exposure, ", order=order),
         is_drug=IS_DRUG.format(code="procedure_code"),
         order=order,
+        ndc_units=NDC_UNITS,
+        dosage_units=DOSAGE_UNITS,
     )
-    con.execute(LINES.format(lines=lines, order=order) + detections)
+    con.execute(MACROS + LINES.format(lines=lines, order=order) + detections)
     for table in ("drug_admin", "brace", "jcode", "expired"):
         print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leakaudit.rules.jcode_unit_mismatch import DOSAGE_UNIT_MEASURES, NDC_UNIT_MEASURES
+
 COLUMNS = [
     "claim_id",
     "line_number",
@@ -22,6 +24,7 @@ COLUMNS = [
     "units",
     "patient_id",
     "modifiers",
+    "ndc",
     "ndc_quantity",
     "ndc_unit",
     "description",
@@ -33,6 +36,26 @@ COLUMNS = [
 ]
 #: The places of service where the facility bills the drug (leakaudit's ``facility_places_of_service``).
 FACILITY = ["19", "21", "22", "23", "24", "26", "31", "34", "41", "42", "51", "52", "53", "56", "61"]
+
+
+#: How each NDC unit and dosage descriptor unit converts (leakaudit's tables): unit, kind and factor.
+MEASURES = [
+    pd.DataFrame(
+        [(unit, kind, factor) for unit, (kind, factor) in table.items()],
+        columns=[name, f"{name}_kind", f"{name}_factor"],
+    )
+    for name, table in (("ndc_unit", NDC_UNIT_MEASURES), ("dosage_unit", DOSAGE_UNIT_MEASURES))
+]
+
+
+def ndc11(ndc: pd.Series) -> pd.Series:
+    """The NDCs in their 11-digit form, as leakaudit's ``refdata.ndc11`` writes them (10 plain digits kept)."""
+    text = ndc.str.strip().str.replace(r"^[Nn]4[\s:*]*", "", regex=True)
+    parts = text.str.extract(r"^(\d{1,5})-(\d{1,4})-(\d{1,2})$")
+    dashed = parts[0].str.zfill(5) + parts[1].str.zfill(4) + parts[2].str.zfill(2)
+    digits = text.str.replace(r"\D", "", regex=True)
+    plain = digits.where(~digits.str.len().between(1, 9), digits.str.zfill(11))
+    return dashed.where(parts[0].notna(), plain)
 
 
 def between(code: pd.Series, low: str, high: str) -> pd.Series:
@@ -107,7 +130,7 @@ def main(claims: Path, reference: Path) -> None:
     per = marks.groupby("enc").agg(visit=("visit", "any"), lcode=("lcode", "any"), evidence=("evidence", "any"))
     brace = per[per["visit"] & ~per["lcode"] & per["evidence"]]
 
-    # The units: against the NDC dose (mg, mL and IU converted directly: the generated lines need no
+    # The units: against the NDC dose (converted directly by the units' kind, else through the CMS
     # crosswalk), the CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's
     # typical units. Discarded drug (JW) is no dose, but counts towards the encounter's.
     drug_lines = lines[lines["is_drug"] & (lines["units"] > 0)]
@@ -115,17 +138,31 @@ def main(claims: Path, reference: Path) -> None:
     wasted = drug_lines[is_waste].groupby(["enc", "procedure_code"])["units"].sum().rename("wasted")
     asp = pd.read_parquet(reference / "asp.parquet").rename(columns={"code": "procedure_code"})
     drugs = drug_lines[~is_waste].merge(asp, on="procedure_code", how="left")
+    drugs = drugs.merge(MEASURES[0], on="ndc_unit", how="left").merge(MEASURES[1], on="dosage_unit", how="left")
     drugs = drugs.join(wasted, on=["enc", "procedure_code"])
     drugs["wasted"] = drugs["wasted"].fillna(0)
-    direct = (
-        ((drugs["ndc_unit"] == "ME") & (drugs["dosage_unit"] == "MG"))
-        | ((drugs["ndc_unit"] == "ML") & drugs["dosage_unit"].isin(["ML", "CC"]))
-        | ((drugs["ndc_unit"] == "F2") & drugs["dosage_unit"].isin(["UNITS", "IU"]))
-    )
     quantity = drugs["ndc_quantity"].astype(float)
-    drugs["expected"] = np.maximum(1, np.ceil(quantity / drugs["dosage_amount"] - 1e-6)).where(
-        direct & quantity.notna()
+    same_kind = drugs["ndc_unit_kind"] == drugs["dosage_unit_kind"]
+    units = (quantity * drugs["ndc_unit_factor"] / (drugs["dosage_amount"] * drugs["dosage_unit_factor"])).where(
+        same_kind
     )
+    # Only lines the dosage descriptor cannot convert are matched to the crosswalk by their NDC.
+    needs = units.isna() & quantity.notna() & drugs["ndc"].notna()
+    crosswalk = pd.read_parquet(reference / "crosswalk.parquet").rename(columns={"code": "procedure_code"})
+    listed = (
+        drugs[needs]
+        .assign(ndc=ndc11(drugs.loc[needs, "ndc"]))
+        .reset_index()
+        .merge(crosswalk, on=["procedure_code", "ndc"], how="left")
+        .set_index("index")
+    )
+    per_item = listed["billing_units_per_item"]
+    in_items = listed["ndc_quantity"].astype(float) * per_item
+    in_packages = (listed["ndc_quantity"].astype(float) / listed["package_size"] * per_item).where(
+        listed["ndc_unit"].isin(["ML", "GR"]) & (listed["package_size"] > 0)
+    )
+    units[needs] = in_items.where(listed["ndc_unit"] == "UN", in_packages)
+    drugs["expected"] = np.maximum(1, np.ceil(units - 1e-6)).where(units > 0)
     billed, expected = drugs["units"], drugs["expected"]
     dose = drugs[(billed > expected) | (billed + drugs["wasted"] < expected)].assign(exposure=billed > expected)
 

@@ -9,9 +9,10 @@ machine's memory) is stopped and reported as such, so that one that cannot fit (
 is measured instead of taking the machine down. Prints a Markdown table for bench/RESULTS.md, whether
 each DuckDB and pandas version found as many hits per rule as leakaudit (else its time is not a fair
 comparison), and the accuracy of every rule against the planted truth. The DuckDB and pandas versions
-implement the rules' detection only (no pricing, no report): every check of each rule (the drug units
-against the NDC dose, the MUE and the provider's typical units), but the NDC-HCPCS crosswalk, which no
-generated line needs; leakaudit also validates every row, prices every finding and writes its outputs. ``no_validation.py`` (for the analysis only) runs leakaudit's rules and pricing on
+implement the rules' detection only (no pricing, no report), with every check of each rule (the drug
+units against the NDC dose, directly or through the CMS crosswalk, the MUE and the provider's typical
+units); leakaudit also validates every row, prices every finding and writes its outputs.
+``no_validation.py`` (for the analysis only) runs leakaudit's rules and pricing on
 the generated Parquet without validating it; ``duckdb_validated.py`` (also for the analysis) gives DuckDB
 the same validation and work file as leakaudit before its detections. ``split_files.py`` cuts the
 generated lines into 1,000 files, as daily exports arrive, for the "many files" run, whose findings must

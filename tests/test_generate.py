@@ -108,12 +108,14 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
         # Dollar estimates: medians of own history, so not exact; but of the right size.
         assert 0.4 * row["true_amount"] <= row["estimated"] <= 1.2 * row["true_amount"], row
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
-    # Each of the unit checks finds its planted errors: the dose, the MUE, the typical units (no NDC).
+    # Each of the unit checks finds its planted errors: the dose (in mg or IU, or items and mL through the
+    # CMS crosswalk), the MUE, the typical units (no NDC).
     found = result.findings.join(
         pl.read_parquet(generated / "truth.parquet"), on=["rule_id", "claim_id", "line_number"]
     )
     messages = found.filter(pl.col("rule_id") == "jcode-unit-mismatch")["message"]
-    for check in ("but the dose given is", "above the CMS practitioner MUE", "far below this provider's typical"):
+    checks = ("but the dose given is", "(CMS crosswalk)", "above the CMS practitioner MUE", "far below this provider's")
+    for check in checks:
         assert messages.str.contains(check, literal=True).sum() >= 5, check
 
 

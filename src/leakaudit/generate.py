@@ -18,7 +18,9 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
 - ``drug-admin-without-drug``: the drug or vaccine line of an administration encounter is left out;
 - ``brace-without-lcode``: the L-code of a brace visit is billed as 99070 with its description;
 - ``jcode-unit-mismatch``: a drug line is billed as 1 unit (with its NDC quantity the dose check
-  finds it; on the lines without an NDC, :data:`NO_NDC_RATE`, the provider's typical units do); and
+  finds it, the quantity in mg or IU, or, at :data:`CROSSWALK_RATE`, in items or mL converted by the
+  CMS NDC-HCPCS crosswalk; on the lines without an NDC, :data:`NO_NDC_RATE`, the provider's typical
+  units do); and
   a second dose of the drug billed the same day takes the day's units above the CMS MUE
   (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
@@ -70,18 +72,21 @@ PAYERS = [
 PAYER_SHARE = [0.30, 0.15, 0.12, 0.22, 0.16, 0.05]
 VISITS = [("99212", 57.0), ("99213", 92.0), ("99214", 130.0), ("99215", 183.0)]
 #: drug code, NDC, NDC unit, dose per billing unit (in the NDC unit), billed units, Medicare $ per unit,
-#: CMS practitioner MUE (units a patient's day: MAI 3 for each, the 2026-04 file)
+#: CMS practitioner MUE (units a patient's day: MAI 3 for each, the 2026-04 file), and how an export may
+#: give the NDC quantity instead (:data:`CROSSWALK_RATE`): in items (UN) or mL, and how many a billing
+#: unit is, by the NDC's package size and billing units per item in the CMS NDC-HCPCS crosswalk (J0696's
+#: NDC is a 10 g pharmacy bulk package: not given in items).
 INJECTION_DRUGS = [
-    ("J3301", "00003-0293-05", "ME", 10.0, 4, 0.844, 16),
-    ("J0696", "00143-9678-01", "ME", 250.0, 4, 0.43, 16),
-    ("J1885", "00338-0069-10", "ME", 15.0, 2, 0.303, 8),
-    ("J1100", "00404-9795-30", "ME", 1.0, 10, 0.094, 120),
-    ("J2357", "50242-0040-62", "ME", 5.0, 30, 44.596, 120),
-    ("J2791", "44206-0300-10", "F2", 100.0, 15, 4.855, 15),  # dosed in international units
+    ("J3301", "00003-0293-05", "ME", 10.0, 4, 0.844, 16, "UN", 1 / 4),
+    ("J0696", "00143-9678-01", "ME", 250.0, 4, 0.43, 16, "", np.nan),
+    ("J1885", "00338-0069-10", "ME", 15.0, 2, 0.303, 8, "UN", 1.0),
+    ("J1100", "00404-9795-30", "ME", 1.0, 10, 0.094, 120, "ML", 30 / 120),
+    ("J2357", "50242-0040-62", "ME", 5.0, 30, 44.596, 120, "UN", 1 / 30),
+    ("J2791", "44206-0300-10", "F2", 100.0, 15, 4.855, 15, "ML", 2 / 15),  # dosed in international units
 ]
 CHEMO_DRUGS = [
-    ("J9035", "50242-0060-01", "ME", 10.0, 40, 73.201, 230),
-    ("J9271", "00006-3026-02", "ME", 1.0, 200, 60.291, 400),
+    ("J9035", "50242-0060-01", "ME", 10.0, 40, 73.201, 230, "ML", 4 / 10),
+    ("J9271", "00006-3026-02", "ME", 1.0, 200, 60.291, 400, "ML", 4 / 100),
 ]
 BRACES = [
     ("L1812", "Hinged knee brace, prefab", "S83.511A", 85.71),
@@ -128,6 +133,9 @@ ABOVE_MUE_RATE = 0.01
 #: Of the administration encounters, the share whose drug lines carry no NDC (commercial payers often do
 #: not ask for it): their units are checked against the provider's typical units only.
 NO_NDC_RATE = 0.10
+#: Of the drug lines with an NDC (but a second dose's and a JW line's), the share whose NDC quantity is
+#: given in items or mL: its billing units come from the CMS NDC-HCPCS crosswalk.
+CROSSWALK_RATE = 0.20
 #: decoy -> share of its eligible encounters (or drug lines) planted with it (no finding)
 DECOY_RATES = {
     "facility": 0.03,
@@ -298,6 +306,10 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         # A second dose taking the day above the MUE (given with its NDC, so that the dose check passes it).
         above = billed_right & ~under & ~corrected & ~wastes & with_ndc & (rng.random(count) < ABOVE_MUE_RATE)
         second = np.where(above, mue - units + rng.integers(1, units.astype(np.int64) + 1), 0.0)
+        # NOTE: whole items and mL for the units of a dose; a second dose's or a waste's would be fractions.
+        form, per_unit = v.column(drugs, 7)[drug], _pick_at(drugs, drug, 8).astype(float)
+        in_items = with_ndc & ~above & ~wastes & (form != v.id(None)) & (rng.random(count) < CROSSWALK_RATE)
+        unit, dose = np.where(in_items, form, unit), np.where(in_items, per_unit, dose)
         drug_line = {"procedure_code": code, "ndc": ndc, "ndc_unit": unit}
         wrong_units = np.where(corrected, 1.0, units)
         for sign in (1.0, -1.0):  # billed, then voided by a credit line
