@@ -3,7 +3,9 @@
 Like leakaudit, the credit lines and the charges they reverse are set aside first, and the hits on copies
 of one service on several claims (a claim crossed over to a second payer) are counted once.
 
-python bench/duckdb_rules.py CLAIMS_GLOB REFERENCE_DIR
+python bench/duckdb_rules.py CLAIMS_GLOB REFERENCE_DIR [MEMORY_LIMIT SPILL_DIR]
+
+With ``MEMORY_LIMIT`` (``4GB``), DuckDB holds to it, writing what does not fit to ``SPILL_DIR``.
 """
 
 from __future__ import annotations
@@ -215,6 +217,9 @@ if __name__ == "__main__":
     claims, reference = sys.argv[1], sys.argv[2]
     con = duckdb.connect()
     con.execute("SET threads TO 2")
+    if len(sys.argv) > 3:
+        con.execute(f"SET memory_limit = '{sys.argv[3]}'")
+        con.execute(f"SET temp_directory = '{sys.argv[4]}'")
     detect(
         con,
         f"read_parquet('{claims}', filename = true, file_row_number = true)",

@@ -69,6 +69,11 @@ def test_each_contender_finds_the_audits_hits_per_rule(
     assert _bench_run().detection_counts(printed) == ours
 
 
+def test_duckdb_held_to_a_memory_limit_finds_the_same_hits(data: Path, audited: pl.DataFrame) -> None:
+    printed = _script("duckdb_rules", data / "claims/*.parquet", data / "reference", "0.3GB", data / "spill")
+    assert _bench_run().detection_counts(printed) == dict(audited.group_by("rule_id").len().iter_rows())
+
+
 def test_the_analysis_without_validation_prices_what_the_audit_prices(data: Path, audited: pl.DataFrame) -> None:
     words = _script("no_validation", data / "claims").split()
     assert words[:2] == ["findings", str(audited.height)]
