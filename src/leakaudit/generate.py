@@ -17,11 +17,10 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
 
 - ``drug-admin-without-drug``: the drug or vaccine line of an administration encounter is left out;
 - ``brace-without-lcode``: the L-code of a brace visit is billed as 99070 with its description;
-- ``jcode-unit-mismatch``: a drug line is billed as 1 unit (with its NDC quantity the dose check
-  finds it, the quantity in mg or IU, or, at :data:`CROSSWALK_RATE`, in items or mL converted by the
-  CMS NDC-HCPCS crosswalk; on the lines without an NDC, :data:`NO_NDC_RATE`, the provider's typical
-  units do); and
-  a second dose of the drug billed the same day takes the day's units above the CMS MUE
+- ``jcode-unit-mismatch``: a drug line is billed as 1 unit. With its NDC quantity, the dose check
+  finds it: the quantity in mg or IU, or (:data:`CROSSWALK_RATE`) in items or mL converted by the CMS
+  NDC-HCPCS crosswalk; on the lines without an NDC (:data:`NO_NDC_RATE`), the provider's typical
+  units do. And a second dose of the drug billed the same day takes the day's units above the CMS MUE
   (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
 
