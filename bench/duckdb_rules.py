@@ -60,8 +60,7 @@ NDC_UNITS, DOSAGE_UNITS = (
 )
 
 #: ``ndc11(ndc)``: an NDC in its 11-digit form, as leakaudit's ``refdata.ndc11`` writes it: dashed segments
-#: padded, fewer than 10 plain digits padded in front. NOTE: 10 plain digits are kept as they are: leakaudit
-#: then looks for the one 11-digit form the crosswalk lists for the code; no generated line has 10.
+#: padded, fewer than 10 plain digits padded in front, 10 plain digits kept (resolved by the crosswalk below).
 MACROS = r"""
 CREATE TEMP MACRO ndc_text(ndc) AS regexp_replace(trim(ndc), '^[Nn]4[\s:*]*', '');
 CREATE TEMP MACRO ndc_digits(text) AS regexp_replace(text, '\D', '', 'g');
@@ -127,13 +126,23 @@ WITH drug_lines AS (
   LEFT JOIN ({ndc_units}) n(unit, kind, factor) ON d.ndc_unit = n.unit
   LEFT JOIN ({dosage_units}) u(unit, kind, factor) ON a.dosage_unit = u.unit
   WHERE NOT d.jw
+), crosswalk AS (
+  SELECT * FROM read_parquet('{reference}/crosswalk.parquet')
+), labels AS (
+  -- The 10 digits of a package label each NDC may be written as (its padded zero dropped), where they name
+  -- one NDC of the code: 10 digits are resolved to the one 11-digit form the crosswalk lists.
+  SELECT code, label, any_value(ndc) AS ndc FROM (
+    SELECT code, ndc, ndc[2:] AS label FROM crosswalk WHERE length(ndc) = 11 AND ndc[1] = '0'
+    UNION ALL SELECT code, ndc, ndc[1:5] || ndc[7:] FROM crosswalk WHERE length(ndc) = 11 AND ndc[6] = '0'
+    UNION ALL SELECT code, ndc, ndc[1:9] || ndc[11:] FROM crosswalk WHERE length(ndc) = 11 AND ndc[10] = '0'
+  ) GROUP BY ALL HAVING count(DISTINCT ndc) = 1
 ), via_crosswalk AS (
   -- Only lines the dosage descriptor cannot convert are matched to the crosswalk by their NDC.
   SELECT c.* EXCLUDE (direct), CASE WHEN c.ndc_unit = 'UN' THEN c.ndc_quantity::DOUBLE * x.billing_units_per_item
       WHEN c.ndc_unit IN ('ML', 'GR') AND x.package_size > 0
       THEN c.ndc_quantity::DOUBLE / x.package_size * x.billing_units_per_item END AS direct
-  FROM converted c LEFT JOIN read_parquet('{reference}/crosswalk.parquet') x
-    ON c.procedure_code = x.code AND ndc11(c.ndc) = x.ndc
+  FROM converted c LEFT JOIN labels f ON c.procedure_code = f.code AND ndc11(c.ndc) = f.label
+  LEFT JOIN crosswalk x ON c.procedure_code = x.code AND coalesce(f.ndc, ndc11(c.ndc)) = x.ndc
   WHERE c.direct IS NULL AND c.ndc_quantity IS NOT NULL AND c.ndc IS NOT NULL
 ), dosed AS (
   SELECT * EXCLUDE (direct), CASE WHEN direct > 0 THEN greatest(1, ceil(direct - 1e-6)) END AS expected FROM (

@@ -49,13 +49,26 @@ MEASURES = [
 
 
 def ndc11(ndc: pd.Series) -> pd.Series:
-    """The NDCs in their 11-digit form, as leakaudit's ``refdata.ndc11`` writes them (10 plain digits kept)."""
+    """The NDCs in their 11-digit form, as leakaudit's ``refdata.ndc11`` writes them (10 plain digits kept: see
+    :func:`labels`)."""
     text = ndc.str.strip().str.replace(r"^[Nn]4[\s:*]*", "", regex=True)
     parts = text.str.extract(r"^(\d{1,5})-(\d{1,4})-(\d{1,2})$")
     dashed = parts[0].str.zfill(5) + parts[1].str.zfill(4) + parts[2].str.zfill(2)
     digits = text.str.replace(r"\D", "", regex=True)
     plain = digits.where(~digits.str.len().between(1, 9), digits.str.zfill(11))
     return dashed.where(parts[0].notna(), plain)
+
+
+def labels(crosswalk: pd.DataFrame) -> pd.Series:
+    """The crosswalk's NDC by code and the 10 digits of a package label it may be written as (its padded
+    zero dropped), where those name one NDC of the code (leakaudit's ``_listed_ndc``, the other way round)."""
+    ndc = crosswalk.loc[crosswalk["ndc"].str.len() == 11, ["procedure_code", "ndc"]]
+    forms = pd.concat(
+        ndc[ndc["ndc"].str[padded] == "0"].assign(label=ndc["ndc"].str[:padded] + ndc["ndc"].str[padded + 1 :])
+        for padded in (0, 5, 9)
+    ).drop_duplicates()
+    unique = forms.groupby(["procedure_code", "label"])["ndc"].transform("size") == 1
+    return forms[unique].set_index(["procedure_code", "label"])["ndc"]
 
 
 def between(code: pd.Series, low: str, high: str) -> pd.Series:
@@ -149,9 +162,13 @@ def main(claims: Path, reference: Path) -> None:
     # Only lines the dosage descriptor cannot convert are matched to the crosswalk by their NDC.
     needs = units.isna() & quantity.notna() & drugs["ndc"].notna()
     crosswalk = pd.read_parquet(reference / "crosswalk.parquet").rename(columns={"code": "procedure_code"})
+    # 10 digits (a package label's) name the one 11-digit NDC of the code the crosswalk lists in that form.
+    written = ndc11(drugs.loc[needs, "ndc"])
+    keys = pd.MultiIndex.from_arrays([drugs.loc[needs, "procedure_code"], written])
+    resolved = pd.Series(labels(crosswalk).reindex(keys).to_numpy(), index=written.index)
     listed = (
         drugs[needs]
-        .assign(ndc=ndc11(drugs.loc[needs, "ndc"]))
+        .assign(ndc=resolved.fillna(written))
         .reset_index()
         .merge(crosswalk, on=["procedure_code", "ndc"], how="left")
         .set_index("index")

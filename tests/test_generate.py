@@ -117,6 +117,7 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
     checks = ("but the dose given is", "(CMS crosswalk)", "above the CMS practitioner MUE", "far below this provider's")
     for check in checks:
         assert messages.str.contains(check, literal=True).sum() >= 5, check
+    assert messages.str.contains(r"of NDC \d{10} at").sum() >= 1  # the 10 digits of a label, resolved
 
 
 def test_a_claim_billed_again_to_the_same_payer_adds_no_finding(generated: Path, tmp_path: Path) -> None:

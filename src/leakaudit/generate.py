@@ -19,7 +19,8 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
 - ``brace-without-lcode``: the L-code of a brace visit is billed as 99070 with its description;
 - ``jcode-unit-mismatch``: a drug line is billed as 1 unit. With its NDC quantity, the dose check
   finds it: the quantity in mg or IU, or (:data:`CROSSWALK_RATE`) in items or mL converted by the CMS
-  NDC-HCPCS crosswalk; on the lines without an NDC (:data:`NO_NDC_RATE`), the provider's typical
+  NDC-HCPCS crosswalk, the NDC sometimes in the 10 digits of its label (:data:`SCANNED_RATE`); on the
+  lines without an NDC (:data:`NO_NDC_RATE`), the provider's typical
   units do. And a second dose of the drug billed the same day takes the day's units above the CMS MUE
   (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
@@ -135,6 +136,9 @@ NO_NDC_RATE = 0.10
 #: Of the drug lines with an NDC (but a second dose's and a JW line's), the share whose NDC quantity is
 #: given in items or mL: its billing units come from the CMS NDC-HCPCS crosswalk.
 CROSSWALK_RATE = 0.20
+#: Of those, the share whose NDC is written as the 10 digits of the package label without dashes (as a
+#: barcode scanner reads it): which 11-digit NDC it is, the crosswalk tells.
+SCANNED_RATE = 0.25
 #: decoy -> share of its eligible encounters (or drug lines) planted with it (no finding)
 DECOY_RATES = {
     "facility": 0.03,
@@ -309,6 +313,8 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         form, per_unit = v.column(drugs, 7)[drug], _pick_at(drugs, drug, 8).astype(float)
         in_items = with_ndc & ~above & ~wastes & (form != v.id(None)) & (rng.random(count) < CROSSWALK_RATE)
         unit, dose = np.where(in_items, form, unit), np.where(in_items, per_unit, dose)
+        scanned = in_items & (rng.random(count) < SCANNED_RATE)
+        ndc = np.where(scanned, np.array([v.id(_label_digits(row[1])) for row in drugs])[drug], ndc)
         drug_line = {"procedure_code": code, "ndc": ndc, "ndc_unit": unit}
         wrong_units = np.where(corrected, 1.0, units)
         for sign in (1.0, -1.0):  # billed, then voided by a credit line
@@ -451,6 +457,17 @@ def _in_order(header: dict[str, np.ndarray], slots: list[dict[str, np.ndarray]],
     # What the payer allowed: the crossover claim, paying the coinsurance, keeps the primary's.
     columns["allowed"] = columns["paid"] * 1.25
     return pl.DataFrame(columns)
+
+
+def _label_digits(ndc: str) -> str:
+    """The 10 digits of a package label, from its 11-digit NDC: the segment padded for billing unpadded.
+
+    >>> _label_digits("00003-0293-05"), _label_digits("50242-0040-62")
+    ('0003029305', '5024204062')
+    """
+    digits = ndc.replace("-", "")
+    padded = next(i for i in (0, 5, 9) if digits[i] == "0")
+    return digits[:padded] + digits[padded + 1 :]
 
 
 def _pick_at(table: list[tuple], index: np.ndarray, column: int) -> np.ndarray:  # type: ignore[type-arg]
