@@ -447,8 +447,13 @@ class JcodeUnitMismatch(Rule):
         )
         if days.is_empty():
             return found.lazy()
-        lines = ctx.lines.filter(_billable()).join(
-            days.unique().lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True
+        # NOTE: the days' encounters first: a look-up of one integer column, which the scan of the work file
+        # applies before it reads the codes of the lines (6.6 s on 100 M lines, 53 k days, without it).
+        encounters = days["encounter_id"].unique().implode()
+        lines = (
+            ctx.lines.filter(pl.col("encounter_id").is_in(encounters))
+            .filter(_billable())
+            .join(days.unique().lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True)
         )
         day_lines = one_copy(_with_mue(_converted(ctx, lines), _mue_table(ctx)), "payer_id").filter(pl.col("mai") != 1)
         again = _mue_flagged(_days_over_mue(day_lines.with_columns(anchor_key())))
