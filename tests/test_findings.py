@@ -7,7 +7,7 @@ import polars as pl
 from conftest import SAMPLE_CSV
 from leakaudit.findings import FINDING_SCHEMA, SORT_KEYS, find_all
 from leakaudit.io import scan_claim_lines
-from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, get_rules, identify
+from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, get_rules, hit_lines, identify
 from leakaudit.schema import conform
 
 
@@ -47,7 +47,7 @@ def test_identify_gives_each_hit_its_own_line_from_any_file(claims_csv) -> None:
         pl.lit(None, pl.String()).alias(c) for c in RULE_HIT_SCHEMA if c not in ("line_id", "rule_id", "price_quantity")
     )
     rule_hits = conform(rule_hits.lazy(), RULE_HIT_SCHEMA).collect()
-    identified = identify(rule_hits, lines).collect().sort("rule_id")
+    identified = identify(rule_hits, hit_lines(rule_hits, lines)).collect().sort("rule_id")
     assert identified.schema == HIT_SCHEMA
     assert identified.select(
         "rule_id", "claim_id", "line_number", "procedure_code", "payer_id", "encounter_key"

@@ -13,7 +13,7 @@ import polars as pl
 
 from leakaudit.engine import collect
 from leakaudit.pricing import estimate
-from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, identify
+from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, hit_lines, identify
 from leakaudit.schema import MONEY, conform
 
 #: Hit columns that only tell pricing how to value a hit; findings carry the result instead.
@@ -39,7 +39,7 @@ def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
         [collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA)) for rule in rules],
         how="vertical",
     )
-    hits = collect(identify(rule_hits, ctx.lines))
+    hits = collect(identify(rule_hits, collect(hit_lines(rule_hits, ctx.lines)).lazy()))
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
     findings = collect(conform(priced, FINDING_SCHEMA))
     return findings.sort(list(SORT_KEYS), nulls_last=True)

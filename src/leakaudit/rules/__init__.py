@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from leakaudit.rules.base import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, RULE_HIT_SCHEMA, Rule, identify
+from leakaudit.rules.base import CONFIDENCES, FINDING_KINDS, HIT_SCHEMA, RULE_HIT_SCHEMA, Rule, hit_lines, identify
 from leakaudit.rules.brace_without_lcode import BraceWithoutLcode
 from leakaudit.rules.context import AUDITED_COLUMNS, AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
@@ -43,5 +43,6 @@ __all__ = [
     "Rule",
     "get_rule",
     "get_rules",
+    "hit_lines",
     "identify",
 ]

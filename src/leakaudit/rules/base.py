@@ -78,18 +78,24 @@ HIT_SCHEMA = pl.Schema(
 )
 
 
-def identify(rule_hits: pl.DataFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
-    """Add to each hit the claim, patient, payer, code and encounter of its line: :data:`HIT_SCHEMA`.
-
-    The hits on copies of one service billed on several claims are one finding
-    (:func:`leakaudit.rules.same_service.once_per_service`).
+def hit_lines(rule_hits: pl.DataFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
+    """The ``lines`` hit, with what :func:`identify` reads of them (their ``encounter_key`` too).
 
     NOTE: rules carry only ``line_id``; the identity columns are read here once, for the lines hit,
     instead of through every rule's plan (3x less to read per rule on 10 M lines).
     """
     ids = rule_hits["line_id"].unique()
     read = dict.fromkeys(["line_id", *IDENTITY_COLUMNS, *SERVICE_KEY, *COPY_COLUMNS])
-    identities = lines.filter(pl.col("line_id").is_in(ids.implode())).select(*read, encounter_key())
+    return lines.filter(pl.col("line_id").is_in(ids.implode())).select(*read, encounter_key())
+
+
+def identify(rule_hits: pl.DataFrame, identities: pl.LazyFrame) -> pl.LazyFrame:
+    """Add to each hit the claim, patient, payer, code and encounter of its line: :data:`HIT_SCHEMA`.
+
+    ``identities`` are :func:`hit_lines`. The hits on copies of one service billed on several claims are one
+    finding (:func:`leakaudit.rules.same_service.once_per_service`). NOTE: give them collected: within one
+    plan, each use of the hits scanned the work file again (0.65 s on 10 M lines, 0.25 s collected first).
+    """
     return conform(once_per_service(identities.join(rule_hits.lazy(), on="line_id", how="inner")), HIT_SCHEMA)
 
 
