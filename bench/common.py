@@ -10,6 +10,7 @@ import polars as pl
 from leakaudit.refdata import load_refdata
 from leakaudit.rules import AuditContext
 from leakaudit.rules.expired_code import code_validity
+from leakaudit.rules.jcode_unit_mismatch import billing_units_by_ndc
 
 
 def export_reference(target: Path) -> None:
@@ -24,12 +25,9 @@ def export_reference(target: Path) -> None:
         pl.col("dosage_amount").cast(pl.Float64)
     ).write_parquet(target / "asp.parquet")
     refdata.mue.select("code", "mue", "mai").collect().sort("code").write_parquet(target / "mue.parquet")
-    # As jcode-unit-mismatch reads it: a pair listed twice alike once, listed with different units not at all.
-    refdata.crosswalk.select("code", "ndc", "package_size", "billing_units_per_item").unique().unique(
-        subset=["code", "ndc"], keep="none"
-    ).collect().with_columns(pl.col("package_size", "billing_units_per_item").cast(pl.Float64)).sort(
-        "code", "ndc"
-    ).write_parquet(target / "crosswalk.parquet")
+    billing_units_by_ndc(refdata.crosswalk).collect().with_columns(
+        pl.col("package_size", "billing_units_per_item").cast(pl.Float64)
+    ).sort("code", "ndc").write_parquet(target / "crosswalk.parquet")
 
 
 if __name__ == "__main__":

@@ -54,19 +54,7 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
     A partial unit is rounded up, as CMS instructs. :func:`conversion` words it.
     """
     asp = ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage", "dosage_amount", "dosage_unit")
-    # A code and NDC listed twice alike count once; listed with different units, they are left out, not
-    # one picked at random (which made the same input give different findings). NOTE: in the crosswalk
-    # shipped, 12 such pairs, all skin substitutes' product ids, which no normalised NDC matches.
-    crosswalk = (
-        ctx.refdata.crosswalk.select(
-            pl.col("code").alias("procedure_code"),
-            pl.col("ndc").alias("ndc11"),
-            "package_size",
-            "billing_units_per_item",
-        )
-        .unique()
-        .unique(subset=["procedure_code", "ndc11"], keep="none")
-    )
+    crosswalk = billing_units_by_ndc(ctx.refdata.crosswalk).rename({"code": "procedure_code", "ndc": "ndc11"})
     quantity = pl.col("ndc_quantity").cast(pl.Float64)
     ndc_kind, ndc_factor = (
         _lookup(pl.col("ndc_unit"), NDC_UNIT_MEASURES, 0),
@@ -113,6 +101,20 @@ def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(raw > 0).then((raw - 1e-6).ceil().clip(lower_bound=1)).alias("expected_units"),
         pl.col("billing_units_per_item").is_not_null().alias("via_crosswalk"),
     ).drop("_units")
+
+
+def billing_units_by_ndc(crosswalk: pl.LazyFrame) -> pl.LazyFrame:
+    """Of the CMS NDC-HCPCS ``crosswalk``: ``code``, ``ndc``, ``package_size``, ``billing_units_per_item``.
+
+    A code and NDC listed twice alike count once; listed with different units, they are left out, not
+    one picked at random (which made the same input give different findings). NOTE: in the crosswalk
+    shipped, 12 such pairs, all skin substitutes' product ids, which no normalised NDC matches.
+    """
+    return (
+        crosswalk.select("code", "ndc", "package_size", "billing_units_per_item")
+        .unique()
+        .unique(subset=["code", "ndc"], keep="none")
+    )
 
 
 def _listed_ndc(lines: pl.LazyFrame, crosswalk: pl.LazyFrame) -> pl.LazyFrame:
