@@ -183,6 +183,15 @@ MUE_DAY = "_mue_day"
 DAY_COLUMNS = ("encounter_id", "payer_id", MUE_DAY)
 
 
+def _discarded(template: str) -> pl.Expr:
+    """Words for the encounter's units of the code billed as discarded (JW), ``wasted``, else nothing.
+
+    ``template`` takes their number.
+    """
+    wasted = pl.col("wasted")
+    return pl.when(wasted > 0).then(pl.format(template, number_text(wasted))).otherwise(pl.lit(""))
+
+
 def _waste() -> pl.Expr:
     """The line bills drug discarded from a vial (JW), not a dose."""
     return pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
@@ -402,7 +411,8 @@ class JcodeUnitMismatch(Rule):
             .join(typical, on=["procedure_code", "rendering_npi"], how="inner")
             .filter((pl.col("typical_units") >= 2) & (pl.col("billed") <= FAR_BELOW * pl.col("typical_units")))
             # NOTE: the units billed as discarded (JW) count, as in the dose check: 2 units given and 13 thrown
-            # away of a 15-unit vial are billed in full.
+            # away of a 15-unit vial are billed in full. The filter above, on the units given alone, keeps
+            # this join to the few lines that may be far below.
             .join(wasted, on=["encounter_id", "procedure_code"], how="left")
             .filter(with_waste <= FAR_BELOW * pl.col("typical_units"))
             .with_columns(pl.lit(BELOW_TYPICAL).alias("kind"), (pl.col("typical_units") - with_waste).alias("quantity"))
@@ -415,18 +425,14 @@ class JcodeUnitMismatch(Rule):
                 dose_hits.with_columns(
                     pl.concat_str(
                         conversion(),
-                        pl.when(pl.col("wasted") > 0)
-                        .then(pl.format("; {} more billed as discarded, JW", number_text(pl.col("wasted"))))
-                        .otherwise(pl.lit("")),
+                        _discarded("; {} more billed as discarded, JW"),
                     ).alias("conversion")
                 ).select(not_a_day),
                 _mue_flagged(mue_hits),
                 below.with_columns(
                     pl.concat_str(
                         pl.format("typical {} for the code", count_text(pl.col("typical_units"), "unit")),
-                        pl.when(pl.col("wasted") > 0)
-                        .then(pl.format(" ({} more billed as discarded, JW)", number_text(pl.col("wasted"))))
-                        .otherwise(pl.lit("")),
+                        _discarded(" ({} more billed as discarded, JW)"),
                     ).alias("conversion")
                 ).select(not_a_day),
             ],
