@@ -80,19 +80,11 @@ def test_the_shortcut_takes_only_values_the_normalising_would_leave_unchanged() 
         text = pl.lit(pl.Series(values, dtype=pl.String))
         test = reader._canonical(column, text, mapping)
         assert test is not None
-        frame = pl.DataFrame({column: values})
-        schema = pl.Schema({column: pl.String()})
-        normalised = frame.select(
-            reader._parse(
-                next(c for c in reader.LINE_COLUMNS if c.name == column),
-                pl.col(column),
-                schema[column],
-                reader._text(pl.col(column), pl.String()),
-                pl.lit(True),
-                mapping,
-            )[0].alias("normalised"),
-            test.alias("canonical"),
-        )
+        frame = pl.DataFrame({column: values}, schema={column: pl.String()})
+        spec = next(c for c in reader.LINE_COLUMNS if c.name == column)
+        source = pl.col(column)
+        value = reader._parse(spec, source, pl.String(), reader._text(source, pl.String()), pl.lit(True), mapping)[0]
+        normalised = frame.select(value.alias("normalised"), test.alias("canonical"))
         # A canonical value is one the normalising leaves as it is; at least one value of each list is.
         canonical = normalised.filter("canonical")
         assert canonical.height > 0, column
