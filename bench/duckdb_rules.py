@@ -138,12 +138,14 @@ WITH drug_lines AS (
   ) GROUP BY ALL HAVING count(DISTINCT ndc) = 1
 ), via_crosswalk AS (
   -- Only lines the dosage descriptor cannot convert are matched to the crosswalk by their NDC.
-  SELECT c.* EXCLUDE (direct), CASE WHEN c.ndc_unit = 'UN' THEN c.ndc_quantity::DOUBLE * x.billing_units_per_item
+  SELECT c.* EXCLUDE (direct, ndc11), CASE WHEN c.ndc_unit = 'UN' THEN c.ndc_quantity::DOUBLE * x.billing_units_per_item
       WHEN c.ndc_unit IN ('ML', 'GR') AND x.package_size > 0
       THEN c.ndc_quantity::DOUBLE / x.package_size * x.billing_units_per_item END AS direct
-  FROM converted c LEFT JOIN labels f ON c.procedure_code = f.code AND ndc11(c.ndc) = f.label
-  LEFT JOIN crosswalk x ON c.procedure_code = x.code AND coalesce(f.ndc, ndc11(c.ndc)) = x.ndc
-  WHERE c.direct IS NULL AND c.ndc_quantity IS NOT NULL AND c.ndc IS NOT NULL
+  FROM (
+    SELECT *, ndc11(ndc) AS ndc11 FROM converted
+    WHERE direct IS NULL AND ndc_quantity IS NOT NULL AND ndc IS NOT NULL
+  ) c LEFT JOIN labels f ON c.procedure_code = f.code AND c.ndc11 = f.label
+  LEFT JOIN crosswalk x ON c.procedure_code = x.code AND coalesce(f.ndc, c.ndc11) = x.ndc
 ), dosed AS (
   SELECT * EXCLUDE (direct), CASE WHEN direct > 0 THEN greatest(1, ceil(direct - 1e-6)) END AS expected FROM (
     SELECT * FROM converted WHERE NOT (direct IS NULL AND ndc_quantity IS NOT NULL AND ndc IS NOT NULL)
