@@ -74,7 +74,8 @@ CREATE TEMP MACRO ndc11(ndc) AS ndc11_of(ndc_text(ndc));
 
 #: The four detections over ``l``, each into a table of its hits. ``jcode`` checks, as leakaudit's rule: the
 #: units against the NDC dose (converted directly by the units' kind, else through the CMS crosswalk), the
-#: CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units.
+#: CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units;
+#: and a drug line of no units, without a dose to convert.
 DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
@@ -116,7 +117,7 @@ GROUP BY enc HAVING bool_or(is_visit) AND NOT bool_or(is_lcode) AND bool_or(is_s
 CREATE TEMP TABLE jcode AS
 WITH drug_lines AS (
   SELECT *, units::DOUBLE AS billed, coalesce(modifiers LIKE '%JW%', false) AS jw
-  FROM l WHERE units > 0 AND {is_drug}
+  FROM l WHERE units >= 0 AND {is_drug}
 ), wasted AS (
   SELECT enc, procedure_code, sum(billed) AS wasted FROM drug_lines WHERE jw GROUP BY ALL
 ), converted AS (
@@ -156,7 +157,7 @@ WITH drug_lines AS (
   WHERE billed > expected OR billed + coalesce(wasted, 0) < expected
 ), matching AS (
   SELECT dosed.*, m.mue, m.mai FROM dosed JOIN read_parquet('{reference}/mue.parquet') m ON procedure_code = m.code
-  WHERE m.mue > 0 AND (expected IS NULL OR billed = expected)
+  WHERE m.mue > 0 AND billed > 0 AND (expected IS NULL OR billed = expected)
 ), day_lines AS (
   -- A payer's day adds each service once: a claim billed again to it repeats its lines.
   SELECT * FROM matching WHERE mai <> 1
@@ -173,15 +174,19 @@ WITH drug_lines AS (
 ), typical AS (
   SELECT procedure_code, rendering_npi, median(units::DOUBLE) AS typical_units
   FROM (SELECT DISTINCT enc, procedure_code, modifiers, units, rendering_npi FROM dosed
-        WHERE rendering_npi IS NOT NULL)
+        WHERE rendering_npi IS NOT NULL AND billed > 0)
   GROUP BY ALL HAVING count(*) >= 5
 ), below AS (
   SELECT dosed.* FROM dosed JOIN typical USING (procedure_code, rendering_npi) LEFT JOIN wasted USING (enc, procedure_code)
-  WHERE dosed.ndc_quantity IS NULL AND typical_units >= 2 AND billed + coalesce(wasted, 0) <= 0.5 * typical_units
+  WHERE dosed.ndc_quantity IS NULL AND billed > 0 AND typical_units >= 2
+    AND billed + coalesce(wasted, 0) <= 0.5 * typical_units
+), no_units AS (
+  SELECT * FROM dosed WHERE billed = 0 AND expected IS NULL
 ), flagged AS (
   SELECT * EXCLUDE (mue, mai), false AS exposure FROM mue
   UNION ALL BY NAME SELECT * FROM dose
   UNION ALL BY NAME SELECT *, false AS exposure FROM below
+  UNION ALL BY NAME SELECT *, false AS exposure FROM no_units
 )
 SELECT claim_id, line_number FROM flagged
 {once_per_service_and_kind};

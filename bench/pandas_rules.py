@@ -145,8 +145,9 @@ def main(claims: Path, reference: Path) -> None:
 
     # The units: against the NDC dose (converted directly by the units' kind, else through the CMS
     # crosswalk), the CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's
-    # typical units. Discarded drug (JW) is no dose, but counts towards the encounter's.
-    drug_lines = lines[lines["is_drug"] & (lines["units"] > 0)]
+    # typical units; and a drug line of no units, without a dose to convert. Discarded drug (JW) is no dose,
+    # but counts towards the encounter's.
+    drug_lines = lines[lines["is_drug"] & (lines["units"] >= 0)]
     is_waste = drug_lines["modifiers"].fillna("").str.contains("JW")
     wasted = drug_lines[is_waste].groupby(["enc", "procedure_code"])["units"].sum().rename("wasted")
     asp = pd.read_parquet(reference / "asp.parquet").rename(columns={"code": "procedure_code"})
@@ -184,7 +185,9 @@ def main(claims: Path, reference: Path) -> None:
     dose = drugs[(billed > expected) | (billed + drugs["wasted"] < expected)].assign(exposure=billed > expected)
 
     mue = pd.read_parquet(reference / "mue.parquet").rename(columns={"code": "procedure_code"})
-    matching = drugs[expected.isna() | (billed == expected)].merge(mue[mue["mue"] > 0], on="procedure_code")
+    matching = drugs[(billed > 0) & (expected.isna() | (billed == expected))].merge(
+        mue[mue["mue"] > 0], on="procedure_code"
+    )
     line_mue = matching[(matching["mai"] == 1) & (matching["units"] > matching["mue"])]
     # A payer's day adds each service once: a claim billed again to it repeats its lines.
     day = once_per_service(matching[matching["mai"] != 1], "payer_id").sort_values("order")
@@ -192,15 +195,23 @@ def main(claims: Path, reference: Path) -> None:
     day_units = day.groupby(day_key, dropna=False)["units"].transform("sum")
     day_mue = day[day_units > day["mue"]].drop_duplicates(day_key)
 
-    services = drugs[drugs["rendering_npi"].notna()].drop_duplicates(
+    services = drugs[drugs["rendering_npi"].notna() & (billed > 0)].drop_duplicates(
         ["enc", "procedure_code", "modifiers", "units", "rendering_npi"]
     )
     typical = services.groupby(["procedure_code", "rendering_npi"])["units"].agg(["median", "size"])
     typical = typical.loc[typical["size"] >= 5, "median"].rename("typical")
-    below = drugs[drugs["ndc_quantity"].isna()].join(typical, on=["procedure_code", "rendering_npi"], how="inner")
+    below = drugs[drugs["ndc_quantity"].isna() & (billed > 0)].join(
+        typical, on=["procedure_code", "rendering_npi"], how="inner"
+    )
     below = below[(below["typical"] >= 2) & (below["units"] + below["wasted"] <= 0.5 * below["typical"])]
     flagged = pd.concat(
-        [dose, line_mue.assign(exposure=False), day_mue.assign(exposure=False), below.assign(exposure=False)]
+        [
+            dose,
+            line_mue.assign(exposure=False),
+            day_mue.assign(exposure=False),
+            below.assign(exposure=False),
+            drugs[(billed == 0) & expected.isna()].assign(exposure=False),
+        ]
     )
     jcode = once_per_service(flagged, "exposure")
 

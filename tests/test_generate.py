@@ -109,14 +109,21 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
         assert 0.4 * row["true_amount"] <= row["estimated"] <= 1.2 * row["true_amount"], row
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
     # Each of the unit checks finds its planted errors: the dose (in mg or IU, or items and mL through the
-    # CMS crosswalk), the MUE, the typical units (no NDC).
+    # CMS crosswalk), the MUE, the typical units (no NDC); and no units billed, with and without an NDC.
     found = result.findings.join(
         pl.read_parquet(generated / "truth.parquet"), on=["rule_id", "claim_id", "line_number"]
     )
     messages = found.filter(pl.col("rule_id") == "jcode-unit-mismatch")["message"]
-    checks = ("but the dose given is", "(CMS crosswalk)", "above the CMS practitioner MUE", "far below this provider's")
-    for check in checks:
-        assert messages.str.contains(check, literal=True).sum() >= 5, check
+    checks = {
+        "but the dose given is": 5,
+        "(CMS crosswalk)": 5,
+        "above the CMS practitioner MUE": 5,
+        "far below this provider's": 5,
+        "billed 0 units but the dose given is": 5,
+        "billed with no units": 1,
+    }
+    for check, least in checks.items():
+        assert messages.str.contains(check, literal=True).sum() >= least, check
     assert messages.str.contains(r"of NDC \d{10} at").sum() >= 1  # the 10 digits of a label, resolved
 
 

@@ -60,3 +60,21 @@ def test_the_middle_of_an_even_group_is_interpolated_as_polars_does() -> None:
     expected = collect(pairs.group_by("group").agg(pl.col("paid").median().alias("median"), pl.len().alias("n")))
     found = collect(median_by(pairs, ["group"], pl.col("paid"), name="median", count="n"))
     assert found.sort("group").equals(expected.sort("group"))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_counted_rows_give_the_medians_of_the_rows_they_stand_for(seed: int) -> None:
+    """Counts of a finer group-by (provider, units), weighted: the medians and counts of the rows themselves."""
+    rng = random.Random(seed)
+    rows = pl.LazyFrame(
+        {
+            "code": [rng.choice(["J3301", "J1100", "J2791"]) for _ in range(5_000)],
+            "provider": [rng.choice(["N1", "N2", "N3", None]) for _ in range(5_000)],
+            "units": [rng.choice([1, 2, 4, 4, 10, 15, None]) for _ in range(5_000)],
+        }
+    )
+    counted = rows.group_by("code", "provider", "units").agg(pl.len().alias("rows"))
+    for keys in (["code"], ["code", "provider"]):
+        expected = collect(rows.group_by(keys).agg(pl.col("units").median().alias("median"), pl.len().alias("n")))
+        found = collect(median_by(counted, keys, pl.col("units"), name="median", count="n", weight="rows"))
+        assert found.sort(keys, nulls_last=True).equals(expected.sort(keys, nulls_last=True)), keys

@@ -17,10 +17,11 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
 
 - ``drug-admin-without-drug``: the drug or vaccine line of an administration encounter is left out;
 - ``brace-without-lcode``: the L-code of a brace visit is billed as 99070 with its description;
-- ``jcode-unit-mismatch``: a drug line is billed as 1 unit. With its NDC quantity, the dose check
-  finds it: the quantity in mg or IU, or (:data:`CROSSWALK_RATE`) in items or mL converted by the CMS
-  NDC-HCPCS crosswalk, the NDC sometimes in the 10 digits of its label (:data:`SCANNED_RATE`); on the
-  lines without an NDC (:data:`NO_NDC_RATE`), the provider's typical units do. And a second dose of
+- ``jcode-unit-mismatch``: a drug line is billed as 1 unit, or (:data:`NO_UNITS_SHARE`) as none, which
+  is paid $0. With its NDC quantity, the dose check finds it: the quantity in mg or IU, or
+  (:data:`CROSSWALK_RATE`) in items or mL converted by the CMS NDC-HCPCS crosswalk, the NDC sometimes
+  in the 10 digits of its label (:data:`SCANNED_RATE`); on the lines without an NDC
+  (:data:`NO_NDC_RATE`), the provider's typical units do (and no units are a finding). And a second dose of
   the drug billed the same day takes the day's units above the CMS MUE (:data:`ABOVE_MUE_RATE`): the
   payer denies both lines, and the loss is the units the MUE allows;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
@@ -139,6 +140,8 @@ CROSSWALK_RATE = 0.20
 #: Of those, the share whose NDC is written as the 10 digits of the package label without dashes (as a
 #: barcode scanner reads it): which 11-digit NDC it is, the crosswalk tells.
 SCANNED_RATE = 0.25
+#: Of the drug lines planted with too few units, the share billed with none at all (paid $0).
+NO_UNITS_SHARE = 0.2
 #: decoy -> share of its eligible encounters (or drug lines) planted with it (no finding)
 DECOY_RATES = {
     "facility": 0.03,
@@ -301,7 +304,10 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         missing = office & (rng.random(count) < PLANT_RATES["drug-admin-without-drug"])
         voided = office & ~missing & (rng.random(count) < VOID_RATE)
         billed_right = office & ~missing & ~voided
-        under = billed_right & (rng.random(count) < PLANT_RATES["jcode-unit-mismatch"])
+        draw = rng.random(count)
+        under = billed_right & (draw < PLANT_RATES["jcode-unit-mismatch"])
+        # NOTE: of the same draw, so that the lines of other plants are those of the same seed before this one.
+        no_units = under & (draw < PLANT_RATES["jcode-unit-mismatch"] * NO_UNITS_SHARE)
         corrected = billed_right & ~under & (rng.random(count) < DECOY_RATES["corrected"])
         # Some of a vial thrown away: its units billed with JW beside the units given (every drug bills 2+).
         wastes = billed_right & ~under & ~corrected & (rng.random(count) < DECOY_RATES["discarded"])
@@ -327,7 +333,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
                 paid=0.0,
                 ndc_quantity=sign * units * dose,
             )
-        billed = np.where(under, 1.0, units - discarded)
+        billed = np.where(no_units, 0.0, np.where(under, 1.0, units - discarded))
         numbers = add(
             billed_right,
             **drug_line,
@@ -347,7 +353,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
             ndc_quantity=discarded * dose,
         )
         plant("drug-admin-without-drug", missing | voided, admin_numbers, product_paid)
-        plant("jcode-unit-mismatch", under, numbers, product_paid * (units - 1) / units)
+        plant("jcode-unit-mismatch", under, numbers, product_paid * (units - billed) / units)
         # What the MUE allows of the day, at the line's price per unit.
         plant("jcode-unit-mismatch", above, numbers, product_paid * mue / units)
 

@@ -22,13 +22,27 @@ _VALUE, _COUNT, _BELOW, _VALID = "__value", "__count", "__up_to", "__valid"
 
 
 def median_by(
-    frame: pl.LazyFrame, keys: Sequence[str | pl.Expr], value: pl.Expr, *, name: str, count: str
+    frame: pl.LazyFrame,
+    keys: Sequence[str | pl.Expr],
+    value: pl.Expr,
+    *,
+    name: str,
+    count: str,
+    weight: str | None = None,
 ) -> pl.LazyFrame:
     """Per group of ``keys``: the median of ``value`` (a Float64 column ``name``) and the rows (``count``).
 
     The median is Polars' own, to the last bit: nulls left out (null if all are), the mean of the two
     middle values interpolated as Polars does (``low + (high - low) * 0.5``). ``count`` counts the rows,
     nulls too, as ``pl.len()`` would. ``keys`` are names or expressions (named by their output name).
+
+    ``weight`` names a column of how many rows each row of ``frame`` stands for (a count of a finer
+    group-by): the medians and counts are those of the rows it stands for. So one count of a provider's
+    units gives both the provider's median and, added up, the whole organisation's.
+
+    >>> counted = pl.LazyFrame({"code": ["A", "A"], "paid": [10.0, 30.0], "rows": [3, 1]})
+    >>> median_by(counted, ["code"], pl.col("paid"), name="median", count="n", weight="rows").collect().rows()
+    [('A', 10.0, 4)]
     """
     key_exprs = [pl.col(key) if isinstance(key, str) else key for key in keys]
     names = [key.meta.output_name() for key in key_exprs]
@@ -36,7 +50,7 @@ def median_by(
     counted = pl.when(valid).then(pl.col(_COUNT)).otherwise(0)
     ranked = (
         frame.group_by(*key_exprs, value.cast(pl.Float64).alias(_VALUE))
-        .agg(pl.len().alias(_COUNT))
+        .agg((pl.len() if weight is None else pl.col(weight).sum()).alias(_COUNT))
         .with_columns(
             # How many values of the group are at most this one.
             counted.cum_sum().over(names, order_by=_VALUE).alias(_BELOW),

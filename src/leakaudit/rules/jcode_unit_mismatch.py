@@ -35,7 +35,7 @@ MIN_TYPICAL_LINES = 5
 #: "Far below" typical: at most this share of the provider's median units.
 FAR_BELOW = 0.5
 
-UNDER, OVER, ABOVE_MUE, BELOW_TYPICAL = "under", "over", "above_mue", "below_typical"
+UNDER, OVER, ABOVE_MUE, BELOW_TYPICAL, NO_UNITS = "under", "over", "above_mue", "below_typical", "no_units"
 
 
 def _lookup(column: pl.Expr, table: dict[str, tuple[str, float]], part: int) -> pl.Expr:
@@ -198,13 +198,13 @@ def _waste() -> pl.Expr:
 
 
 def _drug() -> pl.Expr:
-    """The line bills units of a drug product."""
-    return is_drug_product(pl.col("procedure_code")) & (pl.col("units") > 0)
+    """The line bills a drug product: units of it, or none (zero units, which the payer pays $0)."""
+    return is_drug_product(pl.col("procedure_code")) & (pl.col("units") >= 0)
 
 
 def _billable() -> pl.Expr:
-    """The line bills a dose of a drug: a drug line but one of discarded drug (JW)."""
-    return _drug() & _waste().not_()
+    """The line bills a dose of a drug: units of a drug, but not of discarded drug (JW)."""
+    return _drug() & (pl.col("units") > 0) & _waste().not_()
 
 
 def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
@@ -226,8 +226,10 @@ def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
 
 
 def _with_mue(converted: pl.LazyFrame, mue: pl.LazyFrame) -> pl.LazyFrame:
-    """The ``converted`` lines whose units match their dose (or that have none), with their code's MUE."""
-    matching = converted.filter(pl.col("expected_units").is_null() | (pl.col("billed") == pl.col("expected_units")))
+    """The ``converted`` lines billing units that match their dose (or that have none), with their code's MUE."""
+    matching = converted.filter(
+        (pl.col("billed") > 0) & (pl.col("expected_units").is_null() | (pl.col("billed") == pl.col("expected_units")))
+    )
     return matching.join(mue, on="procedure_code", how="inner")
 
 
@@ -244,6 +246,26 @@ def _days_over_mue(day_lines: pl.LazyFrame) -> pl.LazyFrame:
         .drop("mue")
     )
     return anchor_lines(day_lines, day_totals)
+
+
+def _typical_units(counted: pl.LazyFrame, *by: str) -> pl.LazyFrame:
+    """The typical units (``typical_units``, the median) of each code and ``by``, over at least 5 services.
+
+    ``counted`` counts the services (``_services``) of each code, ``by`` and units. Of fewer than
+    :data:`MIN_TYPICAL_LINES` services, no typical units are given.
+    """
+    return (
+        median_by(
+            counted,
+            ["procedure_code", *by],
+            pl.col("units"),
+            name="typical_units",
+            count="typical_lines",
+            weight="_services",
+        )
+        .filter(pl.col("typical_lines") >= MIN_TYPICAL_LINES)
+        .drop("typical_lines")
+    )
 
 
 #: The columns of a flagged line, whatever its check.
@@ -274,6 +296,15 @@ def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.format("{} {} not billed.", dose, are))
         .when(kind == OVER)
         .then(pl.format("{} billed above the dose {} audit exposure.", dose, are))
+        .when(kind == NO_UNITS)
+        .then(
+            pl.format(
+                "{} billed with no units: the payer pays the line $0. Rebill it with the units of the dose given "
+                "(valued at {}).",
+                code,
+                "conversion",
+            )
+        )
         .when(kind == ABOVE_MUE)
         .then(
             pl.format(
@@ -297,7 +328,11 @@ def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
         flagged,
         rule_id=JcodeUnitMismatch.id,
         finding_kind=pl.when(kind == OVER).then(pl.lit("compliance_exposure")).otherwise(pl.lit("lost_revenue")),
-        confidence=pl.when(kind == BELOW_TYPICAL).then(pl.lit("low")).otherwise(pl.lit("high")),
+        confidence=pl.when(kind == BELOW_TYPICAL)
+        .then(pl.lit("low"))
+        .when(kind == NO_UNITS)
+        .then(pl.lit("medium"))
+        .otherwise(pl.lit("high")),
         message=message,
         price_basis="drug_unit_price",
         price_code=code,
@@ -318,20 +353,27 @@ class JcodeUnitMismatch(Rule):
         (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims, a claim billed
         again counted once) are denied (high confidence). Without an NDC quantity, units far below the
         provider's own typical units for the code (at most half its median over at least 5 lines) are
-        flagged at low confidence. Lines with the JW (wasted drug) modifier bill the discarded amount,
-        not the dose: they are not checked themselves, and their units count towards the dose of the
-        same code on the encounter (a vial's 400 mg on the administered line, billed as 38 units of
-        10 mg and 2 more JW, is billed in full), and towards its typical units.
+        flagged at low confidence. A drug line billing no units (zero) is paid $0: with an NDC quantity
+        the dose check finds every unit missing; without one that converts, the line is flagged at
+        medium confidence (it surely pays nothing; how many units it should bill is estimated). Lines
+        with the JW (wasted drug) modifier bill the discarded amount, not the dose: they are not
+        checked themselves, and their units count towards the dose of the same code on the encounter
+        (a vial's 400 mg on the administered line, billed as 38 units of 10 mg and 2 more JW, is
+        billed in full), and towards its typical units.
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
         times the price per unit: the organisation's own median paid per unit for the code and payer
-        where it has at least 5 paid lines, else the CMS ASP payment limit per billing unit.
+        where it has at least 5 paid lines, else the CMS ASP payment limit per billing unit. A line of
+        no units and no dose misses the units of a typical dose: the provider's median units of the
+        code (over at least 5 services), else the organisation's, else 1 unit, the least a dose bills
+        (the message says which).
 
     Example:
         J3301 (triamcinolone, per 10 mg) with NDC quantity 40 ME billed as 1 unit: 4 units were given,
         3 are missing, valued at 3 times the median paid per unit. J1100 (per 1 mg) with 10 ME billed
         as 10 units is correct: no finding. J0696 (per 250 mg) with 1 GR billed as 1 unit: 3 missing.
+        J3301 billed with 0 units and no NDC quantity, by a provider who usually bills 4: 4 missing.
     """
 
     id = "jcode-unit-mismatch"
@@ -391,15 +433,17 @@ class JcodeUnitMismatch(Rule):
         # Far below the provider's typical units, for lines without an NDC quantity. The typical units are
         # the provider's over the whole audit (all partitions, when ``lines`` is one), each service once
         # (a claim crossed over to a second payer does not weigh twice).
-        typical = median_by(
-            distinct_services(ctx.all_lines.filter(_billable() & pl.col("rendering_npi").is_not_null())),
-            ["procedure_code", "rendering_npi"],
-            pl.col("units"),
-            name="typical_units",
-            count="typical_lines",
-        ).filter(pl.col("typical_lines") >= MIN_TYPICAL_LINES)
+        # NOTE: the services are counted per code, provider and units once, cached: the provider's typical
+        # units and the organisation's (for lines of no units) are medians of the same counts.
+        counted = (
+            distinct_services(ctx.all_lines.filter(_billable()))
+            .group_by("procedure_code", "rendering_npi", "units")
+            .agg(pl.len().alias("_services"))
+            .cache()
+        )
+        typical = _typical_units(counted.filter(pl.col("rendering_npi").is_not_null()), "rendering_npi")
         below = (
-            drugs.filter(pl.col("ndc_quantity").is_null())
+            drugs.filter(pl.col("ndc_quantity").is_null() & (pl.col("units") > 0))
             .join(
                 ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage"),
                 on="procedure_code",
@@ -416,6 +460,24 @@ class JcodeUnitMismatch(Rule):
             .join(wasted, on=["encounter_id", "procedure_code"], how="left")
             .filter(with_waste <= FAR_BELOW * pl.col("typical_units"))
             .with_columns(pl.lit(BELOW_TYPICAL).alias("kind"), (pl.col("typical_units") - with_waste).alias("quantity"))
+        )
+
+        # No units billed, and no NDC quantity that gives the dose: the units of a typical dose (the
+        # provider's, else the organisation's), else the one unit every dose bills at least.
+        unbilled = (
+            converted.filter(pl.col("expected_units").is_null() & (billed == 0))
+            .join(typical, on=["procedure_code", "rendering_npi"], how="left")
+            .join(_typical_units(counted).rename({"typical_units": "code_units"}), on="procedure_code", how="left")
+            .with_columns(
+                pl.lit(NO_UNITS).alias("kind"),
+                pl.coalesce("typical_units", "code_units", pl.lit(1.0)).alias("quantity"),
+                pl.when(pl.col("typical_units").is_not_null())
+                .then(pl.format("this provider's typical {} for the code", count_text(pl.col("typical_units"), "unit")))
+                .when(pl.col("code_units").is_not_null())
+                .then(pl.format("the organisation's typical {} for the code", count_text(pl.col("code_units"), "unit")))
+                .otherwise(pl.lit("1 unit, the least a dose bills: no typical units of the code are known"))
+                .alias("conversion"),
+            )
         )
 
         # The flagged columns, and the DAY_COLUMNS of a hit not of a day over the MUE.
@@ -435,6 +497,7 @@ class JcodeUnitMismatch(Rule):
                         _discarded(" ({} more billed as discarded, JW)"),
                     ).alias("conversion")
                 ).select(not_a_day),
+                unbilled.select(not_a_day),
             ],
             how="vertical_relaxed",
         )
