@@ -64,7 +64,8 @@ COPY (
     SELECT filename AS source_file, file_row_number + 1 AS source_row,
       {_text("claim_id")} AS claim_id, line_number, service_date,
       upper({_text("procedure_code")}) AS procedure_code,
-      units, charge_amount,
+      -- A void written as the units billed and a negative charge is a credit line.
+      CASE WHEN units > 0 AND charge_amount < 0 THEN -units ELSE units END AS units, charge_amount,
       {_text("patient_id")} AS patient_id, {_text("payer_id")} AS payer_id,
       regexp_replace(lower({_text("payer_type")}), '[\\s\\-]+', '_', 'g') AS payer_type,
       {_text("rendering_npi")} AS rendering_npi,

@@ -1,4 +1,4 @@
-"""Credit lines (negative units) and the charges they reverse are set aside before the rules."""
+"""Credit lines (negative units, or a negative charge) and the charges they reverse are set aside before the rules."""
 
 from __future__ import annotations
 
@@ -88,21 +88,34 @@ def test_rules_see_each_encounter_as_it_stands_after_its_corrections(
             _line("J1", 3, "2025-03-16", "96372", 1, "P5"),
             # An administration voided: nothing administered, nothing lacking.
             _line("N3", 1, "2025-03-17", "96372", -1, "P6"),
+            # Voids written as the units billed and a negative charge, as some systems write them: the same.
+            _line("V1", 1, "2026-02-03", "S0013", 1, "P7"),
+            _line("V1", 2, "2026-02-03", "S0013", 1, "P7", charge_amount="-40.00"),
+            _line("V2", 1, "2025-03-18", "J3301", 4, "P8"),
+            _line("V2", 2, "2025-03-18", "J3301", 4, "P8", charge_amount="(160.00)"),
+            _line("V2", 3, "2025-03-18", "96372", 1, "P8"),
+            # No units and a negative charge: no credit, audited as billed.
+            _line("V3", 1, "2026-02-04", "S0013", 0, "P9", charge_amount="-5.00"),
         ]
     )
     assert main(["audit", str(path), "--out", str(tmp_path / "out"), "--findings-only"]) == ExitCode.OK
     said = capsys.readouterr().out
-    assert "Set aside before the rules: 6 credit lines (negative units) and 3 charges they reverse." in said
+    assert "Set aside before the rules: 8 credit lines (negative units or charges) and 5 charges they reverse." in said
     result = run_audit([path], tmp_path / "out", findings_only=True)
     findings = result.findings.sort("claim_id").select("rule_id", "claim_id", "line_number").rows()
-    assert findings == [("brace-without-lcode", "B2", 4), ("drug-admin-without-drug", "J1", 3)]
-    assert result.summary["reversals"] == {"credit_lines": 6, "charges_reversed": 3}
+    assert findings == [
+        ("brace-without-lcode", "B2", 4),
+        ("drug-admin-without-drug", "J1", 3),
+        ("drug-admin-without-drug", "V2", 3),
+        ("expired-code", "V3", 1),
+    ]
+    assert result.summary["reversals"] == {"credit_lines": 8, "charges_reversed": 5}
     # Set aside, not rejected: every row is audited.
-    assert (result.summary["rows_audited"], result.summary["rows_rejected"]) == (13, 0)
+    assert (result.summary["rows_audited"], result.summary["rows_rejected"]) == (19, 0)
     assert pl.read_csv(tmp_path / "out" / "rejects.csv").is_empty()
     # Many set aside: the lines are written again without them, with the same findings; the report says so.
     monkeypatch.setattr(pipeline, "_FILTER_LINES", 0)
     written = run_audit([path], tmp_path / "written")
     assert written.findings.equals(result.findings)
     html = (tmp_path / "written" / "report.html").read_text(encoding="utf-8")
-    assert 'Of which credit lines, and the charges they reverse</th><td class="num">6 and 3</td>' in html
+    assert 'Of which credit lines, and the charges they reverse</th><td class="num">8 and 5</td>' in html

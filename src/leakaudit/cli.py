@@ -198,8 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     reversals = summary["reversals"]
     if reversals["credit_lines"]:
         print(
-            f"Set aside before the rules: {_count(reversals['credit_lines'], 'credit line')} (negative units) and "
-            f"{_count(reversals['charges_reversed'], 'charge')} they reverse."
+            f"Set aside before the rules: {_count(reversals['credit_lines'], 'credit line')} "
+            f"(negative units or charges) and {_count(reversals['charges_reversed'], 'charge')} they reverse."
         )
     for warning in (rejects_warning(result), repeats_warning(result)):
         if warning:

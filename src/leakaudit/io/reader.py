@@ -901,7 +901,9 @@ def _final_value(name: str) -> pl.Expr:
     """The canonical column ``name`` as audited, from its parsed value (the last stage of validation).
 
     Lists of codes left empty are null. A procedure code written with its modifiers (``99213-25``, see
-    :data:`_WRITTEN`) is the code alone, and ``modifiers`` gains those, after its own, each once.
+    :data:`_WRITTEN`) is the code alone, and ``modifiers`` gains those, after its own, each once. A line of
+    units with a negative charge is a void written as some systems write it, the units as billed and the
+    charge negated: its units are negated, so that it is a credit line as any other (``io.reversals``).
 
     >>> codes, modifiers = ["99213-25", "J3301", "L1812 RT"], ["25", "JW", ""]
     >>> parsed = pl.DataFrame({"procedure_code": codes, "modifiers": modifiers, _WRITTEN: ["25", None, "RT"]})
@@ -909,6 +911,9 @@ def _final_value(name: str) -> pl.Expr:
     [('99213', '25'), ('J3301', 'JW'), ('L1812', 'RT')]
     """
     written = pl.col(_WRITTEN)
+    if name == "units":
+        units = pl.col(name)
+        return pl.when((units > 0) & (pl.col("charge_amount") < 0)).then(-units).otherwise(units).alias(name)
     if name == "procedure_code":
         return pl.when(written.is_not_null()).then(pl.col(name).str.slice(0, 5)).otherwise(pl.col(name)).alias(name)
     if name not in _CODE_LISTS:

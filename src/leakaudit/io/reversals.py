@@ -1,7 +1,8 @@
 """Credit lines and the charges they reverse are set aside: no rule reads them.
 
 Practice-management systems void or correct a charge by posting a credit line: the same code with
-negative units (``-1`` of 99070 reverses the ``1`` billed). Read as charges, a credit line was itself
+negative units (``-1`` of 99070 reverses the ``1`` billed; a void written as the units billed and a
+negative charge is read so too, see ``reader._final_value``). Read as charges, a credit line was itself
 a finding (an expired code reversed, a brace "billed as 99070" reversed), and the charge it reverses
 still counted as billed: a J-code voided on the encounter still "satisfied" its administration, an
 L-code voided still "accompanied" the brace. So before the rules, each credit line takes out one
