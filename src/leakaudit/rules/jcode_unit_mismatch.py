@@ -342,7 +342,7 @@ def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
 
 
 class JcodeUnitMismatch(Rule):
-    """Drug units billed do not match the dose given, exceed the CMS MUE, or are far below the usual dose.
+    """Drug units billed do not match the dose given, exceed the CMS MUE, are far below the usual dose, or are none.
 
     Why it leaks:
         Drug codes are billed in units of the HCPCS dosage descriptor ("per 10 mg", "per 250 mg",
@@ -381,7 +381,7 @@ class JcodeUnitMismatch(Rule):
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:
-        """Hits for units that do not match the NDC dose, exceed the MUE, or are far below typical.
+        """Hits for units that do not match the NDC dose, exceed the MUE, are far below typical, or are none.
 
         The days over the MUE add up every line of a payer; :meth:`refine` adds each service once.
         """
