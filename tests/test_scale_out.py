@@ -21,7 +21,7 @@ PARTITIONS = 4
 
 @pytest.fixture(scope="module")
 def lines(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
-    """Generated lines, plus one provider whose typical units only the whole audit can tell.
+    """Generated lines, plus one provider whose typical units only the whole audit can tell, and a line of no units.
 
     Collected once: ``encounter_id`` numbers hold within one collect (see ``io.reader.encounter_id``).
     """
@@ -42,6 +42,18 @@ def lines(tmp_path_factory: pytest.TempPathFactory) -> pl.DataFrame:
                 "paid_amount": "" if n == 0 else "8.00",
             }
             for n in range(7)
+        ]
+        # A drug line of no units by a provider with no other line: valued at the organisation's typical units.
+        + [
+            {
+                "claim_id": "T7",
+                "patient_id": "PT7",
+                "procedure_code": "J3301",
+                "units": "0",
+                "rendering_npi": "1777777777",
+                "payer_id": "BCBS",
+                "paid_amount": "",
+            }
         ],
     )
     return scan_claim_lines([out / "claims", typical]).audited.collect()
@@ -65,6 +77,8 @@ def test_partitions_with_the_whole_history_give_the_whole_audits_findings(lines:
     whole = find_all(get_rules(), AuditContext(lines=lines.lazy()))
     assert set(whole["rule_id"]) == {rule.id for rule in get_rules()}
     assert whole.filter(pl.col("claim_id") == "T0")["message"].str.contains("typical 4 units").all()
+    (no_units,) = whole.filter(pl.col("claim_id") == "T7")["message"]
+    assert "billed with no units" in no_units and "the organisation's typical" in no_units
     assert _by_partition(lines, with_history=True).equals(whole)
 
 
