@@ -4,7 +4,9 @@ A small realistic practice: six rendering providers, six payers, about 900 patie
 office, injection, chemotherapy, immunization, hydration, brace and esketamine encounters with paid
 amounts and NDC quantities. Each rule's positive and negative cases are planted at known rates, including a
 drug billed on a separate claim from its administration (no finding) and encounters without a
-patient id (the claim is the encounter), plus a few bad rows that must land in rejects.csv. A third
+patient id (the claim is the encounter), drug lines billed with no units, a drug voided as some systems
+write a void (the units again at a negative charge) and billed again right, plus a few bad rows that must
+land in rejects.csv. A third
 of the Medicare drug claims is crossed over to Medicaid (dual-eligible patients): a second claim of
 the same lines, paying the coinsurance, written last; its errors are the primary claim's, one finding.
 
@@ -273,6 +275,33 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
         claim = practice.claim(f"P{900 - n:05d}", date, npi, payer)
         practice.visit(claim, payer, "25")
         claim.add(code, units, 150.0, 0.0)
+
+    # Written after the others, with no random draw but the claims' diagnoses, so that the lines above are
+    # unchanged. POSITIVE: drugs billed with no units, which are paid $0: J2357 with its NDC quantity (the
+    # whole dose is missing), J3301 without one (a typical dose of its provider is). A J3301 voided as some
+    # systems write a void (the units again, at a negative charge), then billed right: no finding.
+    payer, date = PAYERS[3], start + dt.timedelta(days=220)
+    ndc, unit, dose, _, _, _ = DRUGS["J2357"]
+    claim = practice.claim("P00901", date, PROVIDERS[0], payer)
+    admin_paid = round(ADMIN_RATES["96372"] * payer[3], 2)
+    claim.add("96372", 1, ADMIN_RATES["96372"] * 2.5, admin_paid)
+    claim.add("J2357", 0, 0.0, 0.0, ndc=ndc, ndc_quantity=_num(30 * dose), ndc_unit=unit)
+    claim = practice.claim("P00902", date, PROVIDERS[1], payer)
+    claim.add("96372", 1, ADMIN_RATES["96372"] * 2.5, admin_paid)
+    claim.add("J3301", 0, 0.0, 0.0)
+    claim = practice.claim("P00903", date, PROVIDERS[2], payer)
+    claim.add("96372", 1, ADMIN_RATES["96372"] * 2.5, admin_paid)
+    claim.add("J3301", 1, 0.844 * 3.0, 0.0)
+    claim.add("J3301", 1, -0.844 * 3.0, 0.0)
+    claim.add(
+        "J3301",
+        4,
+        4 * 0.844 * 3.0,
+        round(4 * 0.844 * payer[3], 2),
+        ndc=DRUGS["J3301"][0],
+        ndc_quantity="40",
+        ndc_unit="ME",
+    )
 
     _cross_over(practice)
     lines = [line for claim in practice.claims for line in claim.lines]

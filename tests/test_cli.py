@@ -299,10 +299,10 @@ def _overlapping_exports(tmp_path: Path) -> Path:
 
 
 def test_many_rejects_are_audited_the_same_through_work_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Past a million, repeats are not filtered out in every scan of the rules, but the lines are written
-    again without them; invalid rows are not looked up in memory, but validated again with their values;
-    repeats are found in passes, and the rejects and repeats written in chunks. Either way, the outputs are
-    the same."""
+    """Past a million, repeats (and credit lines) are not filtered out in every scan of the rules, but the
+    lines are written again without them; invalid rows are not looked up in memory, but validated again
+    with their values; repeats are found in passes, and the rejects and repeats written in chunks. Either
+    way, the outputs are the same."""
     exports = _overlapping_exports(tmp_path)
     plain = run_audit([exports], tmp_path / "plain", findings_only=True)
     monkeypatch.setattr(pipeline, "_FILTER_LINES", 0)
@@ -320,7 +320,8 @@ def test_many_rejects_are_audited_the_same_through_work_files(tmp_path: Path, mo
     revalidated = _Calls(ClaimLines.rejects_with_values)
     monkeypatch.setattr(ClaimLines, "rejects_with_values", revalidated)
     rewritten = run_audit([exports], tmp_path / "rewritten", findings_only=True)
-    assert [path.name for path in sunk] == ["lines.parquet", "unique-lines.parquet"]
+    # The lines, written again without the repeats, then without the credit lines and the charges they reverse.
+    assert [path.name for path in sunk] == ["lines.parquet", "unique-lines.parquet", "corrected-lines.parquet"]
     assert len(found[0].paths) > 5
     assert revalidated.calls == 1
     assert len(chunks["rejects.csv"]) > 1 and max(chunks["rejects.csv"]) == 4
