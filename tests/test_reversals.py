@@ -57,6 +57,59 @@ def test_each_credit_reverses_the_earliest_charge_of_its_encounter_code_and_unit
     ]
 
 
+def test_a_partial_credit_takes_its_units_off_the_earliest_charge_that_bills_more(claims_csv) -> None:  # type: ignore[no-untyped-def]
+    path = claims_csv(
+        [
+            _line("A", 1, "2025-03-14", "J3301", 6, "P1"),  # 6 less 2: audited as 4
+            _line("A", 2, "2025-03-14", "J3301", -2, "P1"),
+            _line("B", 1, "2025-03-14", "J3301", 2, "P2"),  # too few to take 2 + 1 off
+            _line("B", 2, "2025-03-14", "J3301", 8, "P2"),  # the earliest that bills more: 8 less 3
+            _line("B", 3, "2025-03-14", "J3301", 8, "P2"),
+            _line("B", 4, "2025-03-14", "J3301", -2, "P2"),  # reverses B1 exactly
+            _line("B", 5, "2025-03-14", "J3301", -2, "P2"),  # left: 2 ...
+            _line("B", 6, "2025-03-14", "J3301", -1, "P2"),  # ... and 1
+            _line("C", 1, "2025-03-14", "J3301", 2, "P3"),  # bills no more than the 3 credited: stays
+            _line("C", 2, "2025-03-14", "J3301", -3, "P3"),
+            _line("D", 1, "2025-03-14", "J0696", 4, "P1"),  # another code: not A's
+        ]
+    )
+    lines = scan_claim_lines([path]).audited
+    got = find_reversals(lines).join(lines.select("line_id", "claim_id", "line_number").collect(), on="line_id")
+    rows = got.sort("claim_id", "line_number").select("claim_id", "line_number", "kind", "units").rows()
+    assert [(claim, number, kind, units if units is None else int(units)) for claim, number, kind, units in rows] == [
+        ("A", 1, "reduced", 2),
+        ("A", 2, "credit", None),
+        ("B", 1, "reversed", None),
+        ("B", 2, "reduced", 3),
+        ("B", 4, "credit", None),
+        ("B", 5, "credit", None),
+        ("B", 6, "credit", None),
+        ("C", 2, "credit", None),
+    ]
+
+
+def test_rules_see_a_partly_credited_charge_with_the_units_left(
+    claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """J3301 billed as 6 units for a 40 mg dose (4 units), then 2 credited: no exposure left."""
+    dose = {"ndc": "00003-0293-05", "ndc_quantity": "40", "ndc_unit": "ME"}
+    path = claims_csv(
+        [
+            _line("A", 1, "2025-03-14", "J3301", 6, "P1", **dose),
+            _line("A", 2, "2025-03-14", "J3301", -2, "P1", **dose),
+            _line("B", 1, "2025-03-14", "J3301", 6, "P2", **dose),  # not credited: 2 units of exposure
+        ]
+    )
+    assert main(["audit", str(path), "--out", str(tmp_path / "out")]) == ExitCode.OK
+    said = capsys.readouterr().out
+    assert "1 credit line (negative units or charges) and 0 charges they reverse; 1 charge partly credited" in said
+    result = run_audit([path], tmp_path / "out", findings_only=True)
+    assert result.findings.select("claim_id", "finding_kind").rows() == [("B", "compliance_exposure")]
+    assert result.summary["reversals"] == {"credit_lines": 1, "charges_reversed": 0, "charges_reduced": 1}
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert '<th>Charges partly credited, audited with the units left</th><td class="num">1</td>' in html
+
+
 def test_without_credits_nothing_is_set_aside(claims_csv) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv([_line("A", 1, "2025-03-14", "J3301", 4, "P1"), _line("A", 2, "2025-03-14", "96372", 0, "P1")])
     assert find_reversals(scan_claim_lines([path]).audited).is_empty()
@@ -109,7 +162,7 @@ def test_rules_see_each_encounter_as_it_stands_after_its_corrections(
         ("drug-admin-without-drug", "V2", 3),
         ("expired-code", "V3", 1),
     ]
-    assert result.summary["reversals"] == {"credit_lines": 8, "charges_reversed": 5}
+    assert result.summary["reversals"] == {"credit_lines": 8, "charges_reversed": 5, "charges_reduced": 0}
     # Set aside, not rejected: every row is audited.
     assert (result.summary["rows_audited"], result.summary["rows_rejected"]) == (19, 0)
     assert pl.read_csv(tmp_path / "out" / "rejects.csv").is_empty()

@@ -199,7 +199,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if reversals["credit_lines"]:
         print(
             f"Set aside before the rules: {_count(reversals['credit_lines'], 'credit line')} "
-            f"(negative units or charges) and {_count(reversals['charges_reversed'], 'charge')} they reverse."
+            f"(negative units or charges) and {_count(reversals['charges_reversed'], 'charge')} they reverse"
+            + (
+                f"; {_count(reversals['charges_reduced'], 'charge')} partly credited, audited with the units left."
+                if reversals["charges_reduced"]
+                else "."
+            )
         )
     for warning in (rejects_warning(result), repeats_warning(result)):
         if warning:

@@ -25,6 +25,7 @@ from leakaudit.findings import FINDING_KEY, FINDING_SCHEMA, compare_findings, fi
 from leakaudit.io import (
     BAD_DATE_REASON,
     CREDIT,
+    REDUCED,
     REJECTED_ROW_SCHEMA,
     REPEAT_RANGE_SCHEMA,
     REPEATED_REASON,
@@ -49,6 +50,7 @@ from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
 from leakaudit.rules import AUDITED_COLUMNS, AuditContext, get_rules
+from leakaudit.schema import QUANTITY
 
 DEFAULT_OUT = Path("leakaudit-report")
 
@@ -143,7 +145,7 @@ def run_audit(
                 (pl.col("units") < 0).sum().alias("credits"),
             ).collect()
             reversals = find_reversals(lines) if profile["credits"][0] else pl.DataFrame(schema=REVERSAL_SCHEMA)
-            lines = _without(lines, reversals["line_id"], Path(work) / _CORRECTED_LINES_FILE)
+            lines = _corrected(lines, reversals, Path(work) / _CORRECTED_LINES_FILE)
             stages.update()
             stages.set_postfix_str("rules and pricing")
             findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
@@ -155,6 +157,7 @@ def run_audit(
         summary["reversals"] = {
             "credit_lines": int((reversals["kind"] == CREDIT).sum()),
             "charges_reversed": int((reversals["kind"] == REVERSED).sum()),
+            "charges_reduced": int((reversals["kind"] == REDUCED).sum()),
         }
         summary["reference_data"] = _reference_data(refdata)
         summary["dmepos_state"] = state.upper() if state else "national median"
@@ -369,6 +372,28 @@ def _without_repeated(lines: pl.LazyFrame, repeated: Repeated, work: Path) -> pl
     if not repeated.count:
         return lines
     return _without(lines, repeated.line_ids(), work / _UNIQUE_LINES_FILE)
+
+
+def _corrected(lines: pl.LazyFrame, reversals: pl.DataFrame, path: Path) -> pl.LazyFrame:
+    """``lines`` as they stand after their credits (:func:`find_reversals`), written again to ``path`` if need be.
+
+    The credit lines and the charges they reverse are left out; the charges that partial credits reduce
+    lose their units. NOTE: those are rare, and written again (as many lines left out are) rather than
+    joined to the lines in every scan of the rules.
+    """
+    reduced = reversals.filter(pl.col("kind") == REDUCED).select("line_id", pl.col("units").alias("_taken"))
+    set_aside = reversals.filter(pl.col("kind") != REDUCED)["line_id"]
+    if reduced.is_empty():
+        return _without(lines, set_aside, path)
+    kept = (
+        lines.filter(pl.col("line_id").is_in(set_aside.implode()).not_())
+        .join(reduced.lazy(), on="line_id", how="left")
+        .with_columns((pl.col("units") - pl.col("_taken").fill_null(0)).cast(QUANTITY).alias("units"))
+        .drop("_taken")
+    )
+    with _writing_work_files(path.parent):
+        _sink_lines(kept, path).collect(engine=ENGINE)
+    return pl.scan_parquet(path, glob=False)
 
 
 def _without(lines: pl.LazyFrame, line_ids: pl.Series, path: Path) -> pl.LazyFrame:

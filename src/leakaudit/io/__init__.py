@@ -15,7 +15,7 @@ from leakaudit.io.reader import (
     scan_claim_lines,
 )
 from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, RepeatTally, ordered_rejects, repeat_ranges
-from leakaudit.io.reversals import CREDIT, REVERSAL_SCHEMA, REVERSED, find_reversals
+from leakaudit.io.reversals import CREDIT, REDUCED, REVERSAL_SCHEMA, REVERSED, find_reversals
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import check_keys, read_toml
 
@@ -23,6 +23,7 @@ __all__ = [
     "BAD_DATE_REASON",
     "CREDIT",
     "LINE_ID_BITS",
+    "REDUCED",
     "REJECTED_ROW_SCHEMA",
     "REPEATED_REASON",
     "REPEAT_RANGE_SCHEMA",

@@ -146,7 +146,7 @@ class ReportContext:
     )
     reversals: dict[str, int] = doc(
         "Audited lines set aside before the rules: credit lines (credit_lines) and the charges they reverse "
-        "(charges_reversed)."
+        "(charges_reversed); and the charges partial credits take units off (charges_reduced), still audited."
     )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
