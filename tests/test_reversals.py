@@ -57,7 +57,7 @@ def test_each_credit_reverses_the_earliest_charge_of_its_encounter_code_and_unit
     ]
 
 
-def test_a_partial_credit_takes_its_units_off_the_earliest_charge_that_bills_more(claims_csv) -> None:  # type: ignore[no-untyped-def]
+def test_a_partial_credit_takes_its_units_off_the_earliest_charge_that_bills_as_many(claims_csv) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv(
         [
             _line("A", 1, "2025-03-14", "J3301", 6, "P1"),  # 6 less 2: audited as 4
@@ -71,6 +71,9 @@ def test_a_partial_credit_takes_its_units_off_the_earliest_charge_that_bills_mor
             _line("C", 1, "2025-03-14", "J3301", 2, "P3"),  # bills no more than the 3 credited: stays
             _line("C", 2, "2025-03-14", "J3301", -3, "P3"),
             _line("D", 1, "2025-03-14", "J0696", 4, "P1"),  # another code: not A's
+            _line("E", 1, "2025-03-14", "J3301", 4, "P4"),  # two credits of 2 void it whole
+            _line("E", 2, "2025-03-14", "J3301", -2, "P4"),
+            _line("E", 3, "2025-03-14", "J3301", -2, "P4"),
         ]
     )
     lines = scan_claim_lines([path]).audited
@@ -85,6 +88,9 @@ def test_a_partial_credit_takes_its_units_off_the_earliest_charge_that_bills_mor
         ("B", 5, "credit", None),
         ("B", 6, "credit", None),
         ("C", 2, "credit", None),
+        ("E", 1, "reversed", None),
+        ("E", 2, "credit", None),
+        ("E", 3, "credit", None),
     ]
 
 

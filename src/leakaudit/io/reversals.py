@@ -10,9 +10,9 @@ charge it reverses: the earliest line (in the order the inputs are read) of the 
 code billing as many units. Both are set aside, and every rule sees the encounter as it stands after
 the correction. A credit line with no such charge is a partial credit: it takes units off a charge
 of more (``-2`` of J3301 corrects the ``6`` billed to ``4``). The units of an encounter's and code's
-credits left so are taken off its earliest charge not reversed that bills more; that charge stays
-audited, with the units left. A credit line with no such charge either (its charge in an earlier
-export) is set aside alone.
+credits left so are taken off its earliest charge not reversed that bills at least as many; that charge
+stays audited, with the units left (or, left with none, is reversed: ``-2`` twice voids the ``4``). A
+credit line with no such charge either (its charge in an earlier export) is set aside alone.
 
 Lines billing zero units are no credit: they stay audited, as billed.
 
@@ -77,7 +77,7 @@ def find_reversals(lines: pl.LazyFrame) -> pl.DataFrame:
         pl.int_range(pl.len()).over(_MATCH) < pl.col("_credits")
     )
     # The credits left (more credits than charges of their units) take their units off the earliest other
-    # charge of the encounter and code that bills more.
+    # charge of the encounter and code that bills at least as many.
     left = (
         wanted.join(reversed_.group_by(_MATCH).agg(pl.len().alias("_matched")), on=_MATCH, how="left")
         .with_columns((pl.col("_credits") - pl.col("_matched").fill_null(0)).alias("_left"))
@@ -85,17 +85,23 @@ def find_reversals(lines: pl.LazyFrame) -> pl.DataFrame:
         .group_by(_CODE)
         .agg((pl.col("_units") * pl.col("_left")).sum().alias("_taken"))
     )
-    reduced = (
+    # NOTE: a charge of as many units as the credits left (two credits of 2 units voiding 4) is reversed whole.
+    taken = (
         charges.filter(pl.col("line_id").is_in(reversed_["line_id"].implode()).not_())
         .join(left, on=_CODE, how="inner", maintain_order="left")
-        .filter(pl.col("_units") > pl.col("_taken"))
+        .filter(pl.col("_units") >= pl.col("_taken"))
         .group_by(_CODE, maintain_order=True)
         .first()
     )
+    whole = pl.col("_units") == pl.col("_taken")
     return pl.concat(
         [
             reversed_.select("line_id", pl.lit(REVERSED).alias("kind"), pl.lit(None, QUANTITY).alias("units")),
-            reduced.select("line_id", pl.lit(REDUCED).alias("kind"), pl.col("_taken").cast(QUANTITY).alias("units")),
+            taken.select(
+                "line_id",
+                pl.when(whole).then(pl.lit(REVERSED)).otherwise(pl.lit(REDUCED)).alias("kind"),
+                pl.when(whole.not_()).then(pl.col("_taken")).cast(QUANTITY).alias("units"),
+            ),
             credits.select("line_id", pl.lit(CREDIT).alias("kind"), pl.lit(None, QUANTITY).alias("units")),
         ]
     ).cast(REVERSAL_SCHEMA)
