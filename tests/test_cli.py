@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -638,6 +640,9 @@ def test_progress_shows_on_a_terminal_only(
     shown = capsys.readouterr().err
     assert "leakaudit: 3/3 stages" in shown
     assert "row counts" in shown  # shown before the files are counted, which takes a while for many CSVs
+    # The longest stage says which rule runs, then identifying the lines and pricing.
+    assert "rules and pricing: rule 1 of 4, " in shown and "rules and pricing: rule 4 of 4, " in shown
+    assert "rules and pricing: pricing the findings" in shown
     export = tmp_path / "export.csv"
     export.write_text("claim_id,line_number\nC1,1\n")
     with pytest.raises(InputError):
@@ -650,6 +655,38 @@ def test_progress_shows_on_a_terminal_only(
     assert cli._interactive() is False
     monkeypatch.delenv("CI")
     assert cli._interactive() is True
+
+
+def test_the_bar_is_drawn_again_while_a_stage_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stage is one Polars plan, which reports no progress: the bar's elapsed time must move all the same."""
+    monkeypatch.setattr(pipeline, "_TICK", 0.01)
+    ticks: list[str] = []
+    refresh = pipeline.tqdm.refresh
+
+    def counted(bar: Any, *args: Any, **kwargs: Any) -> Any:
+        if threading.current_thread().name == pipeline._TICKER:
+            ticks.append(bar.postfix)
+        return refresh(bar, *args, **kwargs)
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        """The rules, once the bar has been drawn again three times while they wait (ten seconds at most)."""
+        ticks.clear()
+        waited = 0
+        while len(ticks) < 3 and waited < 1000:
+            time.sleep(0.01)
+            waited += 1
+        return find_all(*args, **kwargs)
+
+    find_all = pipeline.find_all
+    monkeypatch.setattr(pipeline.tqdm, "refresh", counted)
+    monkeypatch.setattr(pipeline, "find_all", slow)
+    pipeline.run_audit([SAMPLE_CSV], tmp_path / "shown", findings_only=True, progress=True)
+    # Drawn again while the rules waited, the stage before them still shown.
+    assert ticks[:3] == ["setting aside credit lines and the charges they reverse"] * 3
+    ticks.clear()
+    monkeypatch.setattr(pipeline, "find_all", find_all)
+    pipeline.run_audit([SAMPLE_CSV], tmp_path / "hidden", findings_only=True, progress=False)
+    assert ticks == []  # hidden, no thread draws it
 
 
 def test_findings_only_audit_does_not_load_matplotlib(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ gives byte-identical findings files whatever order the streaming engine produced
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import polars as pl
 
@@ -27,19 +27,27 @@ FINDING_SCHEMA = pl.Schema(
 SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_code", "message")
 
 
-def find_all(rules: Sequence[type[Rule]], ctx: AuditContext) -> pl.DataFrame:
-    """Run every rule, price the hits, and return the sorted findings table."""
+def find_all(
+    rules: Sequence[type[Rule]], ctx: AuditContext, step: Callable[[str], object] = lambda _: None
+) -> pl.DataFrame:
+    """Run every rule, price the hits, and return the sorted findings table.
+
+    ``step`` is told what is being done, before each part (each rule, identifying the lines, pricing).
+    """
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
     # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
     # pricing builds its history tables only for the codes the hits need. A rule's ``refine`` is given
     # its hits collected (``Rule.refine``). Then the priced findings.
-    rule_hits = pl.concat(
-        [collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA)) for rule in rules],
-        how="vertical",
-    )
+    found = []
+    for number, rule in enumerate(rules, start=1):
+        step(f"rule {number} of {len(rules)}, {rule.id}")
+        found.append(collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA)))
+    rule_hits = pl.concat(found, how="vertical")
+    step("identifying the lines hit")
     hits = collect(identify(rule_hits, collect(hit_lines(rule_hits, ctx.lines)).lazy()))
+    step("pricing the findings")
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
     findings = collect(conform(priced, FINDING_SCHEMA))
     return findings.sort(list(SORT_KEYS), nulls_last=True)

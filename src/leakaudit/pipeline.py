@@ -11,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -112,13 +113,16 @@ def run_audit(
     mapping = mapping or ColumnMapping()
     previous = _previous_findings(compare) if compare is not None else None
     # The bar is closed when the audit ends, also by an error, so that the error starts a line of its own.
-    with tqdm(
-        total=3 if findings_only else 4,
-        desc="leakaudit",
-        unit="stage",
-        disable=not progress,
-        bar_format="{desc}: {n_fmt}/{total_fmt} stages {bar} {elapsed} {postfix}",
-    ) as stages:
+    with (
+        tqdm(
+            total=3 if findings_only else 4,
+            desc="leakaudit",
+            unit="stage",
+            disable=not progress,
+            bar_format="{desc}: {n_fmt}/{total_fmt} stages {bar} {elapsed}{postfix}",
+        ) as stages,
+        _ticking(stages),
+    ):
         # NOTE: shown from here: files read by one scan are counted first (CSV: a pass over them, ~1 s per
         # 10 M lines), which is a while for years of exports.
         stages.set_postfix_str("reading the files' columns and row counts")
@@ -144,11 +148,15 @@ def run_audit(
                 pl.col("service_date").max().alias("last"),
                 (pl.col("units") < 0).sum().alias("credits"),
             ).collect()
+            stages.set_postfix_str("setting aside credit lines and the charges they reverse")
             reversals = find_reversals(lines) if profile["credits"][0] else pl.DataFrame(schema=REVERSAL_SCHEMA)
             lines = _corrected(lines, reversals, Path(work) / _CORRECTED_LINES_FILE)
             stages.update()
-            stages.set_postfix_str("rules and pricing")
-            findings = find_all(rules, AuditContext(lines=lines, refdata=refdata, state=state))
+            findings = find_all(
+                rules,
+                AuditContext(lines=lines, refdata=refdata, state=state),
+                step=lambda doing: stages.set_postfix_str(f"rules and pricing: {doing}"),
+            )
             stages.update()
             rows_audited = int(profile["rows"][0])
             rejected = _account(out, claim_lines, rows_audited, invalid, repeated)
@@ -196,6 +204,39 @@ def run_audit(
         stages.update()
         stages.set_postfix_str("done")
         return AuditResult(out_dir=out, summary=summary, findings=findings)
+
+
+#: How often a bar shown is drawn again while a stage runs, in seconds, so that its elapsed time moves.
+_TICK = 1.0
+
+
+@contextmanager
+def _ticking(bar: tqdm) -> Iterator[None]:
+    """Draw ``bar`` again every :data:`_TICK` seconds while the block runs (nothing when it is hidden).
+
+    NOTE: a stage is a Polars plan, which reports no progress of its own: drawn only between stages, the
+    bar stood still for the minute that validating 100 M lines takes, as if the audit had hung.
+    """
+    if bar.disable:
+        yield
+        return
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(_TICK):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, name=_TICKER, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+#: The name of the thread that draws the bar again.
+_TICKER = "leakaudit-progress"
 
 
 def rejects_warning(result: AuditResult) -> str | None:
