@@ -75,7 +75,8 @@ CREATE TEMP MACRO ndc11(ndc) AS ndc11_of(ndc_text(ndc));
 #: The four detections over ``l``, each into a table of its hits. ``jcode`` checks, as leakaudit's rule: the
 #: units against the NDC dose (converted directly by the units' kind, else through the CMS crosswalk), the
 #: CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units;
-#: and a drug line of no units, without a dose to convert.
+#: and a drug line of no units, without a dose to convert. Lines of drug discarded (JW) or given free of cost
+#: (FB) are not checked.
 DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
@@ -116,7 +117,8 @@ GROUP BY enc HAVING bool_or(is_visit) AND NOT bool_or(is_lcode) AND bool_or(is_s
 
 CREATE TEMP TABLE jcode AS
 WITH drug_lines AS (
-  SELECT *, units::DOUBLE AS billed, coalesce(modifiers LIKE '%JW%', false) AS jw
+  SELECT *, units::DOUBLE AS billed, coalesce(modifiers LIKE '%JW%', false) AS jw,
+    coalesce(modifiers LIKE '%FB%', false) AS fb
   FROM l WHERE units >= 0 AND {is_drug}
 ), wasted AS (
   SELECT enc, procedure_code, sum(billed) AS wasted FROM drug_lines WHERE jw GROUP BY ALL
@@ -126,7 +128,7 @@ WITH drug_lines AS (
   FROM drug_lines d LEFT JOIN read_parquet('{reference}/asp.parquet') a ON d.procedure_code = a.code
   LEFT JOIN ({ndc_units}) n(unit, kind, factor) ON d.ndc_unit = n.unit
   LEFT JOIN ({dosage_units}) u(unit, kind, factor) ON a.dosage_unit = u.unit
-  WHERE NOT d.jw
+  WHERE NOT d.jw AND NOT d.fb
 ), crosswalk AS (
   SELECT * FROM read_parquet('{reference}/crosswalk.parquet')
 ), labels AS (

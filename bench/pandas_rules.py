@@ -149,9 +149,10 @@ def main(claims: Path, reference: Path) -> None:
     # but counts towards the encounter's.
     drug_lines = lines[lines["is_drug"] & (lines["units"] >= 0)]
     is_waste = drug_lines["modifiers"].fillna("").str.contains("JW")
+    is_free = drug_lines["modifiers"].fillna("").str.contains("FB")  # given free of cost: not checked
     wasted = drug_lines[is_waste].groupby(["enc", "procedure_code"])["units"].sum().rename("wasted")
     asp = pd.read_parquet(reference / "asp.parquet").rename(columns={"code": "procedure_code"})
-    drugs = drug_lines[~is_waste].merge(asp, on="procedure_code", how="left")
+    drugs = drug_lines[~is_waste & ~is_free].merge(asp, on="procedure_code", how="left")
     drugs = drugs.merge(MEASURES[0], on="ndc_unit", how="left").merge(MEASURES[1], on="dosage_unit", how="left")
     drugs = drugs.join(wasted, on=["enc", "procedure_code"])
     drugs["wasted"] = drugs["wasted"].fillna(0)

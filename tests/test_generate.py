@@ -38,7 +38,7 @@ def test_shape_of_the_generated_claims(generated: Path) -> None:
 
 
 def test_decoys_are_planted_beside_the_errors(generated: Path) -> None:
-    """Credit lines voiding a charge of their claim, JW lines, and administrations in the outpatient hospital."""
+    """Credit lines voiding a charge of their claim, JW and FB lines, and administrations in the outpatient hospital."""
     lines = pl.read_parquet(generated / "claims" / "*.parquet")
     credits = lines.filter(pl.col("units") < 0)
     assert credits.height > 50
@@ -53,6 +53,10 @@ def test_decoys_are_planted_beside_the_errors(generated: Path) -> None:
     assert set(credits["procedure_code"].str.slice(0, 1)) == {"J", "S"}  # drugs, and S0013 after its end
     discarded = lines.filter(pl.col("modifiers") == "JW")
     assert discarded.height > 50 and discarded["procedure_code"].str.starts_with("J").all()
+    # Free samples (FB): a drug billed as 1 unit, paid nothing.
+    free = lines.filter(pl.col("modifiers") == "FB")
+    assert free.height > 10 and free["procedure_code"].str.starts_with("J").all()
+    assert (free["units"] == 1).all() and (free["paid_amount"] == 0).all()
     in_hospital = lines.filter(pl.col("place_of_service") == "22")
     assert set(in_hospital["procedure_code"]) & {"96372", "96413"}
     assert not in_hospital["procedure_code"].str.starts_with("J").any()  # the hospital bills the drug

@@ -36,6 +36,8 @@ Beside the errors, billing that a careless audit would flag is planted at the ra
   the facility bills: the practice bills the administration alone;
 - ``corrected``: a line billed wrong (a drug as 1 unit, S0013 after its termination), voided by a
   credit line and billed again right;
+- ``free``: a drug given to the practice free of cost (a sample) billed with modifier FB, as 1 unit
+  and paid nothing: nothing of it is lost;
 - ``discarded``: the part of a vial thrown away billed on a line of its own with modifier JW; the
   administered line's NDC quantity is the whole vial, as some systems write it. Without an NDC, the
   administered line's units are below the provider's typical units, the JW line's making them up.
@@ -147,6 +149,7 @@ DECOY_RATES = {
     "facility": 0.03,
     "corrected": 0.02,
     "discarded": 0.05,
+    "free": 0.01,
 }
 #: The places of service written: the office, and the outpatient hospital of the ``facility`` decoy.
 PLACES = ["11", "22"]
@@ -315,6 +318,10 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         # A second dose taking the day above the MUE (given with its NDC, so that the dose check passes it).
         above = billed_right & ~under & ~corrected & ~wastes & with_ndc & (rng.random(count) < ABOVE_MUE_RATE)
         second = np.where(above, mue - units + rng.integers(1, units.astype(np.int64) + 1), 0.0)
+        # A free sample, billed with FB as 1 unit and paid nothing. NOTE: of the draw of ``under``, above its
+        # rate, so that the other lines of a seed are unchanged.
+        rate_under = PLANT_RATES["jcode-unit-mismatch"]
+        free = billed_right & ~under & ~corrected & ~wastes & ~above & (draw < rate_under + DECOY_RATES["free"])
         # NOTE: whole items and mL for the units of a dose; a second dose's or a waste's would be fractions.
         form, per_unit = v.column(drugs, 7)[drug], _pick_at(drugs, drug, 8).astype(float)
         in_items = with_ndc & ~above & ~wastes & (form != v.id(None)) & (rng.random(count) < CROSSWALK_RATE)
@@ -333,14 +340,15 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
                 paid=0.0,
                 ndc_quantity=sign * units * dose,
             )
-        billed = np.where(no_units, 0.0, np.where(under, 1.0, units - discarded))
+        billed = np.where(no_units, 0.0, np.where(under | free, 1.0, units - discarded))
         numbers = add(
             billed_right,
             **drug_line,
             units=billed,
             charge=billed * rate * 3.0,
-            paid=np.where(above, 0.0, np.round(product_paid * billed / units, 2)),
+            paid=np.where(above | free, 0.0, np.round(product_paid * billed / units, 2)),
             ndc_quantity=units * dose,
+            modifiers=np.where(free, v.id("FB"), v.id(None)),
         )
         add(above, **drug_line, units=second, charge=second * rate * 3.0, paid=0.0, ndc_quantity=second * dose)
         add(

@@ -197,14 +197,22 @@ def _waste() -> pl.Expr:
     return pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
 
 
+def _free() -> pl.Expr:
+    """The line bills an item provided without cost to the practice (FB: a free sample, a replacement).
+
+    Nothing was paid for it, so no units of it are lost (CMS HCPCS modifier FB).
+    """
+    return pl.col("modifiers").str.contains(r"(^|,)FB(,|$)").fill_null(False)
+
+
 def _drug() -> pl.Expr:
     """The line bills a drug product: units of it, or none (zero units, which the payer pays $0)."""
     return is_drug_product(pl.col("procedure_code")) & (pl.col("units") >= 0)
 
 
 def _billable() -> pl.Expr:
-    """The line bills a dose of a drug: units of a drug, but not of discarded drug (JW)."""
-    return _drug() & (pl.col("units") > 0) & _waste().not_()
+    """The line bills a dose of a drug: units of a drug, but not of discarded drug (JW) nor a free one (FB)."""
+    return _drug() & (pl.col("units") > 0) & _waste().not_() & _free().not_()
 
 
 def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
@@ -359,7 +367,9 @@ class JcodeUnitMismatch(Rule):
         with the JW (wasted drug) modifier bill the discarded amount, not the dose: they are not
         checked themselves, and their units count towards the dose of the same code on the encounter
         (a vial's 400 mg on the administered line, billed as 38 units of 10 mg and 2 more JW, is
-        billed in full), and towards its typical units.
+        billed in full), and towards its typical units. Lines with the FB modifier bill a drug given
+        to the practice without cost (a free sample, CMS HCPCS modifier FB): nothing is lost on them,
+        and they are not checked, nor counted in a day's units for the MUE or in typical units.
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
@@ -388,7 +398,8 @@ class JcodeUnitMismatch(Rule):
         # NOTE: one scan of the drug lines, cached: the dose, MUE and typical-units checks read the billed
         # ones, the waste below the discarded (JW) ones.
         drug_lines = ctx.lines.filter(_drug()).with_columns(_waste().alias("discarded")).cache()
-        drugs = drug_lines.filter(pl.col("discarded").not_())
+        # A drug given free of cost (FB) loses nothing, whatever its units: it is not checked.
+        drugs = drug_lines.filter(pl.col("discarded").not_() & _free().not_())
         # The units billed as discarded (JW) of each code on the encounter. NOTE: a system that records the
         # vial's NDC quantity on the administered line too (400 mg given as 380 billed, 20 on the JW line)
         # bills the dose in full: those units are not missing.
