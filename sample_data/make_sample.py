@@ -2,13 +2,13 @@
 
 A small realistic practice: six rendering providers, six payers, about 900 patients, 18 months of
 office, injection, chemotherapy, immunization, hydration, brace and esketamine encounters with paid
-amounts and NDC quantities. Each rule's positive and negative cases are planted at known rates, including a
-drug billed on a separate claim from its administration (no finding) and encounters without a
+amounts and NDC quantities. Each rule's positive and negative cases are planted at known rates,
+including a drug billed on a separate claim from its administration (no finding), encounters without a
 patient id (the claim is the encounter), drug lines billed with no units, a drug voided as some systems
-write a void (the units again at a negative charge) and billed again right, plus a few bad rows that must
-land in rejects.csv. A third
-of the Medicare drug claims is crossed over to Medicaid (dual-eligible patients): a second claim of
-the same lines, paying the coinsurance, written last; its errors are the primary claim's, one finding.
+write a void (the units again at a negative charge) and billed again right, and a free sample billed
+with FB; plus a few bad rows that must land in rejects.csv. A third of the Medicare drug claims is
+crossed over to Medicaid (dual-eligible patients): a second claim of the same lines, paying the
+coinsurance, written last; its errors are the primary claim's, one finding.
 
 Run ``.venv/bin/python sample_data/make_sample.py`` (it uses the installed package's schema) to
 regenerate; the output is identical every time.
@@ -279,7 +279,8 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
     # Written after the others, with no random draw but the claims' diagnoses, so that the lines above are
     # unchanged. POSITIVE: drugs billed with no units, which are paid $0: J2357 with its NDC quantity (the
     # whole dose is missing), J3301 without one (a typical dose of its provider is). A J3301 voided as some
-    # systems write a void (the units again, at a negative charge), then billed right: no finding.
+    # systems write a void (the units again, at a negative charge), then billed right: no finding. A free
+    # sample billed with FB: no finding.
     payer, date = PAYERS[3], start + dt.timedelta(days=220)
     ndc, unit, dose, _, _, _ = DRUGS["J2357"]
     claim = practice.claim("P00901", date, PROVIDERS[0], payer)
@@ -302,6 +303,10 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
         ndc_quantity="40",
         ndc_unit="ME",
     )
+    # A free sample of J3301 (FB), billed as 1 unit for its 40 mg and paid nothing: no finding.
+    claim = practice.claim("P00904", date, PROVIDERS[3], payer)
+    claim.add("96372", 1, ADMIN_RATES["96372"] * 2.5, admin_paid)
+    claim.add("J3301", 1, 0.0, 0.0, modifiers="FB", ndc=DRUGS["J3301"][0], ndc_quantity="40", ndc_unit="ME")
 
     _cross_over(practice)
     lines = [line for claim in practice.claims for line in claim.lines]
