@@ -863,10 +863,8 @@ def _normalise_text(
     if name == "ndc_unit":
         value = _recoded(text.str.to_uppercase(), NDC_UNIT_SPELLINGS)
         return value, parsed.is_not_null() & ~parsed.is_in(NDC_UNITS), f"not one of {', '.join(NDC_UNITS)}"
-    if name == "revenue_code":
-        return _zero_pad(text, 4), None, ""
-    if name == "place_of_service":
-        return _zero_pad(text, 2), None, ""
+    if name in _PADDED_CODES:
+        return _zero_pad(text, _PADDED_CODES[name]), None, ""
     if name == "modifiers":
         return _join_codes(text, ","), None, ""
     if name == "diagnosis_codes":
