@@ -424,25 +424,24 @@ def _corrected(lines: pl.LazyFrame, reversals: pl.DataFrame, path: Path) -> pl.L
     """
     reduced = reversals.filter(pl.col("kind") == REDUCED).select("line_id", pl.col("units").alias("_taken"))
     set_aside = reversals.filter(pl.col("kind") != REDUCED)["line_id"]
-    if reduced.is_empty():
-        return _without(lines, set_aside, path)
-    kept = (
-        lines.filter(pl.col("line_id").is_in(set_aside.implode()).not_())
-        .join(reduced.lazy(), on="line_id", how="left")
-        .with_columns((pl.col("units") - pl.col("_taken").fill_null(0)).cast(QUANTITY).alias("units"))
-        .drop("_taken")
-    )
-    with _writing_work_files(path.parent):
-        _sink_lines(kept, path).collect(engine=ENGINE)
-    return pl.scan_parquet(path, glob=False)
+    if not reduced.is_empty():
+        lines = (
+            lines.join(reduced.lazy(), on="line_id", how="left")
+            .with_columns((pl.col("units") - pl.col("_taken").fill_null(0)).cast(QUANTITY).alias("units"))
+            .drop("_taken")
+        )
+    return _without(lines, set_aside, path, rewrite=not reduced.is_empty())
 
 
-def _without(lines: pl.LazyFrame, line_ids: pl.Series, path: Path) -> pl.LazyFrame:
-    """``lines`` but those of ``line_ids``: by a filter, or, for many, written again to the work file ``path``."""
-    if line_ids.is_empty():
+def _without(lines: pl.LazyFrame, line_ids: pl.Series, path: Path, *, rewrite: bool = False) -> pl.LazyFrame:
+    """``lines`` but those of ``line_ids``: by a filter, or, for many, written again to the work file ``path``.
+
+    ``rewrite`` writes them again whatever their number.
+    """
+    if line_ids.is_empty() and not rewrite:
         return lines
     kept = lines.filter(pl.col("line_id").is_in(line_ids.implode()).not_())
-    if len(line_ids) <= _FILTER_LINES:
+    if len(line_ids) <= _FILTER_LINES and not rewrite:
         return kept
     with _writing_work_files(path.parent):
         _sink_lines(kept, path).collect(engine=ENGINE)
