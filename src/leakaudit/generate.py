@@ -307,10 +307,10 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         missing = office & (rng.random(count) < PLANT_RATES["drug-admin-without-drug"])
         voided = office & ~missing & (rng.random(count) < VOID_RATE)
         billed_right = office & ~missing & ~voided
-        draw = rng.random(count)
-        under = billed_right & (draw < PLANT_RATES["jcode-unit-mismatch"])
+        draw, rate_under = rng.random(count), PLANT_RATES["jcode-unit-mismatch"]
+        under = billed_right & (draw < rate_under)
         # NOTE: of the same draw, so that the lines of other plants are those of the same seed before this one.
-        no_units = under & (draw < PLANT_RATES["jcode-unit-mismatch"] * NO_UNITS_SHARE)
+        no_units = under & (draw < rate_under * NO_UNITS_SHARE)
         corrected = billed_right & ~under & (rng.random(count) < DECOY_RATES["corrected"])
         # Some of a vial thrown away: its units billed with JW beside the units given (every drug bills 2+).
         wastes = billed_right & ~under & ~corrected & (rng.random(count) < DECOY_RATES["discarded"])
@@ -320,7 +320,6 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         second = np.where(above, mue - units + rng.integers(1, units.astype(np.int64) + 1), 0.0)
         # A free sample, billed with FB as 1 unit and paid nothing. NOTE: of the draw of ``under``, above its
         # rate, so that the other lines of a seed are unchanged.
-        rate_under = PLANT_RATES["jcode-unit-mismatch"]
         free = billed_right & ~under & ~corrected & ~wastes & ~above & (draw < rate_under + DECOY_RATES["free"])
         # NOTE: whole items and mL for the units of a dose; a second dose's or a waste's would be fractions.
         form, per_unit = v.column(drugs, 7)[drug], _pick_at(drugs, drug, 8).astype(float)

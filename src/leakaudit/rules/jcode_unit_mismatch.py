@@ -192,9 +192,14 @@ def _discarded(template: str) -> pl.Expr:
     return pl.when(wasted > 0).then(pl.format(template, number_text(wasted))).otherwise(pl.lit(""))
 
 
+def _has_modifier(modifier: str) -> pl.Expr:
+    """The line's modifiers (a comma-separated list) hold ``modifier``."""
+    return pl.col("modifiers").str.contains(rf"(^|,){modifier}(,|$)").fill_null(False)
+
+
 def _waste() -> pl.Expr:
     """The line bills drug discarded from a vial (JW), not a dose."""
-    return pl.col("modifiers").str.contains(r"(^|,)JW(,|$)").fill_null(False)
+    return _has_modifier("JW")
 
 
 def _free() -> pl.Expr:
@@ -202,7 +207,7 @@ def _free() -> pl.Expr:
 
     Nothing was paid for it, so no units of it are lost (CMS HCPCS modifier FB).
     """
-    return pl.col("modifiers").str.contains(r"(^|,)FB(,|$)").fill_null(False)
+    return _has_modifier("FB")
 
 
 def _drug() -> pl.Expr:
