@@ -76,7 +76,7 @@ CREATE TEMP MACRO ndc11(ndc) AS ndc11_of(ndc_text(ndc));
 #: units against the NDC dose (converted directly by the units' kind, else through the CMS crosswalk), the
 #: CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units;
 #: and a drug line of no units, without a dose to convert. Lines of drug discarded (JW) or given free of cost
-#: (FB) are not checked.
+#: (FB) are not checked, and ``expired`` leaves out FB lines too.
 DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (
@@ -197,9 +197,10 @@ CREATE TEMP TABLE expired AS
 WITH outside AS (
   SELECT l.*
   FROM l LEFT JOIN read_parquet('{reference}/hcpcs.parquet') h ON l.procedure_code = h.code
-  WHERE (h.code IS NOT NULL AND (l.service_date > h.termination_date OR l.service_date < h.effective_from))
+  WHERE NOT coalesce(l.modifiers LIKE '%FB%', false) AND (
+     (h.code IS NOT NULL AND (l.service_date > h.termination_date OR l.service_date < h.effective_from))
      OR (h.code IS NULL AND regexp_matches(l.procedure_code, '^[A-CE-V][0-9]{{4}}$'))
-     OR (h.code IS NULL AND NOT regexp_matches(l.procedure_code, '^[0-9]{{4}}[0-9FTUM]$|^D[0-9]{{4}}$|^[A-CE-V][0-9]{{4}}$'))
+     OR (h.code IS NULL AND NOT regexp_matches(l.procedure_code, '^[0-9]{{4}}[0-9FTUM]$|^D[0-9]{{4}}$|^[A-CE-V][0-9]{{4}}$')))
 )
 SELECT claim_id, line_number FROM outside
 {once_per_service};

@@ -280,7 +280,7 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
     # unchanged. POSITIVE: drugs billed with no units, which are paid $0: J2357 with its NDC quantity (the
     # whole dose is missing), J3301 without one (a typical dose of its provider is). A J3301 voided as some
     # systems write a void (the units again, at a negative charge), then billed right: no finding. A free
-    # sample billed with FB: no finding.
+    # sample billed with FB, and one under a terminated code: no finding.
     payer, date = PAYERS[3], start + dt.timedelta(days=220)
     ndc, unit, dose, _, _, _ = DRUGS["J2357"]
     claim = practice.claim("P00901", date, PROVIDERS[0], payer)
@@ -307,6 +307,9 @@ def build(seed: int = SEED) -> list[dict[str, str]]:
     claim = practice.claim("P00904", date, PROVIDERS[3], payer)
     claim.add("96372", 1, ADMIN_RATES["96372"] * 2.5, admin_paid)
     claim.add("J3301", 1, 0.0, 0.0, modifiers="FB", ndc=DRUGS["J3301"][0], ndc_quantity="40", ndc_unit="ME")
+    # A free sample of esketamine (FB) billed under S0013 after its termination, paid nothing: no finding.
+    claim = practice.claim("P00905", dt.date(2026, 2, 16), PROVIDERS[4], payer)
+    claim.add("S0013", 56, 0.0, 0.0, modifiers="FB")
 
     _cross_over(practice)
     lines = [line for claim in practice.claims for line in claim.lines]

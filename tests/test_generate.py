@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import polars as pl
@@ -53,10 +54,14 @@ def test_decoys_are_planted_beside_the_errors(generated: Path) -> None:
     assert set(credits["procedure_code"].str.slice(0, 1)) == {"J", "S"}  # drugs, and S0013 after its end
     discarded = lines.filter(pl.col("modifiers") == "JW")
     assert discarded.height > 50 and discarded["procedure_code"].str.starts_with("J").all()
-    # Free samples (FB): a drug billed as 1 unit, paid nothing.
+    # Free samples (FB), paid nothing: a drug billed as 1 unit, or S0013 billed after its termination.
     free = lines.filter(pl.col("modifiers") == "FB")
-    assert free.height > 10 and free["procedure_code"].str.starts_with("J").all()
-    assert (free["units"] == 1).all() and (free["paid_amount"] == 0).all()
+    assert (free["paid_amount"] == 0).all()
+    free_drugs = free.filter(pl.col("procedure_code").str.starts_with("J"))
+    assert free_drugs.height > 10 and (free_drugs["units"] == 1).all()
+    free_expired = free.filter(pl.col("procedure_code") == "S0013")
+    assert free_expired.height > 0 and (free_expired["service_date"] >= dt.date(2026, 1, 1)).all()
+    assert free_drugs.height + free_expired.height == free.height
     in_hospital = lines.filter(pl.col("place_of_service") == "22")
     assert set(in_hospital["procedure_code"]) & {"96372", "96413"}
     assert not in_hospital["procedure_code"].str.starts_with("J").any()  # the hospital bills the drug

@@ -37,7 +37,7 @@ Beside the errors, billing that a careless audit would flag is planted at the ra
 - ``corrected``: a line billed wrong (a drug as 1 unit, S0013 after its termination), voided by a
   credit line and billed again right;
 - ``free``: a drug given to the practice free of cost (a sample) billed with modifier FB, as 1 unit
-  and paid nothing: nothing of it is lost;
+  and paid nothing, or as S0013 after its termination: nothing of it is lost;
 - ``discarded``: the part of a vial thrown away billed on a line of its own with modifier JW; the
   administered line's NDC quantity is the whole vial, as some systems write it. Without an NDC, the
   administered line's units are below the provider's typical units, the JW line's making them up.
@@ -405,8 +405,12 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
     after = day >= SWITCH
     spravato_units = rng.choice([56.0, 84.0], count)
     spravato_paid = paid(spravato_units * 10.5)
-    expired = mask & after & (rng.random(count) < PLANT_RATES["expired-code"])
+    draw, rate_expired = rng.random(count), PLANT_RATES["expired-code"]
+    expired = mask & after & (draw < rate_expired)
     corrected = mask & after & ~expired & (rng.random(count) < DECOY_RATES["corrected"])
+    # A free sample billed with FB under the terminated code, paid nothing: no loss. NOTE: of the draw of
+    # ``expired``, above its rate, so that the other lines of a seed are unchanged.
+    free = mask & after & ~expired & ~corrected & (draw < rate_expired + DECOY_RATES["free"])
     for sign in (1.0, -1.0):  # S0013 billed after its termination, voided by a credit line
         add(
             corrected,
@@ -418,10 +422,11 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         )
     numbers = add(
         mask,
-        procedure_code=np.where(after & ~expired, v.id("J0013"), v.id("S0013")),
+        procedure_code=np.where(after & ~expired & ~free, v.id("J0013"), v.id("S0013")),
         units=spravato_units,
         charge=spravato_units * 25.0,
-        paid=np.where(expired, 0.0, spravato_paid),
+        paid=np.where(expired | free, 0.0, spravato_paid),
+        modifiers=np.where(free, v.id("FB"), v.id(None)),
     )
     plant("expired-code", expired, numbers, spravato_paid)
 

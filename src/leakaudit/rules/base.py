@@ -194,6 +194,20 @@ def practice_line_in_facility() -> pl.Expr:
     return in_facility & pl.col("revenue_code").is_null()
 
 
+def has_modifier(modifier: str) -> pl.Expr:
+    """The line's modifiers (a comma-separated list) hold ``modifier``."""
+    return pl.col("modifiers").str.contains(rf"(^|,){modifier}(,|$)").fill_null(False)
+
+
+def provided_free() -> pl.Expr:
+    """The line bills an item provided without cost to the practice (FB: a free sample, a replacement).
+
+    Nothing was paid for it, so nothing is lost on the line, whatever its code or units (CMS HCPCS
+    modifier FB).
+    """
+    return has_modifier("FB")
+
+
 def number_text(value: pl.Expr) -> pl.Expr:
     """A quantity for a message: ``4`` rather than ``4.0``, else up to 3 decimals."""
     as_float = value.cast(pl.Float64)

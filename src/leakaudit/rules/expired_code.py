@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from leakaudit.rules.base import Rule, hits
+from leakaudit.rules.base import Rule, hits, provided_free
 from leakaudit.rules.context import AuditContext
 
 #: HCPCS Level II: a letter and four digits. D is left out: D-codes are CDT (ADA dental codes),
@@ -92,7 +92,9 @@ class ExpiredCode(Rule):
         another CMS file loaded (ASP, NDC crosswalk, MUE, DMEPOS fees) is valid. CPT codes are
         checked only against a CPT code list the user supplies (licensed users hold one; none is
         shipped); without it a code of CPT format is accepted. Code-like values that are neither CPT
-        nor HCPCS (internal charge codes) are medium confidence; the others are high.
+        nor HCPCS (internal charge codes) are medium confidence; the others are high. A line billed
+        with modifier FB (an item provided free of cost: a sample) is not flagged: nothing is paid
+        for it, whatever its code.
 
     How the loss is estimated:
         The line's units times: the organisation's own median paid per unit for the replacement code
@@ -139,7 +141,8 @@ class ExpiredCode(Rule):
         flagged = (
             lines.join(code_validity(ctx), left_on="procedure_code", right_on="code", how="left")
             .with_columns(status.alias("status"))
-            .filter(pl.col("status").is_not_null())
+            # An item given free of cost (FB) loses nothing, though its code is wrong.
+            .filter(pl.col("status").is_not_null() & provided_free().not_())
         )
         rebill = (
             pl.when(pl.col("replacement").is_not_null())

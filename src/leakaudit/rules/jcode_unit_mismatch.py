@@ -5,7 +5,18 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.refdata import ndc11, ndc11_forms
-from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, count_text, hits, is_or_are, number_text
+from leakaudit.rules.base import (
+    ANCHOR,
+    Rule,
+    anchor_key,
+    anchor_lines,
+    count_text,
+    has_modifier,
+    hits,
+    is_or_are,
+    number_text,
+    provided_free,
+)
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import is_drug_product
 from leakaudit.rules.same_service import distinct_services, one_copy
@@ -192,22 +203,9 @@ def _discarded(template: str) -> pl.Expr:
     return pl.when(wasted > 0).then(pl.format(template, number_text(wasted))).otherwise(pl.lit(""))
 
 
-def _has_modifier(modifier: str) -> pl.Expr:
-    """The line's modifiers (a comma-separated list) hold ``modifier``."""
-    return pl.col("modifiers").str.contains(rf"(^|,){modifier}(,|$)").fill_null(False)
-
-
 def _waste() -> pl.Expr:
     """The line bills drug discarded from a vial (JW), not a dose."""
-    return _has_modifier("JW")
-
-
-def _free() -> pl.Expr:
-    """The line bills an item provided without cost to the practice (FB: a free sample, a replacement).
-
-    Nothing was paid for it, so no units of it are lost (CMS HCPCS modifier FB).
-    """
-    return _has_modifier("FB")
+    return has_modifier("JW")
 
 
 def _drug() -> pl.Expr:
@@ -217,7 +215,7 @@ def _drug() -> pl.Expr:
 
 def _billable() -> pl.Expr:
     """The line bills a dose of a drug: units of a drug, but not of discarded drug (JW) nor a free one (FB)."""
-    return _drug() & (pl.col("units") > 0) & _waste().not_() & _free().not_()
+    return _drug() & (pl.col("units") > 0) & _waste().not_() & provided_free().not_()
 
 
 def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
@@ -404,7 +402,7 @@ class JcodeUnitMismatch(Rule):
         # ones, the waste below the discarded (JW) ones.
         drug_lines = ctx.lines.filter(_drug()).with_columns(_waste().alias("discarded")).cache()
         # A drug given free of cost (FB) loses nothing, whatever its units: it is not checked.
-        drugs = drug_lines.filter(pl.col("discarded").not_() & _free().not_())
+        drugs = drug_lines.filter(pl.col("discarded").not_() & provided_free().not_())
         # The units billed as discarded (JW) of each code on the encounter. NOTE: a system that records the
         # vial's NDC quantity on the administered line too (400 mg given as 380 billed, 20 on the JW line)
         # bills the dose in full: those units are not missing.
