@@ -117,6 +117,18 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
         # Dollar estimates: medians of own history, so not exact; but of the right size.
         assert 0.4 * row["true_amount"] <= row["estimated"] <= 1.2 * row["true_amount"], row
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
+    # Drug units, codes and devices are valued at the claim's payer's medians, which a crossover claim's
+    # coinsurance does not pull down: each payer's estimates come close to what was planted on its claims.
+    truth = pl.read_parquet(generated / "truth.parquet")
+    by_payer = (
+        result.findings.join(truth, on=["rule_id", "claim_id", "line_number"])
+        .filter(pl.col("rule_id") != "drug-admin-without-drug")  # a product's median of every drug
+        .group_by("rule_id", "payer_id")
+        .agg(pl.col("estimated_amount").cast(pl.Float64).sum() / pl.col("true_amount").cast(pl.Float64).sum())
+    )
+    assert by_payer.height == 3 * 6
+    for rule_id, payer_id, ratio in by_payer.iter_rows():
+        assert 0.95 <= ratio <= 1.05, (rule_id, payer_id, ratio)
     # Each of the unit checks finds its planted errors: the dose (in mg or IU, or items and mL through the
     # CMS crosswalk), the MUE, the typical units (no NDC); and no units billed, with and without an NDC.
     found = result.findings.join(

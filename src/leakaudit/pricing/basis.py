@@ -12,14 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import polars as pl
 
 from leakaudit.rules import AuditContext
+from leakaudit.rules.same_service import paid_copy
 from leakaudit.stats import median_by
 
 NO_PRICE_BASIS = "no price basis"
 UNIT_PRICE = pl.Decimal(18, 4)
+#: The organisation's own price from one payer is used only with at least this many paid lines.
+MIN_PAYER_LINES = 5
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,16 @@ class PriceTier:
     table: Callable[[AuditContext], pl.LazyFrame]
     codes_from: str | None = None
     fallback: bool = False
+
+
+def payer_then_every_payer(
+    name: str, keys: tuple[str, ...], table: Callable[..., pl.LazyFrame], codes_from: str | None = None
+) -> tuple[PriceTier, PriceTier]:
+    """Two tiers of one history table: the claim's payer's (``table(ctx, per_payer=True)``), then every payer's."""
+    return (
+        PriceTier(f"{name} from the payer", (*keys, "payer_id"), partial(table, per_payer=True), codes_from),
+        PriceTier(name, keys, partial(table, per_payer=False), codes_from),
+    )
 
 
 @dataclass(frozen=True)
@@ -73,3 +87,32 @@ def paid_per_unit() -> pl.Expr:
 def paid_lines(lines: pl.LazyFrame) -> pl.LazyFrame:
     """Lines the payer paid, with a positive number of units."""
     return lines.filter((pl.col("paid_amount") > 0) & (pl.col("units") > 0))
+
+
+def primary_payments(paid: pl.LazyFrame) -> pl.LazyFrame:
+    """Of paid lines, a service billed on several claims once: the copy paid most.
+
+    A crossover claim pays what the primary payer left: Medicaid after Medicare pays the coinsurance, a
+    fifth of the allowed amount. Held beside the primary payments, such lines pull a median down (most
+    of all the secondary payer's own), and a loss valued by it errs low. The copies are those of
+    :mod:`leakaudit.rules.same_service` (:func:`~leakaudit.rules.same_service.paid_copy`).
+    """
+    return paid_copy(paid)
+
+
+def history_medians(
+    lines: pl.LazyFrame, keys: Sequence[str | pl.Expr], amount: pl.Expr, *, per_payer: bool
+) -> pl.LazyFrame:
+    """:func:`median_price` of ``amount`` per ``keys``; with ``per_payer``, per payer too.
+
+    A payer's median is kept only with :data:`MIN_PAYER_LINES` lines or more. ``from_payer`` words
+    whose lines they are for a method: ``" from payer AETNA"``, or nothing.
+    """
+    if not per_payer:
+        return median_price(lines, keys, amount).with_columns(pl.lit("").alias("from_payer"))
+    lines = lines.filter(pl.col("payer_id").is_not_null())
+    return (
+        median_price(lines, [*keys, "payer_id"], amount)
+        .filter(pl.col("n") >= MIN_PAYER_LINES)
+        .with_columns(pl.format(" from payer {}", "payer_id").alias("from_payer"))
+    )

@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import polars as pl
 
-from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price, paid_lines, paid_per_unit
+from leakaudit.pricing.basis import (
+    MIN_PAYER_LINES,
+    PriceBasis,
+    PriceTier,
+    history_medians,
+    paid_lines,
+    paid_per_unit,
+    primary_payments,
+)
 from leakaudit.pricing.reference import reference_by
 from leakaudit.rules import AuditContext
-
-#: The organisation's own price for a code and payer is used only with at least this many paid lines.
-MIN_PAYER_LINES = 5
 
 
 def payer_history(ctx: AuditContext) -> pl.LazyFrame:
     """Median paid per unit of each drug code for each payer, with enough paid lines."""
-    paid = paid_lines(ctx.lines).filter(pl.col("payer_id").is_not_null())
-    return (
-        median_price(paid, [pl.col("procedure_code").alias("price_code"), "payer_id"], paid_per_unit())
-        .filter(pl.col("n") >= MIN_PAYER_LINES)
-        .select(
-            "price_code",
-            "payer_id",
-            "unit_price",
-            pl.format(
-                "median paid per unit on {} of the organisation's paid {} lines from payer {}",
-                "n",
-                "price_code",
-                "payer_id",
-            ).alias("method"),
-        )
+    paid = primary_payments(paid_lines(ctx.lines))
+    keys = [pl.col("procedure_code").alias("price_code")]
+    return history_medians(paid, keys, paid_per_unit(), per_payer=True).with_columns(
+        pl.format(
+            "median paid per unit on {} of the organisation's paid {} lines{}", "n", "price_code", "from_payer"
+        ).alias("method")
     )
 
 

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import polars as pl
 
-from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price
+from leakaudit.pricing.basis import (
+    MIN_PAYER_LINES,
+    PriceBasis,
+    PriceTier,
+    history_medians,
+    payer_then_every_payer,
+    primary_payments,
+)
 from leakaudit.pricing.reference import reference_unit_prices
 from leakaudit.refdata import codeset
 from leakaudit.rules import AuditContext
 from leakaudit.rules.brace_without_lcode import UNKNOWN_REGION
 
 
-def _lcode_lines(ctx: AuditContext) -> pl.LazyFrame:
-    """The organisation's L-code lines with their region; each also counts for "unknown region"."""
+def _lcode_lines(ctx: AuditContext, *, paid: bool = False) -> pl.LazyFrame:
+    """The organisation's L-code lines with their region; each also counts for "unknown region".
+
+    With ``paid``, only the lines paid (:func:`primary_payments`).
+    """
     code = pl.col("procedure_code")
-    lines = ctx.lines.filter(codeset("orthotic_lcodes").contains(code)).with_columns(
-        ctx.refdata.orthotics.region_of_lcode(code).alias("price_code")
-    )
+    lines = ctx.lines.filter(codeset("orthotic_lcodes").contains(code))
+    if paid:
+        lines = primary_payments(lines.filter(pl.col("paid_amount") > 0))
+    lines = lines.with_columns(ctx.refdata.orthotics.region_of_lcode(code).alias("price_code"))
     return pl.concat(
         [
             lines.filter(pl.col("price_code").is_not_null()),
@@ -25,15 +36,20 @@ def _lcode_lines(ctx: AuditContext) -> pl.LazyFrame:
     )
 
 
-def region_history(ctx: AuditContext) -> pl.LazyFrame:
+def region_history(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
     """Median paid amount of the organisation's paid L-code lines per region."""
-    paid = _lcode_lines(ctx).filter(pl.col("paid_amount") > 0)
-    return median_price(paid, ["price_code"], pl.col("paid_amount")).select(
-        "price_code",
-        "unit_price",
+    return history_medians(
+        _lcode_lines(ctx, paid=True), ["price_code"], pl.col("paid_amount"), per_payer=per_payer
+    ).with_columns(
         pl.when(pl.col("price_code") == UNKNOWN_REGION)
-        .then(pl.format("median paid on {} of the organisation's paid L-code lines (body region unknown)", "n"))
-        .otherwise(pl.format("median paid on {} of the organisation's paid {} L-code lines", "n", "price_code"))
+        .then(
+            pl.format(
+                "median paid on {} of the organisation's paid L-code lines{} (body region unknown)", "n", "from_payer"
+            )
+        )
+        .otherwise(
+            pl.format("median paid on {} of the organisation's paid {} L-code lines{}", "n", "price_code", "from_payer")
+        )
         .alias("method"),
     )
 
@@ -69,11 +85,12 @@ ORTHOSIS_FOR_REGION = PriceBasis(
     name="orthosis_for_region",
     description=(
         "An orthosis supplied without its L-code is valued at the median paid amount of the organisation's own "
-        "L-code lines for the same body region; else at the CMS DMEPOS fee (the audit's state, else the national "
+        f"L-code lines for the same body region, from the line's payer where it has at least {MIN_PAYER_LINES} "
+        "paid lines, else from every payer; else at the CMS DMEPOS fee (the audit's state, else the national "
         "median) of the region's most common L-code in the organisation's history, or of its typical L-code."
     ),
     tiers=(
-        PriceTier("organisation history", ("price_code",), region_history),
+        *payer_then_every_payer("organisation history", ("price_code",), region_history),
         PriceTier("CMS DMEPOS fee", ("price_code",), region_reference, fallback=True),
     ),
 )

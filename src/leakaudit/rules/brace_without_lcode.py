@@ -28,10 +28,10 @@ class BraceWithoutLcode(Rule):
         map are a data file a user can extend (``--orthotics``).
 
     How the loss is estimated:
-        The median paid amount of the organisation's own L-code lines for that body region; else the
-        CMS DMEPOS fee (for ``--state``, else the national median) of the region's most common L-code
-        in the organisation's history, or of its typical L-code; else no price basis. The method says
-        which.
+        The median paid amount of the organisation's own L-code lines for that body region, from the
+        claim's payer where it has at least 5 paid lines, else from every payer; else the CMS DMEPOS
+        fee (for ``--state``, else the national median) of the region's most common L-code in the
+        organisation's history, or of its typical L-code; else no price basis. The method says which.
 
     Example:
         A 99214 visit for a knee sprain bills 99070 "Hinged knee brace" and no L-code: one high-

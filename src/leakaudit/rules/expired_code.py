@@ -99,7 +99,8 @@ class ExpiredCode(Rule):
     How the loss is estimated:
         The line's units times: the organisation's own median paid per unit for the replacement code
         the release cross-walks to; else its own median paid per unit for the billed code on lines
-        billed while it was valid; else the CMS reference price (ASP payment limit or DMEPOS fee) of
+        billed while it was valid (each from the claim's payer where it has at least 5 paid lines, else
+        from every payer); else the CMS reference price (ASP payment limit or DMEPOS fee) of
         the replacement, else of the code. The method says which.
 
     Example:
