@@ -112,12 +112,18 @@ def distinct_services(lines: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def paid_copy(lines: pl.LazyFrame) -> pl.LazyFrame:
-    """One line per service of ``lines``: the copy paid most, then the first in input order.
+    """``lines`` but, of a service on several lines, those paid less than its copy paid most.
 
     For what the organisation is paid for a service, such as a payer's median paid per unit: the
-    copy a crossover claim bills to the secondary payer pays only what the primary payer left.
-    Unlike :func:`one_copy`, two lines of one claim with the same key are one line too; and it joins
-    nothing back, which on the paid drug lines of 10 M lines took 0.25 s instead of 0.55 s.
+    copy a crossover claim bills to the secondary payer pays only what the primary payer left. Copies
+    paid alike are all kept (they add the same amount), so which stay does not depend on the order of
+    the lines. Services are told apart by a 64-bit hash of :data:`SERVICE_KEY`; two services whose
+    keys collide would lose the one paid less: a chance too small to matter.
+
+    NOTE: one streaming group-by of a hash, a count and a maximum, and only the services with copies
+    joined back: on the paid drug lines of 100 M lines, 3.5 s and 1.7 GB peak. Picking the lead copy
+    by a sort inside each group of the key took 4.9 s and 4.2 GB; :func:`one_copy`'s join back of
+    every group, twice the time of that at 10 M.
 
     Below, Medicare paid $80.00 for the service and Medicaid the coinsurance: Medicare's copy is kept.
 
@@ -136,10 +142,18 @@ def paid_copy(lines: pl.LazyFrame) -> pl.LazyFrame:
     >>> paid_copy(lines).sort("encounter_id").select("payer_id", "paid_amount").collect().rows()
     [('MCR', 80.0), ('MCD', 64.0)]
     """
-    lead = pl.exclude(SERVICE_KEY).sort_by(
-        [pl.col("paid_amount").fill_null(0), pl.col("line_id")], descending=[True, False]
+    service, top = "_service", "_paid_most"
+    hashed = lines.with_columns(pl.struct(SERVICE_KEY).hash().alias(service))
+    copied = (
+        hashed.group_by(service)
+        .agg(pl.len().alias(_COPIES), pl.col("paid_amount").max().alias(top))
+        .filter(pl.col(_COPIES) > 1)
+        .drop(_COPIES)
     )
-    return lines.group_by(SERVICE_KEY).agg(lead.first())
+    kept = hashed.join(copied, on=service, how="left").filter(
+        pl.col(top).is_null() | (pl.col("paid_amount") == pl.col(top))
+    )
+    return kept.drop(service, top)
 
 
 def _on_lead_claim(frame: pl.LazyFrame, keys: Sequence[str], *group_values: pl.Expr) -> pl.LazyFrame:
