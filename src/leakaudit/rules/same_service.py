@@ -19,8 +19,9 @@ order. Its message names the other claims and their payers, which need the same 
 that find one problem per encounter already flag one copy: nothing changes for them.
 
 What counts or adds up services does the same: a provider's typical units count each service once
-(:func:`distinct_services`), and a day's units held against the MUE add a payer's copies once
-(:func:`one_copy`).
+(:func:`distinct_services`), a day's units held against the MUE add a payer's copies once
+(:func:`one_copy`), and the price bases' medians of what a service is paid take it at its copy paid
+most (:func:`paid_copy`).
 
 Example: J3301 billed as 1 unit for a 40 mg dose on claim C1 to Medicare (paid $0.68) and on C2 to
 Medicaid (paid $0.17), the same line crossed over. ``jcode-unit-mismatch`` flags both lines; one
