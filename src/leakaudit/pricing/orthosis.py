@@ -27,13 +27,10 @@ def _lcode_lines(ctx: AuditContext, *, paid: bool = False) -> pl.LazyFrame:
     lines = ctx.lines.filter(codeset("orthotic_lcodes").contains(code))
     if paid:
         lines = primary_payments(lines.filter(pl.col("paid_amount") > 0))
-    lines = lines.with_columns(ctx.refdata.orthotics.region_of_lcode(code).alias("price_code"))
-    return pl.concat(
-        [
-            lines.filter(pl.col("price_code").is_not_null()),
-            lines.with_columns(pl.lit(UNKNOWN_REGION).alias("price_code")),
-        ]
-    )
+    # NOTE: one row per region of the line, exploded, rather than the lines read twice and concatenated:
+    # without shared subplans each reading picked the paid copies again.
+    regions = pl.concat_list(ctx.refdata.orthotics.region_of_lcode(code), pl.lit(UNKNOWN_REGION))
+    return lines.with_columns(regions.alias("price_code")).explode("price_code").drop_nulls("price_code")
 
 
 def region_history(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
