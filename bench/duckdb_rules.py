@@ -17,12 +17,16 @@ import duckdb
 from leakaudit.rules.jcode_unit_mismatch import DOSAGE_UNIT_MEASURES, NDC_UNIT_MEASURES
 
 #: The claim lines the rules read, from ``{lines}`` (a table expression), with their encounter key; without
-#: the credit lines (negative units) and the charges they reverse: for each, the earliest charge (in the
-#: order ``{order}``, the inputs' as leakaudit reads them) of its encounter, code and units.
+#: the credit lines (negative units, or the units billed at a negative charge) and the charges they
+#: reverse: for each, the earliest charge (in the order ``{order}``, the inputs' as leakaudit reads them)
+#: of its encounter, code and units.
+#: The units of a line, a void written as the units billed at a negative charge read as a credit line.
+CREDITED_UNITS = "CASE WHEN units > 0 AND charge_amount < 0 THEN -units ELSE units END"
 LINES = """
 CREATE TEMP VIEW all_lines AS
-SELECT *, CASE WHEN patient_id IS NOT NULL THEN 'P:' || patient_id || '|' || service_date
-               ELSE 'C:' || claim_id END AS enc
+SELECT * REPLACE ({units} AS units),
+  CASE WHEN patient_id IS NOT NULL THEN 'P:' || patient_id || '|' || service_date
+       ELSE 'C:' || claim_id END AS enc
 FROM {lines};
 
 CREATE TEMP TABLE set_aside AS
@@ -214,9 +218,9 @@ ONCE_PER_SERVICE = """QUALIFY claim_id = first_value(claim_id) OVER (
   ORDER BY coalesce(paid_amount, 0) DESC, {order})"""
 
 
-def detect(con: duckdb.DuckDBPyConnection, lines: str, order: str, reference: str) -> None:
+def detect(con: duckdb.DuckDBPyConnection, lines: str, order: str, reference: str, units: str = CREDITED_UNITS) -> None:
     """Run the four detections over the table expression ``lines``, its rows read in the ``order`` of its
-    columns named; print each one's count of hits."""
+    columns named, its ``units`` the SQL expression given; print each one's count of hits."""
     detections = DETECTIONS.format(
         reference=reference,
         facility=FACILITY,
@@ -227,7 +231,7 @@ def detect(con: duckdb.DuckDBPyConnection, lines: str, order: str, reference: st
         ndc_units=NDC_UNITS,
         dosage_units=DOSAGE_UNITS,
     )
-    con.execute(MACROS + LINES.format(lines=lines, order=order) + detections)
+    con.execute(MACROS + LINES.format(lines=lines, order=order, units=units) + detections)
     for table in ("drug_admin", "brace", "jcode", "expired"):
         print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 

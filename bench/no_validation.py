@@ -17,21 +17,33 @@ import polars as pl
 from leakaudit.findings import find_all
 from leakaudit.io import resolve_sources
 from leakaudit.io.reader import encounter_id, line_id
-from leakaudit.io.reversals import find_reversals
+from leakaudit.io.reversals import REDUCED, find_reversals
 from leakaudit.refdata import load_refdata
 from leakaudit.rules import AuditContext, get_rules
 
 
 def unvalidated_lines(claims: Path) -> pl.LazyFrame:
     """Every part as it is, with the ``line_id`` and ``encounter_id`` the reader would give its lines, less
-    the credit lines and the charges they reverse (as the audit sets them aside, by a filter)."""
+    the credit lines and the charges they reverse (as the audit sets them aside, by a filter), and the
+    charges partly credited less the units credited. A void written as the units billed at a negative
+    charge is a credit line, as the reader reads it."""
+    units = pl.col("units")
     parts = [
         pl.scan_parquet(path).with_row_index("row", offset=1).with_columns(line_id(index, pl.col("row"))).drop("row")
         for index, path in enumerate(resolve_sources([claims]))
     ]
-    lines = pl.concat(parts).with_columns(encounter_id())
-    set_aside = find_reversals(lines)["line_id"]
-    return lines.filter(pl.col("line_id").is_in(set_aside.implode()).not_())
+    lines = pl.concat(parts).with_columns(
+        encounter_id(), pl.when((units > 0) & (pl.col("charge_amount") < 0)).then(-units).otherwise(units)
+    )
+    reversals = find_reversals(lines)
+    set_aside = reversals.filter(pl.col("kind") != REDUCED)["line_id"]
+    reduced = reversals.filter(pl.col("kind") == REDUCED).select("line_id", pl.col("units").alias("_taken"))
+    return (
+        lines.filter(pl.col("line_id").is_in(set_aside.implode()).not_())
+        .join(reduced.lazy(), on="line_id", how="left")
+        .with_columns((units - pl.col("_taken").fill_null(0)).cast(lines.collect_schema()["units"]))
+        .drop("_taken")
+    )
 
 
 if __name__ == "__main__":

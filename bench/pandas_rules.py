@@ -32,6 +32,7 @@ COLUMNS = [
     "place_of_service",
     "rendering_npi",
     "paid_amount",
+    "charge_amount",
     "payer_id",
 ]
 #: The places of service where the facility bills the drug (leakaudit's ``facility_places_of_service``).
@@ -96,8 +97,11 @@ def main(claims: Path, reference: Path) -> None:
         "P:" + lines["patient_id"].astype(str) + "|" + lines["service_date"].astype(str),
         "C:" + lines["claim_id"],
     )
-    # Credit lines (negative units) and, for each, the earliest charge of its encounter, code and units.
+    # Credit lines (negative units, or the units billed at a negative charge) and, for each, the earliest
+    # charge of its encounter, code and units.
     lines["units"] = lines["units"].astype(float)
+    by_charge = (lines["units"] > 0) & (lines["charge_amount"].astype(float) < 0)
+    lines.loc[by_charge, "units"] = -lines.loc[by_charge, "units"]
     credits = lines[lines["units"] < 0]
     key = ["enc", "procedure_code", "units"]
     wanted = credits.assign(units=-credits["units"]).groupby(key).size().rename("n").reset_index()

@@ -52,6 +52,14 @@ def test_decoys_are_planted_beside_the_errors(generated: Path) -> None:
     assert voided.height == voided["claim_id"].n_unique() == credits.height
     assert (voided["line_number_right"] < voided["line_number"]).all()
     assert set(credits["procedure_code"].str.slice(0, 1)) == {"J", "S"}  # drugs, and S0013 after its end
+    # The other drug voids are written as the units billed at a negative charge, each after its charge.
+    by_charge = lines.filter((pl.col("units") > 0) & (pl.col("charge_amount") < 0))
+    assert by_charge.height > 0.5 * credits.filter(pl.col("procedure_code").str.starts_with("J")).height
+    assert by_charge["procedure_code"].str.starts_with("J").all()
+    charged = lines.filter(pl.col("charge_amount") > 0).select("claim_id", "procedure_code", "units", "line_number")
+    voids = by_charge.join(charged, on=["claim_id", "procedure_code", "units"], suffix="_charge")
+    after_charge = voids.filter(pl.col("line_number_charge") < pl.col("line_number"))
+    assert after_charge.select("claim_id", "line_number").unique().height == by_charge.height
     discarded = lines.filter(pl.col("modifiers") == "JW")
     assert discarded.height > 50 and discarded["procedure_code"].str.starts_with("J").all()
     # Free samples (FB), paid nothing: a drug billed as 1 unit, or S0013 billed after its termination.

@@ -35,7 +35,8 @@ Beside the errors, billing that a careless audit would flag is planted at the ra
 - ``facility``: an administration given in an outpatient hospital (place of service 22), whose drug
   the facility bills: the practice bills the administration alone;
 - ``corrected``: a line billed wrong (a drug as 1 unit, S0013 after its termination), voided by a
-  credit line and billed again right;
+  credit line and billed again right (about half the drug voids written as the units billed at a
+  negative charge, the others as negative units);
 - ``free``: a drug given to the practice free of cost (a sample) billed with modifier FB, as 1 unit
   and paid nothing, or as S0013 after its termination: nothing of it is lost;
 - ``discarded``: the part of a vial thrown away billed on a line of its own with modifier JW; the
@@ -130,6 +131,9 @@ PLANT_RATES = {
 #: Of the drug lines of administration encounters, the share voided and never billed again (a planted
 #: ``drug-admin-without-drug``).
 VOID_RATE = 0.01
+#: Of the drug voids (never billed again, or billed again right), those whose uniform draw is at least this
+#: (about half) are written as the units billed at a negative charge, not as negative units.
+VOID_BY_CHARGE_DRAW = 0.5
 #: Of the drug lines billed right, the share followed by a second dose of the drug on a line of its own
 #: that takes the day's units above the MUE (a planted ``jcode-unit-mismatch``: the payer denies both).
 ABOVE_MUE_RATE = 0.01
@@ -329,15 +333,20 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         ndc = np.where(scanned, np.array([v.id(_label_digits(row[1])) for row in drugs])[drug], ndc)
         drug_line = {"procedure_code": code, "ndc": ndc, "ndc_unit": unit}
         wrong_units = np.where(corrected, 1.0, units)
+        # Half the voids are written as some systems write them: the units billed again, at a negative
+        # charge. NOTE: of the draw of ``under`` (independent of the voided and corrected lines), so that
+        # the other lines of a seed are unchanged.
+        by_charge = draw >= VOID_BY_CHARGE_DRAW
         for sign in (1.0, -1.0):  # billed, then voided by a credit line
+            written = np.where(by_charge, 1.0, sign)
             add(
                 voided | corrected,
                 crosses=False,
                 **drug_line,
-                units=sign * wrong_units,
+                units=written * wrong_units,
                 charge=sign * wrong_units * rate * 3.0,
                 paid=0.0,
-                ndc_quantity=sign * units * dose,
+                ndc_quantity=written * units * dose,
             )
         billed = np.where(no_units, 0.0, np.where(under | free, 1.0, units - discarded))
         numbers = add(
