@@ -16,12 +16,12 @@ import duckdb
 
 from leakaudit.rules.jcode_unit_mismatch import DOSAGE_UNIT_MEASURES, NDC_UNIT_MEASURES
 
+#: The units of a line, a void written as the units billed at a negative charge read as a credit line.
+CREDITED_UNITS = "CASE WHEN units > 0 AND charge_amount < 0 THEN -units ELSE units END"
 #: The claim lines the rules read, from ``{lines}`` (a table expression), with their encounter key; without
 #: the credit lines (negative units, or the units billed at a negative charge) and the charges they
 #: reverse: for each, the earliest charge (in the order ``{order}``, the inputs' as leakaudit reads them)
 #: of its encounter, code and units.
-#: The units of a line, a void written as the units billed at a negative charge read as a credit line.
-CREDITED_UNITS = "CASE WHEN units > 0 AND charge_amount < 0 THEN -units ELSE units END"
 LINES = """
 CREATE TEMP VIEW all_lines AS
 SELECT * REPLACE ({units} AS units),
