@@ -17,7 +17,7 @@ import polars as pl
 from leakaudit.findings import find_all
 from leakaudit.io import resolve_sources
 from leakaudit.io.reader import encounter_id, line_id
-from leakaudit.io.reversals import REDUCED, find_reversals
+from leakaudit.io.reversals import credited_units, find_reversals, set_aside, with_credits_taken
 from leakaudit.refdata import load_refdata
 from leakaudit.rules import AuditContext, get_rules
 
@@ -27,23 +27,13 @@ def unvalidated_lines(claims: Path) -> pl.LazyFrame:
     the credit lines and the charges they reverse (as the audit sets them aside, by a filter), and the
     charges partly credited less the units credited. A void written as the units billed at a negative
     charge is a credit line, as the reader reads it."""
-    units = pl.col("units")
     parts = [
         pl.scan_parquet(path).with_row_index("row", offset=1).with_columns(line_id(index, pl.col("row"))).drop("row")
         for index, path in enumerate(resolve_sources([claims]))
     ]
-    lines = pl.concat(parts).with_columns(
-        encounter_id(), pl.when((units > 0) & (pl.col("charge_amount") < 0)).then(-units).otherwise(units)
-    )
+    lines = pl.concat(parts).with_columns(encounter_id(), credited_units())
     reversals = find_reversals(lines)
-    set_aside = reversals.filter(pl.col("kind") != REDUCED)["line_id"]
-    reduced = reversals.filter(pl.col("kind") == REDUCED).select("line_id", pl.col("units").alias("_taken"))
-    return (
-        lines.filter(pl.col("line_id").is_in(set_aside.implode()).not_())
-        .join(reduced.lazy(), on="line_id", how="left")
-        .with_columns((units - pl.col("_taken").fill_null(0)).cast(lines.collect_schema()["units"]))
-        .drop("_taken")
-    )
+    return with_credits_taken(lines, reversals).filter(pl.col("line_id").is_in(set_aside(reversals).implode()).not_())
 
 
 if __name__ == "__main__":

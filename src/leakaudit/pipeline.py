@@ -46,12 +46,13 @@ from leakaudit.io import (
     repeat_ranges,
     rewrite_refused,
     scan_claim_lines,
+    set_aside,
+    with_credits_taken,
 )
 from leakaudit.pricing import BASES
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
 from leakaudit.rules import AUDITED_COLUMNS, AuditContext, get_rules
-from leakaudit.schema import QUANTITY
 
 DEFAULT_OUT = Path("leakaudit-report")
 
@@ -422,15 +423,8 @@ def _corrected(lines: pl.LazyFrame, reversals: pl.DataFrame, path: Path) -> pl.L
     lose their units. NOTE: those are rare, and written again (as many lines left out are) rather than
     joined to the lines in every scan of the rules.
     """
-    reduced = reversals.filter(pl.col("kind") == REDUCED).select("line_id", pl.col("units").alias("_taken"))
-    set_aside = reversals.filter(pl.col("kind") != REDUCED)["line_id"]
-    if not reduced.is_empty():
-        lines = (
-            lines.join(reduced.lazy(), on="line_id", how="left")
-            .with_columns((pl.col("units") - pl.col("_taken").fill_null(0)).cast(QUANTITY).alias("units"))
-            .drop("_taken")
-        )
-    return _without(lines, set_aside, path, rewrite=not reduced.is_empty())
+    reduced = (reversals["kind"] == REDUCED).any()
+    return _without(with_credits_taken(lines, reversals), set_aside(reversals), path, rewrite=reduced)
 
 
 def _without(lines: pl.LazyFrame, line_ids: pl.Series, path: Path, *, rewrite: bool = False) -> pl.LazyFrame:

@@ -15,7 +15,16 @@ from leakaudit.io.reader import (
     scan_claim_lines,
 )
 from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, RepeatTally, ordered_rejects, repeat_ranges
-from leakaudit.io.reversals import CREDIT, REDUCED, REVERSAL_SCHEMA, REVERSED, find_reversals
+from leakaudit.io.reversals import (
+    CREDIT,
+    REDUCED,
+    REVERSAL_SCHEMA,
+    REVERSED,
+    credited_units,
+    find_reversals,
+    set_aside,
+    with_credits_taken,
+)
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import check_keys, read_toml
 
@@ -36,6 +45,7 @@ __all__ = [
     "Repeated",
     "check_keys",
     "count_rows",
+    "credited_units",
     "encounter_key",
     "find_long_rows",
     "find_repeated",
@@ -49,4 +59,6 @@ __all__ = [
     "resolve_sources",
     "rewrite_refused",
     "scan_claim_lines",
+    "set_aside",
+    "with_credits_taken",
 ]

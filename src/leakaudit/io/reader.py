@@ -24,6 +24,7 @@ from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
 from leakaudit.io.mapping import MAPPABLE, MODIFIER_COLUMNS, PAYER_TYPE_SEPARATORS, ColumnMapping
+from leakaudit.io.reversals import credited_units
 from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, open_input, resolve_sources, scan_source
 from leakaudit.schema import (
     LINE_COLUMNS,
@@ -910,8 +911,7 @@ def _final_value(name: str) -> pl.Expr:
     """
     written = pl.col(_WRITTEN)
     if name == "units":
-        units = pl.col(name)
-        return pl.when((units > 0) & (pl.col("charge_amount") < 0)).then(-units).otherwise(units).alias(name)
+        return credited_units()
     if name == "procedure_code":
         return pl.when(written.is_not_null()).then(pl.col(name).str.slice(0, 5)).otherwise(pl.col(name)).alias(name)
     if name not in _CODE_LISTS:

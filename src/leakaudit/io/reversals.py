@@ -2,7 +2,7 @@
 
 Practice-management systems void or correct a charge by posting a credit line: the same code with
 negative units (``-1`` of 99070 reverses the ``1`` billed; a void written as the units billed and a
-negative charge is read so too, see ``reader._final_value``). Read as charges, a credit line was itself
+negative charge is read so too, see :func:`credited_units`). Read as charges, a credit line was itself
 a finding (an expired code reversed, a brace "billed as 99070" reversed), and the charge it reverses
 still counted as billed: a J-code voided on the encounter still "satisfied" its administration, an
 L-code voided still "accompanied" the brace. So before the rules, each credit line takes out one
@@ -105,3 +105,31 @@ def find_reversals(lines: pl.LazyFrame) -> pl.DataFrame:
             credits.select("line_id", pl.lit(CREDIT).alias("kind"), pl.lit(None, QUANTITY).alias("units")),
         ]
     ).cast(REVERSAL_SCHEMA)
+
+
+def credited_units() -> pl.Expr:
+    """``units``, those of a void written as the units billed at a negative charge negated: a credit line.
+
+    >>> lines = pl.DataFrame({"units": [1.0, 1.0, 0.0, -1.0], "charge_amount": [40.0, -40.0, -40.0, -40.0]})
+    >>> lines.select(credited_units()).to_series().to_list()
+    [1.0, -1.0, 0.0, -1.0]
+    """
+    units = pl.col("units")
+    return pl.when((units > 0) & (pl.col("charge_amount") < 0)).then(-units).otherwise(units).alias("units")
+
+
+def set_aside(reversals: pl.DataFrame) -> pl.Series:
+    """The ``line_id`` of the lines :func:`find_reversals` sets aside: the credit lines, the charges reversed."""
+    return reversals.filter(pl.col("kind") != REDUCED)["line_id"]
+
+
+def with_credits_taken(lines: pl.LazyFrame, reversals: pl.DataFrame) -> pl.LazyFrame:
+    """``lines``, the charges partial credits reduce (:data:`REDUCED`) with the units left; the others as they are."""
+    reduced = reversals.filter(pl.col("kind") == REDUCED).select("line_id", pl.col("units").alias("_taken"))
+    if reduced.is_empty():
+        return lines
+    return (
+        lines.join(reduced.lazy(), on="line_id", how="left")
+        .with_columns((pl.col("units") - pl.col("_taken").fill_null(0)).cast(QUANTITY).alias("units"))
+        .drop("_taken")
+    )
