@@ -80,6 +80,19 @@ def test_counts_reconcile_with_the_file(sample_run: tuple[Path, dict]) -> None: 
     }
 
 
+def test_the_run_tells_of_findings_beside_rejected_rows(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The sample's J1100 row is rejected for its payer type: its visit's 96372 is found without a drug."""
+    out, summary = _audit(tmp_path, SAMPLE_CSV)
+    beside = summary["findings_with_rejected_rows"]
+    assert (
+        f"{beside['findings']} of them (${beside['estimated_total']:,.2f} of the lost revenue) are on a claim or visit "
+        "with a rejected row, which each names: correct those rows (rejects.csv) and audit again."
+    ) in capsys.readouterr().out
+    admin = pl.read_parquet(out / "findings.parquet").filter(pl.col("claim_id") == "CLM0000688").row(0, named=True)
+    assert admin["rule_id"] == "drug-admin-without-drug" and admin["confidence"] == "low"
+    assert f"({SAMPLE_CSV} row 1201, payer_type), which may bill the missing code" in admin["message"]
+
+
 def test_summary_totals_match_findings(sample_run: tuple[Path, dict]) -> None:  # type: ignore[type-arg]
     out, summary = sample_run
     findings = pl.read_parquet(out / "findings.parquet")
@@ -111,8 +124,14 @@ def test_parquet_directory_and_compressed_inputs_give_the_same_findings(
     reference = pl.read_parquet(out_csv / "findings.parquet").select(keep)
     assert pl.read_parquet(out_pq / "findings.parquet").select(keep).equals(reference)
     assert pl.read_parquet(out_dir / "findings.parquet").select(keep).equals(reference)
-    assert (out_gz / "findings.parquet").read_bytes() == (out_csv / "findings.parquet").read_bytes()
-    assert (out_zst / "findings.parquet").read_bytes() == (out_csv / "findings.parquet").read_bytes()
+    # The same findings, but that a finding beside a rejected row names the row's file.
+    csv_findings = pl.read_parquet(out_csv / "findings.parquet")
+    assert csv_findings["message"].str.contains(f"{SAMPLE_CSV} row ", literal=True).any()
+    for out, compressed_path in ((out_gz, compressed), (out_zst, tmp_path / "claims.csv.zst")):
+        named = pl.read_parquet(out / "findings.parquet").with_columns(
+            pl.col("message").str.replace_all(str(compressed_path), str(SAMPLE_CSV), literal=True)
+        )
+        assert named.equals(csv_findings)
     assert summary_zst["rows_rejected"] == summary_csv["rows_rejected"]
     assert summary_pq["rows_rejected"] == summary_dir["rows_rejected"] == summary_csv["rows_rejected"]
     assert summary_gz["rows_rejected"] == summary_csv["rows_rejected"]

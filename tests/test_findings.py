@@ -7,6 +7,7 @@ import polars as pl
 from conftest import SAMPLE_CSV
 from leakaudit.findings import FINDING_SCHEMA, SORT_KEYS, find_all
 from leakaudit.io import scan_claim_lines
+from leakaudit.pipeline import run_audit
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, get_rules, hit_lines, identify
 from leakaudit.schema import conform
 
@@ -55,3 +56,82 @@ def test_identify_gives_each_hit_its_own_line_from_any_file(claims_csv) -> None:
         ("rule-a", "C2", 2, "J3301", "MCR", "P:P2|2025-03-14"),
         ("rule-b", "C2", 2, "J3301", "MCR", "P:P2|2025-03-14"),
     ]
+
+
+def test_a_finding_beside_a_rejected_row_names_it_and_one_calling_a_code_missing_turns_low(  # type: ignore[no-untyped-def]
+    claims_csv, tmp_path
+) -> None:
+    """Regression: the drug's row rejected for its charge, the rules saw an administration without a drug.
+
+    The finding stays, for most rows are rejected for a value beside the point, but says so: matched by
+    claim or by visit (patient and date of service), never by a repeat nor by a row of another visit.
+    """
+    admin, drug, feb = "96372", "J3301", {"service_date": "2026-02-10"}
+    # A visit's second line, of a payer type the mapping lacks.
+    unmapped = {"line_number": "2", "procedure_code": "99213", "payer_type": "workers comp", **feb}
+    path = claims_csv(
+        [
+            # Row 1-2. The drug's row rejected: the same claim.
+            {"claim_id": "C1", "procedure_code": admin, "patient_id": "P1"},
+            {"claim_id": "C1", "line_number": "2", "procedure_code": drug, "patient_id": "P1", "charge_amount": "12O"},
+            # Row 3-4. No drug, nothing rejected; its line exported twice (a repeat is no rejected row).
+            {"claim_id": "C2", "procedure_code": admin, "patient_id": "P2"},
+            {"claim_id": "C2", "procedure_code": admin, "patient_id": "P2"},
+            # Row 5-7. Two rows of the visit rejected, on a claim of their own: one without its claim number.
+            {"claim_id": "C3", "procedure_code": admin, "patient_id": "P3"},
+            {"claim_id": "C4", "procedure_code": drug, "patient_id": "P3", "units": "one"},
+            {"claim_id": "", "line_number": "2", "procedure_code": drug, "patient_id": "P3"},
+            # Row 8-9. A code billed after its termination, beside a rejected row.
+            {"claim_id": "C5", "procedure_code": "S0013", "patient_id": "P5", **feb},
+            {"claim_id": "C5", "patient_id": "P5", **unmapped},
+            # Row 10. Its twin, alone.
+            {"claim_id": "C6", "procedure_code": "S0013", "patient_id": "P6", **feb},
+            # Row 11-12. A row of the patient's next day rejected: another visit.
+            {"claim_id": "C7", "procedure_code": admin, "patient_id": "P7"},
+            {"claim_id": "C8", "procedure_code": drug, "patient_id": "P7", "service_date": "2025-03-15", "units": "x"},
+            # Row 13-14. The drug's row of an impossible date: the same claim still.
+            {"claim_id": "C9", "procedure_code": admin, "patient_id": "P9"},
+            {
+                "claim_id": "C9",
+                "line_number": "2",
+                "procedure_code": drug,
+                "patient_id": "P9",
+                "service_date": "2025-02-30",
+            },
+            # Row 15-16. A rejected row whose claim line a later export holds corrected.
+            {"claim_id": "C10", "procedure_code": "S0013", "patient_id": "P10", **feb},
+            {"claim_id": "C10", "patient_id": "P10", **unmapped},
+        ],
+    )
+    later = claims_csv([{"claim_id": "C10", "patient_id": "P10", **unmapped, "payer_type": ""}], name="later.csv")
+    result = run_audit([path, later], tmp_path / "out", findings_only=True)
+    found = {row["claim_id"]: row for row in result.findings.iter_rows(named=True)}
+    assert set(found) == {"C1", "C2", "C3", "C5", "C6", "C7", "C9", "C10"}
+    assert {found[c]["rule_id"] for c in ("C1", "C2", "C3", "C7", "C9")} == {"drug-admin-without-drug"}
+    missing = ", which may bill the missing code"
+    assert found["C1"]["message"].endswith(
+        f" Rejected: 1 row of this claim or visit ({path} row 2, charge_amount){missing}: correct it (rejects.csv) "
+        "and audit again."
+    )
+    assert found["C3"]["message"].endswith(
+        f" Rejected: 2 rows of this claim or visit ({path} row 6, units, and 1 more){missing}: correct them "
+        "(rejects.csv) and audit again."
+    )
+    assert found["C9"]["message"].endswith(
+        f"({path} row 14, service_date){missing}: correct it (rejects.csv) and audit again."
+    )
+    assert found["C5"]["message"].endswith(
+        f" Rejected: 1 row of this claim or visit ({path} row 9, payer_type): correct it (rejects.csv) and audit again."
+    )
+    for claim in ("C2", "C6", "C7", "C10"):
+        assert "Rejected" not in found[claim]["message"]
+    # Low where the rejected row may hold the code called missing; otherwise as the rule found it.
+    assert [found[c]["confidence"] for c in ("C1", "C3", "C9")] == ["low"] * 3
+    assert found["C2"]["confidence"] == found["C7"]["confidence"] != "low"
+    assert found["C5"]["confidence"] == found["C6"]["confidence"] != "low"
+    assert found["C5"]["message"].startswith(found["C6"]["message"])
+    beside = result.summary["findings_with_rejected_rows"]
+    marked = result.findings.filter(pl.col("claim_id").is_in(["C1", "C3", "C5", "C9"]))
+    lost = marked.filter(pl.col("finding_kind") == "lost_revenue")["estimated_amount"].sum()
+    assert beside == {"findings": 4, "claims": 4, "estimated_total": round(float(lost), 2), "low_confidence": 3}
+    assert result.summary["rows_rejected"] == 7 + 1  # and the repeat

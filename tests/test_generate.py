@@ -183,6 +183,33 @@ def test_a_claim_billed_again_to_the_same_payer_adds_no_finding(generated: Path,
     assert units_findings(with_rebills).equals(units_findings(alone))
 
 
+def test_every_finding_that_rejected_rows_add_says_so(generated: Path, tmp_path: Path) -> None:
+    """A tenth of the rows rejected (a payer type the mapping lacks): the rules do not see them.
+
+    Drug lines rejected leave administrations without a drug, voids rejected leave charges standing, a
+    crossover copy rejected moves a finding to the other claim. Each finding the clean audit does not have
+    names a rejected row of its claim or visit, and those calling a code missing are of low confidence.
+    """
+    claims = tmp_path / "claims"
+    claims.mkdir()
+    unmapped = pl.int_range(pl.len()).hash(7) % 10 == 0
+    for part in (generated / "claims").glob("*.parquet"):
+        pl.read_parquet(part).with_columns(
+            pl.when(unmapped).then(pl.lit("workers comp")).otherwise(pl.col("payer_type")).alias("payer_type")
+        ).write_parquet(claims / part.name)
+    clean = run_audit([generated / "claims"], tmp_path / "clean", findings_only=True).findings
+    result = run_audit([claims], tmp_path / "rejected", findings_only=True)
+    assert result.summary["rows_rejected"] * 12 > result.summary["rows_read"]
+    marked = pl.col("message").str.contains(" Rejected: ", literal=True)
+    key = ["rule_id", "claim_id", "line_number"]
+    added = result.findings.join(clean.select(key), on=key, how="anti")
+    assert added.height > 100
+    assert added.filter(~marked).is_empty()
+    missing_code = added.filter(pl.col("rule_id").is_in(["drug-admin-without-drug", "brace-without-lcode"]))
+    assert missing_code.height > 50 and set(missing_code["confidence"]) == {"low"}
+    assert result.summary["findings_with_rejected_rows"]["findings"] == result.findings.filter(marked).height
+
+
 def test_generate_command_writes_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--lines", "3000", "--seed", "2", "--out", str(tmp_path), "--format", "csv"]) == 0
     assert "Planted" in capsys.readouterr().out

@@ -148,7 +148,24 @@ def test_a_claim_line_listed_twice_in_a_file_is_flagged_in_the_data_quality_sect
     pair = f'<tr><td>{path}</td><td>{path}</td><td class="num">1</td><td class="num">1</td></tr>'
     assert pair in html
     assert "Audited in their place from" not in sample[0]
-    assert 'class="caution"' not in sample[0]
+    assert "Rows repeating a claim line of a later row" not in sample[0]
+
+
+def test_findings_beside_rejected_rows_are_counted_in_the_data_quality_section(
+    sample: tuple[str, dict[str, Any], Path],
+) -> None:
+    """The sample's J1100 row is rejected for its payer type: its visit's administration is found without a drug."""
+    html, summary, out = sample
+    beside = summary["findings_with_rejected_rows"]
+    findings = pl.read_parquet(out / "findings.parquet").filter(pl.col("message").str.contains(" Rejected: "))
+    assert beside["findings"] == findings.height > 0
+    assert beside["low_confidence"] == (findings["confidence"] == "low").sum() > 0
+    caution = (
+        f'<p class="caution">{beside["findings"]} findings on {beside["claims"]} claims '
+        f"({money(Decimal(str(beside['estimated_total'])))} of the lost revenue) are on a claim or visit"
+    )
+    assert caution in html
+    assert f"the {beside['low_confidence']} that say a code is missing are of low confidence" in html
 
 
 def test_compare_with_previous_run(claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]

@@ -210,6 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)
     print(f"{_count(summary['findings'], 'finding')}, estimated lost revenue ${summary['estimated_total']:,.2f}.")
+    beside = summary["findings_with_rejected_rows"]
+    if beside["findings"]:
+        print(
+            f"{beside['findings']:,} of them (${beside['estimated_total']:,.2f} of the lost revenue) are on a claim or "
+            "visit with a rejected row, which each names: correct those rows (rejects.csv) and audit again."
+        )
     written = "findings.csv, findings.parquet, rejects.csv, repeats.csv, summary.json"
     if not args.findings_only:
         written = "report.html, findings.xlsx, " + written

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import polars as pl
 
 from leakaudit.engine import collect
+from leakaudit.io import REJECT_KEYS
 from leakaudit.pricing import estimate
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, hit_lines, identify
 from leakaudit.schema import MONEY, conform
@@ -51,6 +53,80 @@ def find_all(
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
     findings = collect(conform(priced, FINDING_SCHEMA))
     return findings.sort(list(SORT_KEYS), nulls_last=True)
+
+
+@dataclass(frozen=True)
+class RejectedBeside:
+    """The findings, each saying so where a row of its claim or visit was rejected, and those that do."""
+
+    findings: pl.DataFrame
+    #: The findings with a rejected row on their claim or visit, as in ``findings``.
+    marked: pl.DataFrame
+
+
+def with_rejected_rows(
+    findings: pl.DataFrame, rejected: pl.LazyFrame, lines: pl.LazyFrame, rules: Sequence[type[Rule]]
+) -> RejectedBeside:
+    """Tell on each finding the rows of its claim, or of its visit (patient, date of service), that were rejected.
+
+    ``rejected`` are the rows not audited with :data:`~leakaudit.io.REJECT_KEYS` (``ClaimLines.rejects``);
+    repeats are not among them. A rejected row is a line the rules did not see: the code a finding calls
+    missing may be on it (the drug's line rejected for its charge), or a credit voiding the line at fault.
+    The message then names the first such row and how many there are, and the finding of a rule that
+    :attr:`~leakaudit.rules.Rule.finds_a_missing_code` turns to ``low`` confidence. A rejected row whose
+    claim line another row of the validated ``lines`` holds (the line corrected in a later, overlapping
+    export) is no line unseen, and is left out. The findings keep their order.
+
+    NOTE: kept rather than dropped: most rows are rejected for a value beside the point (a payer type the
+    mapping lacks) and the finding stands; the analyst corrects the rows and audits again.
+    """
+    if findings.is_empty():
+        return RejectedBeside(findings, findings.clear())
+    numbered = findings.with_row_index(_FINDING).lazy()
+    rows = rejected.select("line_id", "source_file", "source_row", "column", *REJECT_KEYS)
+    shown = (_FINDING, "line_id", "source_file", "source_row", "column", "claim_id", "line_number")
+    by_claim = numbered.select(_FINDING, "claim_id").join(rows, on="claim_id", how="inner")
+    by_visit = numbered.select(_FINDING, "patient_id", "service_date").join(
+        rows, on=["patient_id", "service_date"], how="inner"
+    )
+    matched = collect(pl.concat([by_claim.select(shown), by_visit.select(shown)]).unique([_FINDING, "line_id"]))
+    if matched.is_empty():
+        return RejectedBeside(findings, findings.clear())
+    claims = matched["claim_id"].drop_nulls().unique()
+    held = lines.filter(pl.col("claim_id").is_in(claims.implode())).select("claim_id", "line_number").unique()
+    unseen = matched.lazy().join(held, on=["claim_id", "line_number"], how="anti")
+    beside = unseen.group_by(_FINDING).agg(
+        pl.len().alias("rejected_rows"),
+        *(pl.col(name).sort_by("line_id").first() for name in ("source_file", "source_row", "column")),
+    )
+    joined = findings.with_row_index(_FINDING).join(collect(beside), on=_FINDING, how="left", maintain_order="left")
+    count = pl.col("rejected_rows")
+    missing_code = pl.col("rule_id").is_in([rule.id for rule in rules if rule.finds_a_missing_code])
+    rows_text = pl.format("{} row{}", count, pl.when(count == 1).then(pl.lit("")).otherwise(pl.lit("s")))
+    more = pl.when(count > 1).then(pl.format(", and {} more", count - 1)).otherwise(pl.lit(""))
+    note = pl.format(
+        " Rejected: {} of this claim or visit ({} row {}, {}{}){}: correct {} (rejects.csv) and audit again.",
+        rows_text,
+        "source_file",
+        "source_row",
+        "column",
+        more,
+        pl.when(missing_code).then(pl.lit(", which may bill the missing code")).otherwise(pl.lit("")),
+        pl.when(count == 1).then(pl.lit("it")).otherwise(pl.lit("them")),
+    )
+    beside_one = count.is_not_null()
+    marked = joined.with_columns(
+        pl.when(beside_one).then(pl.col("message") + note).otherwise(pl.col("message")).alias("message"),
+        pl.when(beside_one & missing_code).then(pl.lit("low")).otherwise(pl.col("confidence")).alias("confidence"),
+    )
+    return RejectedBeside(
+        findings=marked.select(findings.columns),
+        marked=marked.filter(beside_one).select(findings.columns),
+    )
+
+
+#: The column numbering the findings while their rejected rows are looked up.
+_FINDING = "_finding"
 
 
 def rule_totals(findings: pl.DataFrame, rule_ids: Sequence[str], as_of: dt.date | None = None) -> pl.DataFrame:

@@ -22,11 +22,19 @@ import polars as pl
 from tqdm import tqdm
 
 from leakaudit.engine import ENGINE
-from leakaudit.findings import FINDING_KEY, FINDING_SCHEMA, compare_findings, find_all, rule_totals
+from leakaudit.findings import (
+    FINDING_KEY,
+    FINDING_SCHEMA,
+    compare_findings,
+    find_all,
+    rule_totals,
+    with_rejected_rows,
+)
 from leakaudit.io import (
     BAD_DATE_REASON,
     CREDIT,
     REDUCED,
+    REJECT_KEYS,
     REJECTED_ROW_SCHEMA,
     REPEAT_RANGE_SCHEMA,
     REPEATED_REASON,
@@ -158,11 +166,15 @@ def run_audit(
                 AuditContext(lines=lines, refdata=refdata, state=state),
                 step=lambda doing: stages.set_postfix_str(f"rules and pricing: {doing}"),
             )
+            rejected_rows = pl.scan_parquet(Path(work) / _REJECTS_FILE, glob=False)
+            beside = with_rejected_rows(findings, rejected_rows, pl.scan_parquet(lines_file, glob=False), rules)
+            findings = beside.findings
             stages.update()
             rows_audited = int(profile["rows"][0])
             rejected = _account(out, claim_lines, rows_audited, invalid, repeated)
 
         summary = _summary(rules, findings, rejected, rows_audited, profile)
+        summary["findings_with_rejected_rows"] = _with_rejected_rows(beside.marked)
         summary["reversals"] = {
             "credit_lines": int((reversals["kind"] == CREDIT).sum()),
             "charges_reversed": int((reversals["kind"] == REVERSED).sum()),
@@ -394,7 +406,7 @@ def _invalid_rows(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping) -
     Their values are looked up in the input by their ``line_id``; for more than :data:`_LOOKUP_REJECTS`
     rows, a pass validating the input again writes them, with their values, to a work file.
     """
-    rejects = pl.scan_parquet(work / _REJECTS_FILE, glob=False)
+    rejects = pl.scan_parquet(work / _REJECTS_FILE, glob=False).drop(REJECT_KEYS)
     count = rejects.select(pl.len()).collect().item()
     if count <= _LOOKUP_REJECTS:
         return claim_lines.with_reject_values(rejects.collect(), mapping).lazy(), count
@@ -594,6 +606,20 @@ def _summary(
         "rejects_by_reason": rejects_by_reason.to_dicts(),
         "repeats_within_a_file": rejected.within_a_file,
         "repeats_by_file_pair": rejected.by_file_pair,
+    }
+
+
+def _with_rejected_rows(marked: pl.DataFrame) -> dict[str, Any]:
+    """``summary.json``'s count of the findings beside a rejected row (see ``findings.with_rejected_rows``).
+
+    Their lost revenue is in the totals too: it hangs on rows the audit did not see.
+    """
+    lost = marked.filter(pl.col("finding_kind") == "lost_revenue")
+    return {
+        "findings": marked.height,
+        "claims": marked["claim_id"].n_unique(),
+        "estimated_total": _dollars(lost["estimated_amount"].sum()),
+        "low_confidence": int((marked["confidence"] == "low").sum()),
     }
 
 

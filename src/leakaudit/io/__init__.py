@@ -9,6 +9,7 @@ from leakaudit.io.quotes import refused_quotes, rewrite_refused
 from leakaudit.io.reader import (
     BAD_DATE_REASON,
     LINE_ID_BITS,
+    REJECT_KEYS,
     REJECTED_ROW_SCHEMA,
     ClaimLines,
     encounter_key,
@@ -34,6 +35,7 @@ __all__ = [
     "LINE_ID_BITS",
     "REDUCED",
     "REJECTED_ROW_SCHEMA",
+    "REJECT_KEYS",
     "REPEATED_REASON",
     "REPEAT_RANGE_SCHEMA",
     "REVERSAL_SCHEMA",

@@ -39,6 +39,10 @@ from leakaudit.schema import (
 )
 
 REJECT_COLUMNS = ("reject_column", "reject_reason")
+#: What :attr:`ClaimLines.rejects` keeps of a rejected row's own values, each null where it is at fault:
+#: its claim line, and the visit (patient, date of service) it belongs to, so that the findings there can
+#: say that a row of theirs was not audited (``findings.with_rejected_rows``).
+REJECT_KEYS = ("claim_id", "line_number", "patient_id", "service_date")
 #: Why a date is rejected that does not parse by the mapping's ``date_format`` (the format follows).
 BAD_DATE_REASON = "not a valid date"
 #: The dates of service taken as real; a date outside them is rejected (see :data:`IMPLAUSIBLE_DATE_REASON`).
@@ -171,11 +175,11 @@ class ClaimLines:
 
     @property
     def rejects(self) -> pl.LazyFrame:
-        """Rows not audited: their ``line_id``, source file, row, column and reason.
+        """Rows not audited: their ``line_id``, source file, row, column and reason, and :data:`REJECT_KEYS`.
 
         :meth:`with_reject_values` adds the value.
         """
-        return self._rejected(self.parsed, value=False)
+        return self._rejected(self.parsed, value=False, keys=True)
 
     def rejects_with_values(self, mapping: ColumnMapping | None = None) -> pl.LazyFrame:
         """Rows not audited, as :meth:`with_reject_values` gives them, from a pass that validates them again.
@@ -190,8 +194,12 @@ class ClaimLines:
             return pl.LazyFrame(schema=REJECTED_ROW_SCHEMA)
         return self._rejected(pl.concat(frames, how="vertical"), value=True)
 
-    def _rejected(self, parsed: pl.LazyFrame, *, value: bool) -> pl.LazyFrame:
-        """The rows of ``parsed`` not audited; with ``value``, parsed with it (see :func:`_parse_group`)."""
+    def _rejected(self, parsed: pl.LazyFrame, *, value: bool, keys: bool = False) -> pl.LazyFrame:
+        """The rows of ``parsed`` not audited; with ``value``, parsed with it (see :func:`_parse_group`).
+
+        With ``keys``, also :data:`REJECT_KEYS`, each null where the row's value is the one at fault (a row
+        has one column at fault, the first: a later one may be at fault too and is then taken as valid).
+        """
         return parsed.filter(pl.col("reject_column").is_not_null()).select(
             "line_id",
             source_file(pl.col("line_id"), self.files).alias("source_file"),
@@ -199,6 +207,10 @@ class ClaimLines:
             pl.col("reject_column").alias("column"),
             *([pl.col(_REJECT_VALUE).alias("value")] if value else []),
             pl.col("reject_reason").alias("reason"),
+            *(
+                pl.when(pl.col("reject_column") != name).then(pl.col(name)).alias(name)
+                for name in (REJECT_KEYS if keys else ())
+            ),
         )
 
     def rows_by_file(self) -> dict[str, int]:

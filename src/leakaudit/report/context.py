@@ -138,6 +138,10 @@ class ReportContext:
     rows_audited: int = doc("Rows that passed validation and were audited.")
     rows_rejected: int = doc("Rows rejected: bad values listed in rejects.csv, repeats in repeats.csv.")
     rejects_by_reason: list[dict[str, Any]] = doc("Rejected rows counted by column and reason.")
+    findings_with_rejected_rows: dict[str, Any] = doc(
+        "Findings on a claim or visit with a rejected row: findings, claims, their lost revenue "
+        "(estimated_total) and how many turned to low confidence (low_confidence)."
+    )
     repeats_within_a_file: dict[str, Any] = doc(
         "Rows repeating a claim line that a later row of the same file holds (rows), and the first (first)."
     )
@@ -227,6 +231,7 @@ def build_report_context(
         rows_audited=summary["rows_audited"],
         rows_rejected=summary["rows_rejected"],
         rejects_by_reason=summary["rejects_by_reason"],
+        findings_with_rejected_rows=summary["findings_with_rejected_rows"],
         repeats_within_a_file=summary["repeats_within_a_file"],
         repeats_by_file_pair=summary["repeats_by_file_pair"],
         reversals=summary["reversals"],

@@ -108,6 +108,9 @@ class Rule:
 
     id: ClassVar[str]
     title: ClassVar[str]
+    #: A finding says a code is missing from its visit: a rejected row of the visit may bill it, so a
+    #: finding beside one is of low confidence (``findings.with_rejected_rows``).
+    finds_a_missing_code: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -42,6 +42,7 @@ class BraceWithoutLcode(Rule):
 
     id = "brace-without-lcode"
     title = "Brace supplied without an L-code"
+    finds_a_missing_code = True
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:

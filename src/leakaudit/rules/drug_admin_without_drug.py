@@ -83,6 +83,7 @@ class DrugAdminWithoutDrug(Rule):
 
     id = "drug-admin-without-drug"
     title = "Drug administration without a drug code"
+    finds_a_missing_code = True
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:
