@@ -587,6 +587,32 @@ def test_directories_and_globs_leave_out_the_skipped_directories_inside_them(tmp
     assert resolve_sources([exports], skip=[Path(os.path.relpath(out))]) == kept
 
 
+def test_anesthesia_codes_keep_their_leading_zeros(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A spreadsheet, or a procedure-code column of numbers, writes CPT 00100 as 100: it is read as 00100.
+
+    Regression: such a code was found "neither a CPT nor a HCPCS Level II code". Only anesthesia codes
+    (00100-01999) start with a zero; a number of 4 digits out of their range is still no code.
+    """
+    codes = ["100", "1999", "00840", "3301", "99213"]
+    csv_path = claims_csv([{"claim_id": f"C{i}", "procedure_code": code} for i, code in enumerate(codes)])
+    parquet_path = tmp_path / "numbers.parquet"
+    pl.DataFrame(
+        {
+            "claim_id": [f"C{i}" for i in range(len(codes))],
+            "line_number": [1] * len(codes),
+            "service_date": [dt.date(2025, 3, 14)] * len(codes),
+            "procedure_code": [int(code) for code in codes],
+            "units": [1.0] * len(codes),
+            "charge_amount": [900.0] * len(codes),
+        }
+    ).write_parquet(parquet_path)
+    expected = ["00100", "01999", "00840", "3301", "99213"]
+    for path in (csv_path, parquet_path):
+        assert scan_claim_lines([path]).audited.sort("claim_id").collect()["procedure_code"].to_list() == expected
+        findings = run_audit([path], tmp_path / path.suffix, findings_only=True).findings
+        assert findings.select("procedure_code", "rule_id").rows() == [("3301", "expired-code")]
+
+
 def test_row_numbers_are_per_file(claims_csv) -> None:  # type: ignore[no-untyped-def]
     first = claims_csv([{"claim_id": "A", "procedure_code": "99213"}, {"claim_id": "", "procedure_code": "1"}], "a.csv")
     second = claims_csv([{"claim_id": "", "procedure_code": "99213"}], "b.csv")

@@ -868,7 +868,7 @@ def _normalise_text(
     name: str, text: pl.Expr, parsed: pl.Expr, mapping: ColumnMapping
 ) -> tuple[pl.Expr, pl.Expr | None, str]:
     if name == "procedure_code":
-        return text.str.to_uppercase(), None, ""
+        return _anesthesia_zeros(text.str.to_uppercase()), None, ""
     if name == "payer_type":
         value = _recoded(text.str.to_lowercase().str.replace_all(PAYER_TYPE_SEPARATORS, "_"), mapping.payer_types)
         reason = f"not one of {', '.join(PAYER_TYPES)}, nor mapped to one under [payer_types] in a --map file"
@@ -954,6 +954,19 @@ def _recoded(value: pl.Expr, spellings: Mapping[str, str]) -> pl.Expr:
     for code, spelt_as in by_code.items():
         recoded = recoded.when(value.is_in(spelt_as)).then(pl.lit(code))
     return value if recoded is pl else recoded.otherwise(value)
+
+
+def _anesthesia_zeros(code: pl.Expr) -> pl.Expr:
+    """Restore the leading zeros of an anesthesia code (CPT 00100-01999) that a spreadsheet or a number dropped.
+
+    They are the only procedure codes written with leading zeros, and 100-1999 is no other code; other
+    numbers shorter than five digits are left as they are, to be reported as no code.
+
+    >>> codes = pl.Series(["100", "1999", "00100", "3301", "99", "99213"])
+    >>> pl.select(_anesthesia_zeros(pl.lit(codes))).to_series().to_list()
+    ['00100', '01999', '00100', '3301', '99', '99213']
+    """
+    return pl.when(code.str.contains(r"^(?:[1-9]\d{2}|1\d{3})$")).then(code.str.zfill(5)).otherwise(code)
 
 
 def _zero_pad(text: pl.Expr, width: int) -> pl.Expr:
