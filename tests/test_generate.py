@@ -122,15 +122,16 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
     scored = score(result.findings, pl.read_parquet(generated / "truth.parquet"))
     for row in scored.iter_rows(named=True):
         assert row["precision"] >= 0.99 and row["recall"] >= 0.99, row
-        # Dollar estimates: medians of own history, so not exact; but of the right size.
-        assert 0.4 * row["true_amount"] <= row["estimated"] <= 1.2 * row["true_amount"], row
+        # Dollar estimates: medians of own history, so not exact; but close. A missing drug is valued by
+        # the encounters of the same diagnosis: by every administration, it was half the planted dollars.
+        assert 0.9 * row["true_amount"] <= row["estimated"] <= 1.1 * row["true_amount"], row
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
     # Drug units, codes and devices are valued at the claim's payer's medians, which a crossover claim's
     # coinsurance does not pull down: each payer's estimates come close to what was planted on its claims.
     truth = pl.read_parquet(generated / "truth.parquet")
     by_payer = (
         result.findings.join(truth, on=["rule_id", "claim_id", "line_number"])
-        .filter(pl.col("rule_id") != "drug-admin-without-drug")  # a product's median of every drug
+        .filter(pl.col("rule_id") != "drug-admin-without-drug")  # valued on every payer's encounters
         .group_by("rule_id", "payer_id")
         .agg(pl.col("estimated_amount").cast(pl.Float64).sum() / pl.col("true_amount").cast(pl.Float64).sum())
     )

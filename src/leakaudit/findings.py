@@ -19,7 +19,7 @@ from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, hit
 from leakaudit.schema import MONEY, conform
 
 #: Hit columns that only tell pricing how to value a hit; findings carry the result instead.
-PRICE_REQUEST_COLUMNS = ("price_basis", "price_code", "price_quantity")
+PRICE_REQUEST_COLUMNS = ("price_basis", "price_code", "price_context", "price_quantity")
 
 FINDING_SCHEMA = pl.Schema(
     {name: dtype for name, dtype in HIT_SCHEMA.items() if name not in PRICE_REQUEST_COLUMNS}

@@ -15,7 +15,8 @@ are the primary claim's, counted once: the truth lists them on the primary claim
 (office visit, injection, chemotherapy, immunization, hydration, brace, esketamine, procedure);
 errors are planted in them at the rates of :data:`PLANT_RATES`:
 
-- ``drug-admin-without-drug``: the drug or vaccine line of an administration encounter is left out;
+- ``drug-admin-without-drug``: the drug or vaccine line of an administration encounter is left out
+  (the administration line mostly gives the drug's diagnosis: :data:`INDICATION_RATE`);
 - ``brace-without-lcode``: the L-code of a brace visit is billed as 99070 with its description;
 - ``jcode-unit-mismatch``: a drug line is billed as 1 unit, or (:data:`NO_UNITS_SHARE`) as none, which
   is paid $0. With its NDC quantity, the dose check finds it: the quantity in mg or IU, or
@@ -79,19 +80,24 @@ VISITS = [("99212", 57.0), ("99213", 92.0), ("99214", 130.0), ("99215", 183.0)]
 #: CMS practitioner MUE (units a patient's day: MAI 3 for each, the 2026-04 file), and how an export may
 #: give the NDC quantity instead (:data:`CROSSWALK_RATE`): in items (UN) or mL, and how many a billing
 #: unit is, by the NDC's package size and billing units per item in the CMS NDC-HCPCS crosswalk (J0696's
-#: NDC is a 10 g pharmacy bulk package: not given in items).
+#: NDC is a 10 g pharmacy bulk package: not given in items); and the ICD-10-CM diagnosis it is given for
+#: (:data:`INDICATION_RATE`).
 INJECTION_DRUGS = [
-    ("J3301", "00003-0293-05", "ME", 10.0, 4, 0.844, 16, "UN", 1 / 4),
-    ("J0696", "00143-9678-01", "ME", 250.0, 4, 0.43, 16, "", np.nan),
-    ("J1885", "00338-0069-10", "ME", 15.0, 2, 0.303, 8, "UN", 1.0),
-    ("J1100", "00404-9795-30", "ME", 1.0, 10, 0.094, 120, "ML", 30 / 120),
-    ("J2357", "50242-0040-62", "ME", 5.0, 30, 44.596, 120, "UN", 1 / 30),
-    ("J2791", "44206-0300-10", "F2", 100.0, 15, 4.855, 15, "ML", 2 / 15),  # dosed in international units
+    ("J3301", "00003-0293-05", "ME", 10.0, 4, 0.844, 16, "UN", 1 / 4, "M17.11"),  # knee osteoarthritis
+    ("J0696", "00143-9678-01", "ME", 250.0, 4, 0.43, 16, "", np.nan, "J18.9"),  # pneumonia
+    ("J1885", "00338-0069-10", "ME", 15.0, 2, 0.303, 8, "UN", 1.0, "M54.16"),  # lumbar radiculopathy
+    ("J1100", "00404-9795-30", "ME", 1.0, 10, 0.094, 120, "ML", 30 / 120, "J30.9"),  # allergic rhinitis
+    ("J2357", "50242-0040-62", "ME", 5.0, 30, 44.596, 120, "UN", 1 / 30, "J45.50"),  # severe asthma
+    # Dosed in international units; given to an Rh-negative pregnant patient.
+    ("J2791", "44206-0300-10", "F2", 100.0, 15, 4.855, 15, "ML", 2 / 15, "Z29.13"),
 ]
 CHEMO_DRUGS = [
-    ("J9035", "50242-0060-01", "ME", 10.0, 40, 73.201, 230, "ML", 4 / 10),
-    ("J9271", "00006-3026-02", "ME", 1.0, 200, 60.291, 400, "ML", 4 / 100),
+    ("J9035", "50242-0060-01", "ME", 10.0, 40, 73.201, 230, "ML", 4 / 10, "C18.9"),  # colon cancer
+    ("J9271", "00006-3026-02", "ME", 1.0, 200, 60.291, 400, "ML", 4 / 100, "C34.90"),  # lung cancer
 ]
+#: The share of administration encounters whose administration and drug lines give the drug's diagnosis
+#: (the others give the encounter's, drawn from :data:`DIAGNOSES`): a diagnosis says much of what was given.
+INDICATION_RATE = 0.85
 BRACES = [
     ("L1812", "Hinged knee brace, prefab", "S83.511A", 85.71),
     ("L4361", "Walking boot, pneumatic", "S93.401A", 278.4),
@@ -299,8 +305,12 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         # In the outpatient hospital the facility bills the drug: the practice bills the administration.
         facility = mask & (rng.random(count) < DECOY_RATES["facility"])
         header["place"][facility] = PLACES.index("22")
-        admin_numbers = add(mask, procedure_code=admin, units=1.0, charge=admin_rate * 2.5, paid=paid(admin_rate))
         drug = rng.integers(0, len(drugs), count)
+        indicated = rng.random(count) < INDICATION_RATE
+        diagnosis = np.where(indicated, v.column(drugs, 9)[drug], v.id(None))  # else the encounter's
+        admin_numbers = add(
+            mask, procedure_code=admin, units=1.0, charge=admin_rate * 2.5, paid=paid(admin_rate), diagnosis=diagnosis
+        )
         with_ndc = rng.random(count) >= NO_NDC_RATE
         code, ndc, unit = (v.column(drugs, c)[drug] for c in (0, 1, 2))
         ndc, unit = np.where(with_ndc, ndc, v.id(None)), np.where(with_ndc, unit, v.id(None))
@@ -331,7 +341,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         unit, dose = np.where(in_items, form, unit), np.where(in_items, per_unit, dose)
         scanned = in_items & (rng.random(count) < SCANNED_RATE)
         ndc = np.where(scanned, np.array([v.id(_label_digits(row[1])) for row in drugs])[drug], ndc)
-        drug_line = {"procedure_code": code, "ndc": ndc, "ndc_unit": unit}
+        drug_line = {"procedure_code": code, "ndc": ndc, "ndc_unit": unit, "diagnosis": diagnosis}
         wrong_units = np.where(corrected, 1.0, units)
         # Half the voids are written as some systems write them: the units billed again, at a negative
         # charge. NOTE: of the draw of ``under`` (independent of the voided and corrected lines), so that

@@ -1,11 +1,14 @@
 """Price basis ``product_for_admin_code``: what is paid for the product given with an administration code.
 
 The drug given with 96372, the vaccine given with 90471, and so on: first what the organisation is
-paid for it (the provider's own encounters, then the organisation's), then the CMS reference price
-of the product it most often gives with that administration code.
+paid for it on encounters of the same primary diagnosis (the provider's own, then the organisation's),
+then on any (the same two), then the CMS reference price of the product it most often gives with that
+administration code.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import polars as pl
 
@@ -13,7 +16,7 @@ from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price
 from leakaudit.pricing.reference import reference_unit_prices
 from leakaudit.refdata import any_codeset
 from leakaudit.rules import AuditContext
-from leakaudit.rules.base import count_text
+from leakaudit.rules.base import count_text, primary_diagnosis
 from leakaudit.rules.drug_admin_without_drug import (
     ADMINISTRATION_SETS,
     IMMUNIZATION,
@@ -24,15 +27,22 @@ from leakaudit.rules.drug_admin_without_drug import (
 
 #: A provider's own history is used only when it has at least this many paid encounters.
 MIN_PROVIDER_ENCOUNTERS = 5
+#: The organisation's history of a diagnosis is used only when it has at least this many paid encounters.
+MIN_DIAGNOSIS_ENCOUNTERS = 5
 
 
 def _administrations(ctx: AuditContext) -> pl.LazyFrame:
-    """Each administration code once per encounter and rendering provider, with its kind."""
+    """Each administration code once per encounter and rendering provider, with its kind and diagnosis.
+
+    The diagnosis (``price_context``) is the primary one of the code's line; of several lines, the first in
+    code order, so that no row order decides.
+    """
     code = pl.col("procedure_code")
     return (
         ctx.lines.filter(any_codeset(*ADMINISTRATION_SETS).contains(code))
-        .select("encounter_id", code.alias("price_code"), "rendering_npi")
-        .unique()
+        .select("encounter_id", code.alias("price_code"), "rendering_npi", primary_diagnosis().alias("price_context"))
+        .group_by("encounter_id", "price_code", "rendering_npi")
+        .agg(pl.col("price_context").min())
         .with_columns(admin_kind(pl.col("price_code")).alias("admin_kind"))
     )
 
@@ -86,38 +96,35 @@ def product_payments(ctx: AuditContext) -> pl.LazyFrame:
             "encounter_id",
             "price_code",
             "rendering_npi",
+            "price_context",
             pl.when(immunization).then(pl.col("vaccine_paid")).otherwise(pl.col("drug_paid")).alias("product_paid"),
         )
     )
 
 
-def provider_history(ctx: AuditContext) -> pl.LazyFrame:
-    """The rendering provider's own median, where it has enough paid encounters."""
-    payments = product_payments(ctx).filter(pl.col("rendering_npi").is_not_null())
+def history(ctx: AuditContext, *, provider: bool, diagnosis: bool, least: int) -> pl.LazyFrame:
+    """The median product payment per administration code, where at least ``least`` encounters were paid.
+
+    The rendering provider's own (``provider``) or the organisation's; for each primary diagnosis
+    (``diagnosis``) or whatever it is.
+    """
+    keys = ["price_code", *(["rendering_npi"] if provider else []), *(["price_context"] if diagnosis else [])]
+    payments = product_payments(ctx).filter(*(pl.col(key).is_not_null() for key in keys[1:]))
+    whose = "the rendering provider's own" if provider else "the organisation's"
+    for_diagnosis = " for diagnosis {}" if diagnosis else ""
     return (
-        median_price(payments, ["price_code", "rendering_npi"], pl.col("product_paid"))
-        .filter(pl.col("n") >= MIN_PROVIDER_ENCOUNTERS)
+        median_price(payments, keys, pl.col("product_paid"))
+        .filter(pl.col("n") >= least)
         .select(
-            "price_code",
-            "rendering_npi",
+            *keys,
             "unit_price",
             pl.format(
-                "median product payment on {} of the rendering provider's own paid encounters with {}",
+                f"median product payment on {{}} of {whose} paid encounters with {{}}{for_diagnosis}",
                 "n",
                 "price_code",
+                *(["price_context"] if diagnosis else []),
             ).alias("method"),
         )
-    )
-
-
-def organisation_history(ctx: AuditContext) -> pl.LazyFrame:
-    """The whole organisation's median."""
-    return median_price(product_payments(ctx), ["price_code"], pl.col("product_paid")).select(
-        "price_code",
-        "unit_price",
-        pl.format(
-            "median product payment on {} of the organisation's paid encounters with {}", "n", "price_code"
-        ).alias("method"),
     )
 
 
@@ -179,14 +186,30 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
     name="product_for_admin_code",
     description=(
         "The drug or vaccine missing from an administration encounter is valued at the median total paid "
-        "for the products on the organisation's own paid encounters with the same administration code: "
-        f"the rendering provider's own encounters where there are at least {MIN_PROVIDER_ENCOUNTERS}, "
-        "else the whole organisation's; with no paid history, at the CMS reference price (ASP) of the "
-        "product most often given with that code, times its median units."
+        "for the products on the organisation's own paid encounters with the same administration code and "
+        "the same primary diagnosis (what a patient is treated for says much of what was given): the "
+        f"rendering provider's own encounters where there are at least {MIN_PROVIDER_ENCOUNTERS}, else the "
+        f"whole organisation's where there are at least {MIN_DIAGNOSIS_ENCOUNTERS}; then, whatever the "
+        "diagnosis, the provider's, else the organisation's; with no paid history, at the CMS reference "
+        "price (ASP) of the product most often given with that code, times its median units."
     ),
     tiers=(
-        PriceTier("provider history", ("price_code", "rendering_npi"), provider_history),
-        PriceTier("organisation history", ("price_code",), organisation_history),
+        PriceTier(
+            "provider history for the diagnosis",
+            ("price_code", "rendering_npi", "price_context"),
+            partial(history, provider=True, diagnosis=True, least=MIN_PROVIDER_ENCOUNTERS),
+        ),
+        PriceTier(
+            "organisation history for the diagnosis",
+            ("price_code", "price_context"),
+            partial(history, provider=False, diagnosis=True, least=MIN_DIAGNOSIS_ENCOUNTERS),
+        ),
+        PriceTier(
+            "provider history",
+            ("price_code", "rendering_npi"),
+            partial(history, provider=True, diagnosis=False, least=MIN_PROVIDER_ENCOUNTERS),
+        ),
+        PriceTier("organisation history", ("price_code",), partial(history, provider=False, diagnosis=False, least=1)),
         PriceTier("CMS reference price", ("price_code",), reference_for_usual_product, fallback=True),
     ),
 )

@@ -36,9 +36,11 @@ RULE_HIT_SCHEMA = pl.Schema(
         "finding_kind": pl.String(),
         "confidence": pl.String(),
         "message": pl.String(),
-        # Which price basis values the loss, the code it is priced on and how many of it were lost.
+        # Which price basis values the loss, the code it is priced on and how many of it were lost; and what
+        # else of the line the basis may price it by (the administration's diagnosis), else null.
         "price_basis": pl.String(),
         "price_code": pl.String(),
+        "price_context": pl.String(),
         "price_quantity": QUANTITY,
     }
 )
@@ -73,6 +75,7 @@ HIT_SCHEMA = pl.Schema(
         "message": pl.String(),
         "price_basis": pl.String(),
         "price_code": pl.String(),
+        "price_context": pl.String(),
         "price_quantity": QUANTITY,
     }
 )
@@ -211,6 +214,16 @@ def provided_free() -> pl.Expr:
     return has_modifier("FB")
 
 
+def primary_diagnosis() -> pl.Expr:
+    """The line's first diagnosis code (``diagnosis_codes`` is a ``;``-separated list), else null.
+
+    >>> dx = pl.Series(["M17.11;E11.9", "J45.50", None])
+    >>> pl.select(diagnosis_codes=dx).select(primary_diagnosis()).to_series().to_list()
+    ['M17.11', 'J45.50', None]
+    """
+    return pl.col("diagnosis_codes").str.split(";").list.first()
+
+
 def number_text(value: pl.Expr) -> pl.Expr:
     """A quantity for a message: ``4`` rather than ``4.0``, else up to 3 decimals."""
     as_float = value.cast(pl.Float64)
@@ -251,10 +264,12 @@ def hits(
     price_basis: str | None,
     price_code: pl.Expr,
     price_quantity: pl.Expr,
+    price_context: pl.Expr | None = None,
     keep: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Shape the offending lines of a rule into :data:`RULE_HIT_SCHEMA`.
 
+    ``price_context``: what else of the line its price basis may price it by (null when not given).
     ``keep``: columns of the lines the hits carry besides, for the rule's :meth:`Rule.refine`.
     """
     return lines.select(
@@ -265,6 +280,7 @@ def hits(
         message.alias("message"),
         pl.lit(price_basis, dtype=pl.String()).alias("price_basis"),
         price_code.cast(pl.String()).alias("price_code"),
+        (pl.lit(None) if price_context is None else price_context).cast(pl.String()).alias("price_context"),
         price_quantity.cast(QUANTITY).alias("price_quantity"),
         *keep,
     )

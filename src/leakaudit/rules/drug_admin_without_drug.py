@@ -5,7 +5,15 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.refdata import any_codeset, codeset
-from leakaudit.rules.base import ANCHOR, Rule, anchor_key, anchor_lines, hits, practice_line_in_facility
+from leakaudit.rules.base import (
+    ANCHOR,
+    Rule,
+    anchor_key,
+    anchor_lines,
+    hits,
+    practice_line_in_facility,
+    primary_diagnosis,
+)
 from leakaudit.rules.context import AuditContext
 
 #: The kinds of administration code, each with the product code set that satisfies it.
@@ -69,16 +77,19 @@ class DrugAdminWithoutDrug(Rule):
 
     How the loss is estimated:
         The median total payment for the product(s) on the organisation's own paid encounters that
-        carry the same administration code: the rendering provider's own encounters when there are
-        at least 5, else the whole organisation's. With no paid history, the CMS ASP payment limit of
-        the product most often given with that code here, times its median units; with no product
-        ever given with it, the amount is left empty and the method says why.
+        carry the same administration code for the same primary diagnosis (the first code of the
+        administration line: what the patient is treated for says much of what was given): the
+        rendering provider's own encounters when there are at least 5, else the whole organisation's
+        when there are at least 5; then the same two whatever the diagnosis. With no paid history,
+        the CMS ASP payment limit of the product most often given with that code here, times its
+        median units; with no product ever given with it, the amount is left empty and the method
+        says why.
 
     Example:
-        Claim C1 bills 96372 on 2025-03-14 for patient P7, and no claim for P7 that day bills a
-        J-code: one finding on the 96372 line, valued at the median of what the organisation was paid
-        for the drugs on its other 96372 encounters. If claim C2 for P7 that day bills J3301, there is
-        no finding.
+        Claim C1 bills 96372 on 2025-03-14 for patient P7 with diagnosis M17.11, and no claim for P7
+        that day bills a J-code: one finding on the 96372 line, valued at the median of what the
+        organisation was paid for the drugs on its other 96372 encounters for M17.11. If claim C2
+        for P7 that day bills J3301, there is no finding.
     """
 
     id = "drug-admin-without-drug"
@@ -151,5 +162,6 @@ class DrugAdminWithoutDrug(Rule):
             message=message,
             price_basis="product_for_admin_code",
             price_code=code,
+            price_context=primary_diagnosis(),
             price_quantity=pl.lit(1),
         )
