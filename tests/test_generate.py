@@ -128,16 +128,20 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
     # Drug units, codes and devices are valued at the claim's payer's medians, which a crossover claim's
     # coinsurance does not pull down: each payer's estimates come close to what was planted on its claims.
+    # A missing drug, by the claim's payer's encounters for its diagnosis, comes within 15%: the median drug
+    # of a diagnosis is not always the one left out, and Medicaid's medians hold crossover coinsurance.
     truth = pl.read_parquet(generated / "truth.parquet")
     by_payer = (
         result.findings.join(truth, on=["rule_id", "claim_id", "line_number"])
-        .filter(pl.col("rule_id") != "drug-admin-without-drug")  # valued on every payer's encounters
         .group_by("rule_id", "payer_id")
         .agg(pl.col("estimated_amount").cast(pl.Float64).sum() / pl.col("true_amount").cast(pl.Float64).sum())
     )
-    assert by_payer.height == 3 * 6
+    assert by_payer.height == 4 * 6
     for rule_id, payer_id, ratio in by_payer.iter_rows():
-        assert 0.95 <= ratio <= 1.05, (rule_id, payer_id, ratio)
+        if rule_id == "drug-admin-without-drug":
+            assert 0.85 <= ratio <= 1.1, (rule_id, payer_id, ratio)
+        else:
+            assert 0.95 <= ratio <= 1.05, (rule_id, payer_id, ratio)
     # Each of the unit checks finds its planted errors: the dose (in mg or IU, or items and mL through the
     # CMS crosswalk), the MUE, the typical units (no NDC); and no units billed, with and without an NDC.
     found = result.findings.join(

@@ -78,9 +78,11 @@ class DrugAdminWithoutDrug(Rule):
     How the loss is estimated:
         The median total payment for the product(s) on the organisation's own paid encounters that
         carry the same administration code for the same primary diagnosis (the first code of the
-        administration line: what the patient is treated for says much of what was given), when
-        there are at least 5; else, whatever the diagnosis, the rendering provider's own encounters
-        when there are at least 5, else the whole organisation's. With no paid history,
+        administration line: what the patient is treated for says much of what was given): those of
+        the claim's payer when there are at least 5, else those of every payer when there are at least
+        5 (a crossed-over encounter counted once, at the payment of the payer that paid most); else,
+        whatever the diagnosis, the rendering provider's own encounters when there are at least 5,
+        else the whole organisation's. With no paid history,
         the CMS ASP payment limit of the product most often given with that code here, times its
         median units; with no product ever given with it, the amount is left empty and the method
         says why.
