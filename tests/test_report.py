@@ -164,8 +164,8 @@ def test_findings_beside_rejected_rows_are_counted_in_the_data_quality_section(
         f'<p class="caution">{beside["findings"]} findings on {beside["claims"]} claims '
         f"({money(Decimal(str(beside['estimated_total'])))} of the lost revenue) are on a claim or visit"
     )
-    assert caution in html
-    assert f"the {beside['low_confidence']} that say a code is missing are of low confidence" in html
+    assert beside["findings"] == beside["claims"] == 2 and caution in html
+    assert beside["low_confidence"] == 1 and "the one that says a code is missing is of low confidence" in html
 
 
 def test_compare_with_previous_run(claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
