@@ -17,7 +17,7 @@ from functools import partial
 
 import polars as pl
 
-from leakaudit.pricing.basis import PriceBasis, PriceTier, median_price
+from leakaudit.pricing.basis import PriceBasis, PriceTier, history_medians, payer_then_every_payer
 from leakaudit.pricing.reference import reference_unit_prices
 from leakaudit.refdata import any_codeset
 from leakaudit.rules import AuditContext
@@ -120,30 +120,31 @@ def product_payments(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
     )
 
 
-def history(ctx: AuditContext, *, provider: bool, diagnosis: bool, payer: bool, least: int) -> pl.LazyFrame:
+def history(ctx: AuditContext, *, provider: bool, diagnosis: bool, per_payer: bool, least: int) -> pl.LazyFrame:
     """The median product payment per administration code, where at least ``least`` encounters were paid.
 
     The rendering provider's own (``provider``) or the organisation's; for each primary diagnosis
-    (``diagnosis``) or whatever it is; from each payer (``payer``) or from every payer.
+    (``diagnosis``) or whatever it is; from each payer (``per_payer``: :func:`history_medians`) or from
+    every payer.
     """
-    keys = [
-        "price_code",
-        *(["rendering_npi"] if provider else []),
-        *(["price_context"] if diagnosis else []),
-        *(["payer_id"] if payer else []),
-    ]
-    payments = product_payments(ctx, per_payer=payer).filter(*(pl.col(key).is_not_null() for key in keys[1:]))
+    keys = ["price_code", *(["rendering_npi"] if provider else []), *(["price_context"] if diagnosis else [])]
+    payments = product_payments(ctx, per_payer=per_payer).filter(*(pl.col(key).is_not_null() for key in keys[1:]))
     whose = "the rendering provider's own" if provider else "the organisation's"
-    words = ["median product payment on {} of " + whose + " paid encounters with {}"]
-    words += [" for diagnosis {}"] if diagnosis else []
-    words += [" from payer {}"] if payer else []
+    for_diagnosis = [" for diagnosis {}"] if diagnosis else []
     return (
-        median_price(payments, keys, pl.col("product_paid"))
+        history_medians(payments, keys, pl.col("product_paid"), per_payer=per_payer)
         .filter(pl.col("n") >= least)
         .select(
             *keys,
+            *(["payer_id"] if per_payer else []),
             "unit_price",
-            pl.format("".join(words), "n", *(k for k in keys if k != "rendering_npi")).alias("method"),
+            pl.format(
+                "".join(["median product payment on {} of ", whose, " paid encounters with {}", *for_diagnosis, "{}"]),
+                "n",
+                "price_code",
+                *(["price_context"] if diagnosis else []),
+                "from_payer",
+            ).alias("method"),
         )
     )
 
@@ -215,25 +216,20 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
         "given with that code, times its median units."
     ),
     tiers=(
-        PriceTier(
-            "organisation history for the diagnosis from the payer",
-            ("price_code", "price_context", "payer_id"),
-            partial(history, provider=False, diagnosis=True, payer=True, least=MIN_DIAGNOSIS_ENCOUNTERS),
-        ),
-        PriceTier(
+        *payer_then_every_payer(
             "organisation history for the diagnosis",
             ("price_code", "price_context"),
-            partial(history, provider=False, diagnosis=True, payer=False, least=MIN_DIAGNOSIS_ENCOUNTERS),
+            partial(history, provider=False, diagnosis=True, least=MIN_DIAGNOSIS_ENCOUNTERS),
         ),
         PriceTier(
             "provider history",
             ("price_code", "rendering_npi"),
-            partial(history, provider=True, diagnosis=False, payer=False, least=MIN_PROVIDER_ENCOUNTERS),
+            partial(history, provider=True, diagnosis=False, per_payer=False, least=MIN_PROVIDER_ENCOUNTERS),
         ),
         PriceTier(
             "organisation history",
             ("price_code",),
-            partial(history, provider=False, diagnosis=False, payer=False, least=1),
+            partial(history, provider=False, diagnosis=False, per_payer=False, least=1),
         ),
         PriceTier("CMS reference price", ("price_code",), reference_for_usual_product, fallback=True),
     ),
