@@ -116,3 +116,13 @@ def history_medians(
         .filter(pl.col("n") >= MIN_PAYER_LINES)
         .with_columns(pl.format(" from payer {}", "payer_id").alias("from_payer"))
     )
+
+
+def code_medians(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
+    """:func:`history_medians` of the paid per unit of each code (``price_code``) on its paid lines.
+
+    A service billed on several claims counts once (:func:`primary_payments`).
+    """
+    paid = primary_payments(paid_lines(ctx.lines))
+    keys = [pl.col("procedure_code").alias("price_code")]
+    return history_medians(paid, keys, paid_per_unit(), per_payer=per_payer)

@@ -14,6 +14,7 @@ from leakaudit.pricing.basis import (
     MIN_PAYER_LINES,
     PriceBasis,
     PriceTier,
+    code_medians,
     history_medians,
     paid_lines,
     paid_per_unit,
@@ -27,9 +28,7 @@ from leakaudit.rules.expired_code import code_validity
 
 def replacement_history(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
     """Median paid per unit of each code, keyed as the replacement (``price_code``)."""
-    paid = primary_payments(paid_lines(ctx.lines))
-    keys = [pl.col("procedure_code").alias("price_code")]
-    return history_medians(paid, keys, paid_per_unit(), per_payer=per_payer).with_columns(
+    return code_medians(ctx, per_payer=per_payer).with_columns(
         pl.format(
             "median paid per unit on {} of the organisation's paid lines of the replacement code {}{}",
             "n",

@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from leakaudit.pricing.basis import (
-    MIN_PAYER_LINES,
-    PriceBasis,
-    PriceTier,
-    history_medians,
-    paid_lines,
-    paid_per_unit,
-    primary_payments,
-)
+from leakaudit.pricing.basis import MIN_PAYER_LINES, PriceBasis, PriceTier, code_medians
 from leakaudit.pricing.reference import reference_by
 from leakaudit.rules import AuditContext
 
 
 def payer_history(ctx: AuditContext) -> pl.LazyFrame:
     """Median paid per unit of each drug code for each payer, with enough paid lines."""
-    paid = primary_payments(paid_lines(ctx.lines))
-    keys = [pl.col("procedure_code").alias("price_code")]
-    return history_medians(paid, keys, paid_per_unit(), per_payer=True).with_columns(
+    return code_medians(ctx, per_payer=True).with_columns(
         pl.format(
             "median paid per unit on {} of the organisation's paid {} lines{}", "n", "price_code", "from_payer"
         ).alias("method")
