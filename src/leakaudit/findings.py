@@ -82,12 +82,14 @@ def with_rejected_rows(
     """
     if findings.is_empty():
         return RejectedBeside(findings, findings.clear())
-    numbered = findings.with_row_index(_FINDING).lazy()
+    numbered = findings.with_row_index(_FINDING)
     rows = rejected.select("line_id", "source_file", "source_row", "column", *REJECT_KEYS)
     shown = (_FINDING, "line_id", "source_file", "source_row", "column", "claim_id", "line_number")
-    by_claim = numbered.select(_FINDING, "claim_id").join(rows, on="claim_id", how="inner")
-    by_visit = numbered.select(_FINDING, "patient_id", "service_date").join(
-        rows, on=["patient_id", "service_date"], how="inner"
+    by_claim = numbered.lazy().select(_FINDING, "claim_id").join(rows, on="claim_id", how="inner")
+    by_visit = (
+        numbered.lazy()
+        .select(_FINDING, "patient_id", "service_date")
+        .join(rows, on=["patient_id", "service_date"], how="inner")
     )
     matched = collect(pl.concat([by_claim.select(shown), by_visit.select(shown)]).unique([_FINDING, "line_id"]))
     if matched.is_empty():
@@ -99,7 +101,7 @@ def with_rejected_rows(
         pl.len().alias("rejected_rows"),
         *(pl.col(name).sort_by("line_id").first() for name in ("source_file", "source_row", "column")),
     )
-    joined = findings.with_row_index(_FINDING).join(collect(beside), on=_FINDING, how="left", maintain_order="left")
+    joined = numbered.join(collect(beside), on=_FINDING, how="left", maintain_order="left")
     count = pl.col("rejected_rows")
     missing_code = pl.col("rule_id").is_in([rule.id for rule in rules if rule.finds_a_missing_code])
     rows_text = pl.format("{} row{}", count, pl.when(count == 1).then(pl.lit("")).otherwise(pl.lit("s")))
