@@ -128,8 +128,9 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "report.html").exists()  # findings only
     # Drug units, codes and devices are valued at the claim's payer's medians, which a crossover claim's
     # coinsurance does not pull down: each payer's estimates come close to what was planted on its claims.
-    # A missing drug, by the claim's payer's encounters for its diagnosis, comes within 15%: the median drug
-    # of a diagnosis is not always the one left out, and Medicaid's medians hold crossover coinsurance.
+    # A missing drug, by the claim's payer's encounters for its diagnosis, comes within 12%: the median drug
+    # of a diagnosis is not always the one left out. A crossed-over product counts at its copy paid most,
+    # so Medicaid's medians hold no coinsurance (with it, Medicaid's estimates came to 0.87 of the truth).
     truth = pl.read_parquet(generated / "truth.parquet")
     by_payer = (
         result.findings.join(truth, on=["rule_id", "claim_id", "line_number"])
@@ -139,7 +140,7 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
     assert by_payer.height == 4 * 6
     for rule_id, payer_id, ratio in by_payer.iter_rows():
         if rule_id == "drug-admin-without-drug":
-            assert 0.85 <= ratio <= 1.1, (rule_id, payer_id, ratio)
+            assert 0.88 <= ratio <= 1.1, (rule_id, payer_id, ratio)
         else:
             assert 0.95 <= ratio <= 1.05, (rule_id, payer_id, ratio)
     # Each of the unit checks finds its planted errors: the dose (in mg or IU, or items and mL through the
