@@ -135,3 +135,44 @@ def test_a_finding_beside_a_rejected_row_names_it_and_one_calling_a_code_missing
     lost = marked.filter(pl.col("finding_kind") == "lost_revenue")["estimated_amount"].sum()
     assert beside == {"findings": 4, "claims": 4, "estimated_total": round(float(lost), 2), "low_confidence": 3}
     assert result.summary["rows_rejected"] == 7 + 1  # and the repeat
+
+
+def test_a_claim_line_rejected_in_overlapping_exports_counts_once_with_its_copies_said(  # type: ignore[no-untyped-def]
+    claims_csv, tmp_path
+) -> None:
+    """The same bad row in two overlapping exports is one line unseen, not two; its copy is said apart.
+
+    A row whose claim number is the value at fault cannot be told from another: each counts.
+    """
+    admin, drug = "96372", "J3301"
+    first = [
+        # Row 1-2. The drug's row rejected for its charge.
+        {"claim_id": "C1", "procedure_code": admin, "patient_id": "P1"},
+        {"claim_id": "C1", "line_number": "2", "procedure_code": drug, "patient_id": "P1", "charge_amount": "12O"},
+        # Row 3-5. Two lines of the claim rejected.
+        {"claim_id": "C2", "procedure_code": admin, "patient_id": "P2"},
+        {"claim_id": "C2", "line_number": "2", "procedure_code": drug, "patient_id": "P2", "units": "one"},
+        {"claim_id": "C2", "line_number": "3", "procedure_code": drug, "patient_id": "P2", "charge_amount": "x"},
+        # Row 6-7. A row of the visit without its claim number.
+        {"claim_id": "C3", "procedure_code": admin, "patient_id": "P3"},
+        {"claim_id": "", "line_number": "2", "procedure_code": drug, "patient_id": "P3"},
+    ]
+    path = claims_csv(first)
+    # The next month's export holds them again, but for C2's line 3.
+    later = claims_csv(first[:4] + first[5:], name="later.csv")
+    result = run_audit([path, later], tmp_path / "out", findings_only=True)
+    found = {row["claim_id"]: row["message"] for row in result.findings.iter_rows(named=True)}
+    assert set(found) == {"C1", "C2", "C3"}
+    tail = ", which may bill the missing code: correct {} (rejects.csv) and audit again."
+    assert found["C1"].endswith(
+        f" Rejected: 1 row of this claim or visit ({path} row 2, charge_amount; 1 more copy of it rejected)"
+        + tail.format("it")
+    )
+    assert found["C2"].endswith(
+        f" Rejected: 2 rows of this claim or visit ({path} row 4, units, and 1 more; 1 more copy of them rejected)"
+        + tail.format("them")
+    )
+    assert found["C3"].endswith(
+        f" Rejected: 2 rows of this claim or visit ({path} row 7, claim_id, and 1 more)" + tail.format("them")
+    )
+    assert result.summary["rows_rejected"] == 4 + 3 + 3  # and the repeats of the rows audited

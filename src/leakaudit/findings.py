@@ -72,10 +72,11 @@ def with_rejected_rows(
     ``rejected`` are the rows not audited with :data:`~leakaudit.io.REJECT_KEYS` (``ClaimLines.rejects``);
     repeats are not among them. A rejected row is a line the rules did not see: the code a finding calls
     missing may be on it (the drug's line rejected for its charge), or a credit voiding the line at fault.
-    The message then names the first such row and how many there are, and the finding of a rule that
-    :attr:`~leakaudit.rules.Rule.finds_a_missing_code` turns to ``low`` confidence. A rejected row whose
-    claim line another row of the validated ``lines`` holds (the line corrected in a later, overlapping
-    export) is no line unseen, and is left out. The findings keep their order.
+    The message then names the first such row and how many claim lines there are (a line rejected in
+    several overlapping exports is one, and its other copies are counted apart), and the finding of a
+    rule that :attr:`~leakaudit.rules.Rule.finds_a_missing_code` turns to ``low`` confidence. A rejected
+    row whose claim line another row of the validated ``lines`` holds (the line corrected in a later,
+    overlapping export) is no line unseen, and is left out. The findings keep their order.
 
     NOTE: kept rather than dropped: most rows are rejected for a value beside the point (a payer type the
     mapping lacks) and the finding stands; the analyst corrects the rows and audits again.
@@ -97,8 +98,13 @@ def with_rejected_rows(
     claims = matched["claim_id"].drop_nulls().unique()
     held = lines.filter(pl.col("claim_id").is_in(claims.implode())).select("claim_id", "line_number").unique()
     unseen = matched.lazy().join(held, on=["claim_id", "line_number"], how="anti")
+    # A claim line rejected in each of several overlapping exports is one line unseen; a row whose claim
+    # line is at fault (its claim_id or line_number null) is one of its own.
+    own = pl.col("claim_id").is_null() | pl.col("line_number").is_null()
+    claim_line = pl.struct("claim_id", "line_number", pl.when(own).then(pl.col("line_id")).alias("row"))
     beside = unseen.group_by(_FINDING).agg(
-        pl.len().alias("rejected_rows"),
+        claim_line.n_unique().alias("rejected_rows"),
+        pl.len().alias("rows_with_copies"),
         *(pl.col(name).sort_by("line_id").first() for name in ("source_file", "source_row", "column")),
     )
     joined = numbered.join(collect(beside), on=_FINDING, how="left", maintain_order="left")
@@ -106,15 +112,23 @@ def with_rejected_rows(
     missing_code = pl.col("rule_id").is_in([rule.id for rule in rules if rule.finds_a_missing_code])
     rows_text = pl.format("{} row{}", count, pl.when(count == 1).then(pl.lit("")).otherwise(pl.lit("s")))
     more = pl.when(count > 1).then(pl.format(", and {} more", count - 1)).otherwise(pl.lit(""))
+    copies = pl.col("rows_with_copies") - count
+    of_them = pl.when(count == 1).then(pl.lit("it")).otherwise(pl.lit("them"))
+    copies_text = (
+        pl.when(copies > 0)
+        .then(pl.format("; {} more {} of {} rejected", copies, _copies_word(copies), of_them))
+        .otherwise(pl.lit(""))
+    )
     note = pl.format(
-        " Rejected: {} of this claim or visit ({} row {}, {}{}){}: correct {} (rejects.csv) and audit again.",
+        " Rejected: {} of this claim or visit ({} row {}, {}{}{}){}: correct {} (rejects.csv) and audit again.",
         rows_text,
         "source_file",
         "source_row",
         "column",
         more,
+        copies_text,
         pl.when(missing_code).then(pl.lit(", which may bill the missing code")).otherwise(pl.lit("")),
-        pl.when(count == 1).then(pl.lit("it")).otherwise(pl.lit("them")),
+        of_them,
     )
     beside_one = count.is_not_null()
     marked = joined.with_columns(
@@ -129,6 +143,11 @@ def with_rejected_rows(
 
 #: The column numbering the findings while their rejected rows are looked up.
 _FINDING = "_finding"
+
+
+def _copies_word(count: pl.Expr) -> pl.Expr:
+    """The word for ``count`` copies: copy or copies."""
+    return pl.when(count == 1).then(pl.lit("copy")).otherwise(pl.lit("copies"))
 
 
 def rule_totals(findings: pl.DataFrame, rule_ids: Sequence[str], as_of: dt.date | None = None) -> pl.DataFrame:
