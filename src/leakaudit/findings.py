@@ -16,6 +16,7 @@ from leakaudit.engine import collect
 from leakaudit.io import REJECT_KEYS
 from leakaudit.pricing import estimate
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, hit_lines, identify
+from leakaudit.rules.base import count_text
 from leakaudit.schema import MONEY, conform
 
 #: Hit columns that only tell pricing how to value a hit; findings carry the result instead.
@@ -110,18 +111,17 @@ def with_rejected_rows(
     joined = numbered.join(collect(beside), on=_FINDING, how="left", maintain_order="left")
     count = pl.col("rejected_rows")
     missing_code = pl.col("rule_id").is_in([rule.id for rule in rules if rule.finds_a_missing_code])
-    rows_text = pl.format("{} row{}", count, pl.when(count == 1).then(pl.lit("")).otherwise(pl.lit("s")))
     more = pl.when(count > 1).then(pl.format(", and {} more", count - 1)).otherwise(pl.lit(""))
     copies = pl.col("rows_with_copies") - count
     of_them = pl.when(count == 1).then(pl.lit("it")).otherwise(pl.lit("them"))
     copies_text = (
         pl.when(copies > 0)
-        .then(pl.format("; {} more {} of {} rejected", copies, _copies_word(copies), of_them))
+        .then(pl.format("; {} of {} rejected", count_text(copies, "more copy", "more copies"), of_them))
         .otherwise(pl.lit(""))
     )
     note = pl.format(
         " Rejected: {} of this claim or visit ({} row {}, {}{}{}){}: correct {} (rejects.csv) and audit again.",
-        rows_text,
+        count_text(count, "row"),
         "source_file",
         "source_row",
         "column",
@@ -143,11 +143,6 @@ def with_rejected_rows(
 
 #: The column numbering the findings while their rejected rows are looked up.
 _FINDING = "_finding"
-
-
-def _copies_word(count: pl.Expr) -> pl.Expr:
-    """The word for ``count`` copies: copy or copies."""
-    return pl.when(count == 1).then(pl.lit("copy")).otherwise(pl.lit("copies"))
 
 
 def rule_totals(findings: pl.DataFrame, rule_ids: Sequence[str], as_of: dt.date | None = None) -> pl.DataFrame:

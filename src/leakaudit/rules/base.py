@@ -234,15 +234,18 @@ def number_text(value: pl.Expr) -> pl.Expr:
     )
 
 
-def count_text(value: pl.Expr, noun: str) -> pl.Expr:
+def count_text(value: pl.Expr, noun: str, plural: str | None = None) -> pl.Expr:
     """A quantity and its noun for a message: ``1 unit``, ``4 units``, ``2.5 units``.
+
+    ``plural`` where the noun's is not the noun and an s: ``1 copy``, ``2 copies``.
 
     >>> pl.select(q=pl.Series([1.0, 4.0, 2.5])).select(count_text(pl.col("q"), "unit")).to_series().to_list()
     ['1 unit', '4 units', '2.5 units']
+    >>> pl.select(q=pl.Series([1, 2])).select(count_text(pl.col("q"), "copy", "copies")).to_series().to_list()
+    ['1 copy', '2 copies']
     """
-    return pl.format(
-        "{} {}", number_text(value), pl.when(_is_one(value)).then(pl.lit(noun)).otherwise(pl.lit(noun + "s"))
-    )
+    plural = noun + "s" if plural is None else plural
+    return pl.format("{} {}", number_text(value), pl.when(_is_one(value)).then(pl.lit(noun)).otherwise(pl.lit(plural)))
 
 
 def is_or_are(value: pl.Expr) -> pl.Expr:
