@@ -72,10 +72,13 @@ def _products(ctx: AuditContext) -> pl.LazyFrame:
 
 
 def _given_with(ctx: AuditContext) -> pl.LazyFrame:
-    """Each administration joined to the products that satisfy it on the same encounter."""
+    """Each administration joined to the products that satisfy it on the same encounter.
+
+    The provider is the administration's: a product line's own ``rendering_npi`` is left out.
+    """
     return (
         _administrations(ctx)
-        .join(_products(ctx), on="encounter_id", how="inner")
+        .join(_products(ctx).drop("rendering_npi"), on="encounter_id", how="inner")
         .filter((pl.col("admin_kind") == IMMUNIZATION) == pl.col("is_vaccine"))
     )
 
