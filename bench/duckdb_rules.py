@@ -78,7 +78,8 @@ CREATE TEMP MACRO ndc11(ndc) AS ndc11_of(ndc_text(ndc));
 
 #: The four detections over ``l``, each into a table of its hits. ``jcode`` checks, as leakaudit's rule: the
 #: units against the NDC dose (converted directly by the units' kind, else through the CMS crosswalk), the
-#: CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's typical units;
+#: CMS MUE (per line, or per patient's day and payer), and, without an NDC or with one whose dose is above the
+#: MUE, the provider's typical units;
 #: and a drug line of no units, without a dose to convert. Lines of drug discarded (JW) or given free of cost
 #: (FB) are not checked, and ``expired`` leaves out FB lines too.
 DETECTIONS = """
@@ -153,11 +154,17 @@ WITH drug_lines AS (
     WHERE direct IS NULL AND ndc_quantity IS NOT NULL AND ndc IS NOT NULL
   ) c LEFT JOIN labels f ON c.procedure_code = f.code AND c.ndc11 = f.label
   LEFT JOIN crosswalk x ON c.procedure_code = x.code AND coalesce(f.ndc, c.ndc11) = x.ndc
-), dosed AS (
+), rounded AS (
   SELECT * EXCLUDE (direct), CASE WHEN direct > 0 THEN greatest(1, ceil(direct - 1e-6)) END AS expected FROM (
     SELECT * FROM converted WHERE NOT (direct IS NULL AND ndc_quantity IS NOT NULL AND ndc IS NOT NULL)
     UNION ALL BY NAME SELECT * FROM via_crosswalk
   )
+), dosed AS (
+  -- A dose above the code's MUE is no dose (an NDC quantity written wrong): checked as a line without one.
+  SELECT r.* EXCLUDE (expected), coalesce(r.expected > m.mue, false) AS above_mue,
+    CASE WHEN NOT coalesce(r.expected > m.mue, false) THEN r.expected END AS expected
+  FROM rounded r LEFT JOIN (SELECT code, mue FROM read_parquet('{reference}/mue.parquet') WHERE mue > 0) m
+    ON r.procedure_code = m.code
 ), dose AS (
   SELECT dosed.*, billed > expected AS exposure FROM dosed LEFT JOIN wasted USING (enc, procedure_code)
   WHERE billed > expected OR billed + coalesce(wasted, 0) < expected
@@ -184,7 +191,7 @@ WITH drug_lines AS (
   GROUP BY ALL HAVING count(*) >= 5
 ), below AS (
   SELECT dosed.* FROM dosed JOIN typical USING (procedure_code, rendering_npi) LEFT JOIN wasted USING (enc, procedure_code)
-  WHERE dosed.ndc_quantity IS NULL AND billed > 0 AND typical_units >= 2
+  WHERE (dosed.ndc_quantity IS NULL OR above_mue) AND billed > 0 AND typical_units >= 2
     AND billed + coalesce(wasted, 0) <= 0.5 * typical_units
 ), no_units AS (
   SELECT * FROM dosed WHERE billed = 0 AND expected IS NULL

@@ -148,8 +148,8 @@ def main(claims: Path, reference: Path) -> None:
     brace = per[per["visit"] & ~per["lcode"] & per["evidence"]]
 
     # The units: against the NDC dose (converted directly by the units' kind, else through the CMS
-    # crosswalk), the CMS MUE (per line, or per patient's day and payer), and, without an NDC, the provider's
-    # typical units; and a drug line of no units, without a dose to convert. Discarded drug (JW) is no dose,
+    # crosswalk), the CMS MUE (per line, or per patient's day and payer), and, without an NDC or with one whose
+    # dose is above the MUE, the provider's typical units; and a drug line of no units, without a dose. Discarded drug (JW) is no dose,
     # but counts towards the encounter's.
     drug_lines = lines[lines["is_drug"] & (lines["units"] >= 0)]
     is_waste = drug_lines["modifiers"].fillna("").str.contains("JW")
@@ -185,11 +185,14 @@ def main(claims: Path, reference: Path) -> None:
         listed["ndc_unit"].isin(["ML", "GR"]) & (listed["package_size"] > 0)
     )
     units[needs] = in_items.where(listed["ndc_unit"] == "UN", in_packages)
-    drugs["expected"] = np.maximum(1, np.ceil(units - 1e-6)).where(units > 0)
+    mue = pd.read_parquet(reference / "mue.parquet").rename(columns={"code": "procedure_code"})
+    # A dose above the code's MUE is no dose (an NDC quantity written wrong): checked as a line without one.
+    expected = np.maximum(1, np.ceil(units - 1e-6)).where(units > 0)
+    above_mue = expected > drugs["procedure_code"].map(mue[mue["mue"] > 0].set_index("procedure_code")["mue"])
+    drugs["expected"] = expected.where(~above_mue)
     billed, expected = drugs["units"], drugs["expected"]
     dose = drugs[(billed > expected) | (billed + drugs["wasted"] < expected)].assign(exposure=billed > expected)
 
-    mue = pd.read_parquet(reference / "mue.parquet").rename(columns={"code": "procedure_code"})
     matching = drugs[(billed > 0) & (expected.isna() | (billed == expected))].merge(
         mue[mue["mue"] > 0], on="procedure_code"
     )
@@ -205,7 +208,7 @@ def main(claims: Path, reference: Path) -> None:
     )
     typical = services.groupby(["procedure_code", "rendering_npi"])["units"].agg(["median", "size"])
     typical = typical.loc[typical["size"] >= 5, "median"].rename("typical")
-    below = drugs[drugs["ndc_quantity"].isna() & (billed > 0)].join(
+    below = drugs[(drugs["ndc_quantity"].isna() | above_mue) & (billed > 0)].join(
         typical, on=["procedure_code", "rendering_npi"], how="inner"
     )
     below = below[(below["typical"] >= 2) & (below["units"] + below["wasted"] <= 0.5 * below["typical"])]

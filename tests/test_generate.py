@@ -144,7 +144,8 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
         else:
             assert 0.95 <= ratio <= 1.05, (rule_id, payer_id, ratio)
     # Each of the unit checks finds its planted errors: the dose (in mg or IU, or items and mL through the
-    # CMS crosswalk), the MUE, the typical units (no NDC); and no units billed, with and without an NDC.
+    # CMS crosswalk), the MUE, the typical units (no NDC, or one whose dose is above the MUE); and no units
+    # billed, with and without an NDC.
     found = result.findings.join(
         pl.read_parquet(generated / "truth.parquet"), on=["rule_id", "claim_id", "line_number"]
     )
@@ -156,6 +157,7 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
         "far below this provider's": 5,
         "billed 0 units but the dose given is": 5,
         "billed with no units": 1,
+        "is more than the CMS MUE of": 5,  # an NDC quantity written wrong: no dose, the typical units find it
     }
     for check, least in checks.items():
         assert messages.str.contains(check, literal=True).sum() >= least, check

@@ -23,6 +23,8 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
   (:data:`CROSSWALK_RATE`) in items or mL converted by the CMS NDC-HCPCS crosswalk, the NDC sometimes
   in the 10 digits of its label (:data:`SCANNED_RATE`); on the lines without an NDC
   (:data:`NO_NDC_RATE`), the provider's typical units do, and no units are a finding by themselves.
+  Some of those lines carry an NDC quantity written wrong, a hundred times the dose
+  (:data:`NDC_TYPO_SHARE`): above the MUE, it is no dose, and the typical units find them too.
   And a second dose of the drug billed the same day takes the day's units above the CMS MUE
   (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
@@ -42,7 +44,9 @@ Beside the errors, billing that a careless audit would flag is planted at the ra
   and paid nothing, or as S0013 after its termination: nothing of it is lost;
 - ``discarded``: the part of a vial thrown away billed on a line of its own with modifier JW; the
   administered line's NDC quantity is the whole vial, as some systems write it. Without an NDC, the
-  administered line's units are below the provider's typical units, the JW line's making them up.
+  administered line's units are below the provider's typical units, the JW line's making them up;
+- ``ndc typo``: a drug line billed right whose NDC quantity is written wrong (:data:`NDC_TYPO_FACTOR`
+  times the dose): above the MUE, it is no dose, and the units billed are the provider's typical ones.
 
 The true amount is what the line would have been paid had it been billed right.
 """
@@ -154,12 +158,18 @@ CROSSWALK_RATE = 0.20
 SCANNED_RATE = 0.25
 #: Of the drug lines planted with too few units, the share billed with none at all (paid $0).
 NO_UNITS_SHARE = 0.2
+#: Of the drug lines planted with too few units (but none), the share whose NDC quantity is written wrong: a
+#: hundred times the dose (a decimal point lost: 40.00 mg as 4000), above every drug's MUE.
+NDC_TYPO_SHARE = 0.1
+#: What the NDC quantity written wrong is, times the dose.
+NDC_TYPO_FACTOR = 100.0
 #: decoy -> share of its eligible encounters (or drug lines) planted with it (no finding)
 DECOY_RATES = {
     "facility": 0.03,
     "corrected": 0.02,
     "discarded": 0.05,
     "free": 0.01,
+    "ndc typo": 0.005,
 }
 #: The places of service written: the office, and the outpatient hospital of the ``facility`` decoy.
 PLACES = ["11", "22"]
@@ -325,6 +335,9 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         under = billed_right & (draw < rate_under)
         # NOTE: of the same draw, so that the lines of other plants are those of the same seed before this one.
         no_units = under & (draw < rate_under * NO_UNITS_SHARE)
+        # NOTE: of the same draw's top, apart from ``no_units``, so that the lines of a seed are unchanged but
+        # their NDC quantity.
+        typo = under & (draw >= rate_under * (1 - NDC_TYPO_SHARE))
         corrected = billed_right & ~under & (rng.random(count) < DECOY_RATES["corrected"])
         # Some of a vial thrown away: its units billed with JW beside the units given (every drug bills 2+).
         wastes = billed_right & ~under & ~corrected & (rng.random(count) < DECOY_RATES["discarded"])
@@ -335,6 +348,10 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         # A free sample, billed with FB as 1 unit and paid nothing. NOTE: of the draw of ``under``, above its
         # rate, so that the other lines of a seed are unchanged.
         free = billed_right & ~under & ~corrected & ~wastes & ~above & (draw < rate_under + DECOY_RATES["free"])
+        # A line billed right with its NDC quantity written wrong. NOTE: of the draw above ``free``'s, likewise.
+        typo_draw = draw - rate_under - DECOY_RATES["free"]
+        typo_right = billed_right & ~under & ~corrected & ~wastes & ~above
+        typo_right &= (typo_draw >= 0) & (typo_draw < DECOY_RATES["ndc typo"])
         # NOTE: whole items and mL for the units of a dose; a second dose's or a waste's would be fractions.
         form, per_unit = v.column(drugs, 7)[drug], _pick_at(drugs, drug, 8).astype(float)
         in_items = with_ndc & ~above & ~wastes & (form != v.id(None)) & (rng.random(count) < CROSSWALK_RATE)
@@ -365,7 +382,7 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
             units=billed,
             charge=billed * rate * 3.0,
             paid=np.where(above | free, 0.0, np.round(product_paid * billed / units, 2)),
-            ndc_quantity=units * dose,
+            ndc_quantity=units * dose * np.where(typo | typo_right, NDC_TYPO_FACTOR, 1.0),
             modifiers=np.where(free, v.id("FB"), v.id(None)),
         )
         add(above, **drug_line, units=second, charge=second * rate * 3.0, paid=0.0, ndc_quantity=second * dose)

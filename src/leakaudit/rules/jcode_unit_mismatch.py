@@ -47,6 +47,9 @@ MIN_TYPICAL_LINES = 5
 FAR_BELOW = 0.5
 
 UNDER, OVER, ABOVE_MUE, BELOW_TYPICAL, NO_UNITS = "under", "over", "above_mue", "below_typical", "no_units"
+#: The column of a converted line saying that its NDC quantity gave a dose above the code's MUE (see
+#: :func:`_converted`).
+DOSE_ABOVE_MUE = "dose_above_mue"
 
 
 def _lookup(column: pl.Expr, table: dict[str, tuple[str, float]], part: int) -> pl.Expr:
@@ -219,8 +222,37 @@ def _billable() -> pl.Expr:
 
 
 def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
-    """``drugs`` with their :func:`expected_units` and their units as ``billed`` (a float)."""
-    return expected_units(ctx, drugs).with_columns(pl.col("units").cast(pl.Float64).alias("billed"))
+    """``drugs`` with their :func:`expected_units`, their code's MUE and their units as ``billed`` (a float).
+
+    The MUE's columns are :func:`_mue_table`'s, null for a code without one. A dose above the MUE is no
+    dose: its ``expected_units`` are null, and :data:`DOSE_ABOVE_MUE` says so. CMS pays no more than the
+    MUE a line or a patient's day, and sets it at the most a patient is given: such a dose is far more
+    often an NDC quantity written wrong (a code, or a package count, in the quantity field) than a dose
+    given: valued by it, one such line of a garbled export (99213 mg of J9035) counted 9,882 units
+    missing, $980,000. The line is checked as one without an NDC quantity: against the MUE, the
+    provider's typical units, or for no units at all.
+
+    NOTE: the MUE is joined to every drug line here, once, rather than to the lines the MUE check reads.
+    """
+    dose = pl.col("expected_units")
+    above = (dose > pl.col("mue")).fill_null(False)
+    return (
+        expected_units(ctx, drugs)
+        .join(_mue_table(ctx), on="procedure_code", how="left")
+        .with_columns(
+            pl.col("units").cast(pl.Float64).alias("billed"),
+            pl.when(above.not_()).then(dose).alias("expected_units"),
+            above.alias(DOSE_ABOVE_MUE),
+        )
+    )
+
+
+def _dose_above_mue() -> pl.Expr:
+    """Words for a line whose NDC quantity gave a dose above the MUE (:data:`DOSE_ABOVE_MUE`), else nothing."""
+    words = pl.format(
+        "; the NDC quantity, {}, is more than the CMS MUE of {} allows", ndc_amount(), count_text(pl.col("mue"), "unit")
+    )
+    return pl.when(pl.col(DOSE_ABOVE_MUE)).then(words).otherwise(pl.lit(""))
 
 
 def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
@@ -236,12 +268,13 @@ def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
     )
 
 
-def _with_mue(converted: pl.LazyFrame, mue: pl.LazyFrame) -> pl.LazyFrame:
-    """The ``converted`` lines billing units that match their dose (or that have none), with their code's MUE."""
-    matching = converted.filter(
-        (pl.col("billed") > 0) & (pl.col("expected_units").is_null() | (pl.col("billed") == pl.col("expected_units")))
+def _with_mue(converted: pl.LazyFrame) -> pl.LazyFrame:
+    """The ``converted`` lines of a code with an MUE billing units that match their dose (or that have none)."""
+    return converted.filter(
+        pl.col("mue").is_not_null()
+        & (pl.col("billed") > 0)
+        & (pl.col("expected_units").is_null() | (pl.col("billed") == pl.col("expected_units")))
     )
-    return matching.join(mue, on="procedure_code", how="inner")
 
 
 def _days_over_mue(day_lines: pl.LazyFrame) -> pl.LazyFrame:
@@ -364,9 +397,12 @@ class JcodeUnitMismatch(Rule):
         (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims, a claim billed
         again counted once) are denied (high confidence). Without an NDC quantity, units far below the
         provider's own typical units for the code (at most half its median over at least 5 lines) are
-        flagged at low confidence. A drug line billing no units (zero) is paid $0: with an NDC quantity
-        the dose check finds every unit missing; without one that converts, the line is flagged at
-        medium confidence (it surely pays nothing; how many units it should bill is estimated). Lines
+        flagged at low confidence. An NDC quantity that gives a dose above the code's MUE is taken as
+        written wrong (CMS pays no more than the MUE, set at the most a patient is given): the line is
+        checked as one without an NDC quantity, and its message asks to check the quantity. A drug line
+        billing no units (zero) is paid $0: with an NDC quantity the dose check finds every unit
+        missing; without one that converts, the line is flagged at medium confidence (it surely pays
+        nothing; how many units it should bill is estimated). Lines
         with the JW (wasted drug) modifier bill the discarded amount, not the dose: they are not
         checked themselves, and their units count towards the dose of the same code on the encounter
         (a vial's 400 mg on the administered line, billed as 38 units of 10 mg and 2 more JW, is
@@ -387,6 +423,8 @@ class JcodeUnitMismatch(Rule):
         3 are missing, valued at 3 times the median paid per unit. J1100 (per 1 mg) with 10 ME billed
         as 10 units is correct: no finding. J0696 (per 250 mg) with 1 GR billed as 1 unit: 3 missing.
         J3301 billed with 0 units and no NDC quantity, by a provider who usually bills 4: 4 missing.
+        J9035 (per 10 mg, MUE 230) billed as 40 units with NDC quantity 99213 ME (a visit's code typed
+        as the quantity): no dose of 9922 units, and no finding where the provider usually bills 40.
     """
 
     id = "jcode-unit-mismatch"
@@ -431,8 +469,9 @@ class JcodeUnitMismatch(Rule):
             how="diagonal_relaxed",
         )
 
-        # MUE: per line (MAI 1) or per patient and day (MAI 2/3), for lines whose units match their dose.
-        with_mue = _with_mue(converted, _mue_table(ctx))
+        # MUE: per line (MAI 1) or per patient and day (MAI 2/3), for lines whose units match their dose or
+        # that have none.
+        with_mue = _with_mue(converted)
         line_mue = with_mue.filter((pl.col("mai") == 1) & (pl.col("billed") > pl.col("mue"))).with_columns(
             pl.col("billed").alias("day_units")
         )
@@ -444,7 +483,8 @@ class JcodeUnitMismatch(Rule):
         day_mue = _days_over_mue(with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key()))
         mue_hits = pl.concat([line_mue, day_mue.select(line_mue.collect_schema().names())])
 
-        # Far below the provider's typical units, for lines without an NDC quantity. The typical units are
+        # Far below the provider's typical units, for lines without an NDC quantity or whose NDC quantity
+        # gives a dose above the MUE (no dose: see _converted). The typical units are
         # the provider's over the whole audit (all partitions, when ``lines`` is one), each service once
         # (a claim crossed over to a second payer does not weigh twice).
         # NOTE: the services are counted per code, provider and units once, cached: the provider's typical
@@ -458,15 +498,7 @@ class JcodeUnitMismatch(Rule):
         )
         typical = _typical_units(counted.filter(pl.col("rendering_npi").is_not_null()), "rendering_npi")
         below = (
-            drugs.filter(pl.col("ndc_quantity").is_null() & (pl.col("units") > 0))
-            .join(
-                ctx.refdata.asp.select(pl.col("code").alias("procedure_code"), "dosage"),
-                on="procedure_code",
-                how="left",
-            )
-            .with_columns(
-                pl.col("units").cast(pl.Float64).alias("billed"), pl.lit(None, pl.Float64()).alias("expected_units")
-            )
+            converted.filter((pl.col("ndc_quantity").is_null() | pl.col(DOSE_ABOVE_MUE)) & (billed > 0))
             .join(typical, on=["procedure_code", "rendering_npi"], how="inner")
             .filter((pl.col("typical_units") >= 2) & (pl.col("billed") <= FAR_BELOW * pl.col("typical_units")))
             # NOTE: the units billed as discarded (JW) count, as in the dose check: 2 units given and 13 thrown
@@ -493,6 +525,7 @@ class JcodeUnitMismatch(Rule):
                 .otherwise(pl.lit("1 unit, the least a dose bills: no typical units of the code are known"))
                 .alias("conversion"),
             )
+            .with_columns(pl.concat_str("conversion", _dose_above_mue()).alias("conversion"))
         )
 
         # The flagged columns, and the DAY_COLUMNS of a hit not of a day over the MUE.
@@ -510,6 +543,7 @@ class JcodeUnitMismatch(Rule):
                     pl.concat_str(
                         pl.format("typical {} for the code", count_text(pl.col("typical_units"), "unit")),
                         _discarded(" ({} more billed as discarded, JW)"),
+                        _dose_above_mue(),
                     ).alias("conversion")
                 ).select(not_a_day),
                 unbilled.select(not_a_day),
@@ -541,6 +575,6 @@ class JcodeUnitMismatch(Rule):
             .filter(_billable())
             .join(days.unique().lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True)
         )
-        day_lines = one_copy(_with_mue(_converted(ctx, lines), _mue_table(ctx)), "payer_id").filter(pl.col("mai") != 1)
+        day_lines = one_copy(_with_mue(_converted(ctx, lines)), "payer_id").filter(pl.col("mai") != 1)
         again = _mue_flagged(_days_over_mue(day_lines.with_columns(anchor_key())))
         return pl.concat([found.lazy().filter(pl.col(MUE_DAY).not_()), _hits(again)], how="vertical_relaxed")
