@@ -23,7 +23,7 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
   (:data:`CROSSWALK_RATE`) in items or mL converted by the CMS NDC-HCPCS crosswalk, the NDC sometimes
   in the 10 digits of its label (:data:`SCANNED_RATE`); on the lines without an NDC
   (:data:`NO_NDC_RATE`), the provider's typical units do, and no units are a finding by themselves.
-  Some of those lines carry an NDC quantity written wrong, a hundred times the dose
+  Some of the lines with an NDC carry a quantity written wrong, a hundred times the dose
   (:data:`NDC_TYPO_SHARE`): above the MUE, it is no dose, and the typical units find them too.
   And a second dose of the drug billed the same day takes the day's units above the CMS MUE
   (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
@@ -158,8 +158,8 @@ CROSSWALK_RATE = 0.20
 SCANNED_RATE = 0.25
 #: Of the drug lines planted with too few units, the share billed with none at all (paid $0).
 NO_UNITS_SHARE = 0.2
-#: Of the drug lines planted with too few units (but none), the share whose NDC quantity is written wrong: a
-#: hundred times the dose (a decimal point lost: 40.00 mg as 4000), above every drug's MUE.
+#: Of the drug lines planted with too few units (not those with none), the share whose NDC quantity is
+#: written wrong: a hundred times the dose (a decimal point lost: 40.00 mg as 4000), above every drug's MUE.
 NDC_TYPO_SHARE = 0.1
 #: What the NDC quantity written wrong is, times the dose.
 NDC_TYPO_FACTOR = 100.0
