@@ -83,14 +83,31 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
                 scratch += [price, method]
             frame = collect(joined)
     amount = (pl.coalesce([*prices, pl.lit(None)]) * pl.col("price_quantity")).round(2).cast(MONEY)
-    return (
-        frame.lazy()
-        .with_columns(
-            amount.alias("estimated_amount"),
-            pl.coalesce([*methods, *reasons, pl.lit(NO_PRICE_BASIS)]).alias("estimate_method"),
-        )
-        .drop(scratch)
-    )
+    how = pl.coalesce([*methods, *reasons, pl.lit(NO_PRICE_BASIS)])
+    return frame.lazy().with_columns(_capped(amount, how)).drop(scratch)
+
+
+def _capped(amount: pl.Expr, method: pl.Expr) -> list[pl.Expr]:
+    """``estimated_amount`` and ``estimate_method``: ``amount`` at most the hit's ``price_cap``, the method saying so.
+
+    A hit without a price keeps none, whatever its cap: the cap bounds an estimate, it is not one.
+
+    >>> from decimal import Decimal
+    >>> hits = pl.DataFrame({"price_cap": [Decimal("1.00"), Decimal("5.00"), None]}, schema={"price_cap": MONEY})
+    >>> amounts = pl.lit(pl.Series([Decimal("1.69")] * 3, dtype=MONEY))
+    >>> for row in hits.select(_capped(amounts, pl.lit("ASP"))).rows():
+    ...     print(row)
+    (Decimal('1.00'), 'ASP; at most $1.00, what the payer paid for the units at issue')
+    (Decimal('1.69'), 'ASP')
+    (Decimal('1.69'), 'ASP')
+    """
+    cap = pl.col("price_cap")
+    capped = amount.is_not_null() & (cap < amount).fill_null(False)
+    words = pl.format("{}; at most ${}, what the payer paid for the units at issue", method, cap.cast(pl.String))
+    return [
+        pl.when(capped).then(cap).otherwise(amount).cast(MONEY).alias("estimated_amount"),
+        pl.when(capped).then(words).otherwise(method).alias("estimate_method"),
+    ]
 
 
 __all__ = ["BASES", "NO_PRICE_BASIS", "PriceBasis", "PriceTier", "estimate", "median_price", "reference_unit_prices"]

@@ -21,7 +21,7 @@ from leakaudit.io import LINE_ID_BITS, encounter_key
 from leakaudit.refdata import codeset
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.same_service import COPY_COLUMNS, SERVICE_KEY, once_per_service
-from leakaudit.schema import QUANTITY, conform
+from leakaudit.schema import MONEY, QUANTITY, conform
 
 #: Kinds of finding. Only ``lost_revenue`` counts towards estimated leakage; ``compliance_exposure``
 #: (e.g. units billed above the dose given) is money at risk of recoupment, reported apart.
@@ -42,6 +42,9 @@ RULE_HIT_SCHEMA = pl.Schema(
         "price_code": pl.String(),
         "price_context": pl.String(),
         "price_quantity": QUANTITY,
+        # The most the finding can be worth, whatever its price: for compliance exposure, what the payer
+        # paid for the units at issue (no more can be recouped). Null: no such bound.
+        "price_cap": MONEY,
     }
 )
 
@@ -77,6 +80,7 @@ HIT_SCHEMA = pl.Schema(
         "price_code": pl.String(),
         "price_context": pl.String(),
         "price_quantity": QUANTITY,
+        "price_cap": MONEY,
     }
 )
 
@@ -268,11 +272,13 @@ def hits(
     price_code: pl.Expr,
     price_quantity: pl.Expr,
     price_context: pl.Expr | None = None,
+    price_cap: pl.Expr | None = None,
     keep: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Shape the offending lines of a rule into :data:`RULE_HIT_SCHEMA`.
 
     ``price_context``: what else of the line its price basis may price it by (null when not given).
+    ``price_cap``: the most the finding can be worth (null when not given).
     ``keep``: columns of the lines the hits carry besides, for the rule's :meth:`Rule.refine`.
     """
     return lines.select(
@@ -285,5 +291,6 @@ def hits(
         price_code.cast(pl.String()).alias("price_code"),
         (pl.lit(None) if price_context is None else price_context).cast(pl.String()).alias("price_context"),
         price_quantity.cast(QUANTITY).alias("price_quantity"),
+        (pl.lit(None) if price_cap is None else price_cap).cast(MONEY).alias("price_cap"),
         *keep,
     )

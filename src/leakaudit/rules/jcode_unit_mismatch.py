@@ -313,7 +313,17 @@ def _typical_units(counted: pl.LazyFrame, *by: str) -> pl.LazyFrame:
 
 
 #: The columns of a flagged line, whatever its check.
-_FLAGGED = ["line_id", "procedure_code", "units", "kind", "quantity", "expected_units", "conversion", "dosage"]
+_FLAGGED = [
+    "line_id",
+    "procedure_code",
+    "units",
+    "paid_amount",
+    "kind",
+    "quantity",
+    "expected_units",
+    "conversion",
+    "dosage",
+]
 
 
 def _mue_flagged(over_mue: pl.LazyFrame) -> pl.LazyFrame:
@@ -381,8 +391,24 @@ def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
         price_basis="drug_unit_price",
         price_code=code,
         price_quantity=pl.col("quantity").round(3),
+        price_cap=pl.when(kind == OVER).then(_paid_for_extra_units()),
         keep=DAY_COLUMNS,
     )
+
+
+def _paid_for_extra_units() -> pl.Expr:
+    """What the payer paid for a line's units above the dose (``quantity`` of its ``units``): its share of the pay.
+
+    The most a payer can recoup of them: a line billed as 99,213 units for a dose of 15 (a code typed in
+    the units) and paid $72.83 puts $72.82 at risk, not 99,198 units at the median paid per unit. Null
+    for a line whose payment is unknown.
+
+    >>> lines = pl.DataFrame({"paid_amount": [6.0, 0.0, None], "quantity": [2.0, 2.0, 2.0], "units": [6, 6, 6]})
+    >>> lines.select(_paid_for_extra_units()).to_series().to_list()
+    [2.0, 0.0, None]
+    """
+    units = pl.col("units").cast(pl.Float64)
+    return pl.col("paid_amount").cast(pl.Float64) * pl.col("quantity") / units
 
 
 class JcodeUnitMismatch(Rule):
@@ -416,7 +442,8 @@ class JcodeUnitMismatch(Rule):
         where it has at least 5 paid lines, else the CMS ASP payment limit per billing unit. A line of
         no units and no dose misses the units of a typical dose: the provider's median units of the
         code (over at least 5 services), else the organisation's, else 1 unit, the least a dose bills
-        (the message says which).
+        (the message says which). Exposure is at most what the payer paid for the extra units (their
+        share of the line's payment): no more can be recouped, and a line paid nothing risks nothing.
 
     Example:
         J3301 (triamcinolone, per 10 mg) with NDC quantity 40 ME billed as 1 unit: 4 units were given,
