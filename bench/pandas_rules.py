@@ -188,10 +188,13 @@ def main(claims: Path, reference: Path) -> None:
     mue = pd.read_parquet(reference / "mue.parquet").rename(columns={"code": "procedure_code"})
     # A dose above the code's MUE is no dose (an NDC quantity written wrong): checked as a line without one.
     expected = np.maximum(1, np.ceil(units - 1e-6)).where(units > 0)
-    above_mue = expected > drugs["procedure_code"].map(mue[mue["mue"] > 0].set_index("procedure_code")["mue"])
+    limit = drugs["procedure_code"].map(mue[mue["mue"] > 0].set_index("procedure_code")["mue"])
+    above_mue = expected > limit
     drugs["expected"] = expected.where(~above_mue)
     billed, expected = drugs["units"], drugs["expected"]
-    dose = drugs[(billed > expected) | (billed + drugs["wasted"] < expected)].assign(exposure=billed > expected)
+    # Units above the dose are exposure, but on a line above the MUE on its own: that line is denied.
+    exposure = (billed > expected) & ~(billed > limit)
+    dose = drugs[(billed > expected) | (billed + drugs["wasted"] < expected)].assign(exposure=exposure)
 
     matching = drugs[(billed > 0) & (expected.isna() | (billed == expected))].merge(
         mue[mue["mue"] > 0], on="procedure_code"

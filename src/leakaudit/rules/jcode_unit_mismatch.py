@@ -399,9 +399,9 @@ def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
 def _paid_for_extra_units() -> pl.Expr:
     """What the payer paid for a line's units above the dose (``quantity`` of its ``units``): its share of the pay.
 
-    The most a payer can recoup of them: a line billed as 99,213 units for a dose of 15 (a code typed in
-    the units) and paid $72.83 puts $72.82 at risk, not 99,198 units at the median paid per unit. Null
-    for a line whose payment is unknown.
+    The most a payer can recoup of them: 200 units of J9035 billed for a dose of 40 and paid $1,000 put
+    $800 at risk, not 160 units at the median paid per unit (about $11,700 at the ASP). Null for a line
+    whose payment is unknown.
 
     >>> lines = pl.DataFrame({"paid_amount": [6.0, 0.0, None], "quantity": [2.0, 2.0, 2.0], "units": [6, 6, 6]})
     >>> lines.select(_paid_for_extra_units()).to_series().to_list()
@@ -421,7 +421,9 @@ class JcodeUnitMismatch(Rule):
         crosswalk), a partial unit rounded up: fewer units billed is lost revenue, more is compliance
         exposure (reported apart, not counted as lost revenue). Units above the CMS practitioner MUE
         (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims, a claim billed
-        again counted once) are denied (high confidence). Without an NDC quantity, units far below the
+        again counted once) are denied (high confidence); so is a line billed above its dose whose own
+        units pass the MUE, which is then lost revenue, not exposure (nothing is paid to recoup), valued
+        at the dose up to the MUE. Without an NDC quantity, units far below the
         provider's own typical units for the code (at most half its median over at least 5 lines) are
         flagged at low confidence. An NDC quantity that gives a dose above the code's MUE is taken as
         written wrong (CMS pays no more than the MUE, set at the most a patient is given): the line is
@@ -484,16 +486,27 @@ class JcodeUnitMismatch(Rule):
             wasted, on=["encounter_id", "procedure_code"], how="left"
         )
         with_waste = billed + pl.col("wasted").fill_null(0)
+        over = converted.filter(has_dose & (billed > expected))
+        # Above the dose and, on its own, above the MUE (40 units of J3301 for 40 mg, MUE 16): the payer denies
+        # the line and pays nothing to recoup. It is lost revenue, which a rebill of the dose recovers.
+        alone_over_mue = (billed > pl.col("mue")).fill_null(False)
         dose_hits = pl.concat(
             [
                 under.filter(with_waste < expected).with_columns(
                     pl.lit(UNDER).alias("kind"), (expected - with_waste).alias("quantity")
                 ),
-                converted.filter(has_dose & (billed > expected)).with_columns(
+                over.filter(alone_over_mue.not_()).with_columns(
                     pl.lit(OVER).alias("kind"), (billed - expected).alias("quantity")
                 ),
             ],
             how="diagonal_relaxed",
+        )
+        dose_over_mue = over.filter(alone_over_mue).with_columns(
+            pl.lit(ABOVE_MUE).alias("kind"),
+            pl.min_horizontal(expected, pl.col("mue").cast(pl.Float64)).alias("quantity"),
+            pl.format(
+                "MUE {} (MAI {}); the dose given is {}, {}", "mue", "mai", count_text(expected, "unit"), conversion()
+            ).alias("conversion"),
         )
 
         # MUE: per line (MAI 1) or per patient and day (MAI 2/3), for lines whose units match their dose or
@@ -566,6 +579,7 @@ class JcodeUnitMismatch(Rule):
                     ).alias("conversion")
                 ).select(not_a_day),
                 _mue_flagged(mue_hits),
+                dose_over_mue.select(not_a_day),
                 below.with_columns(
                     pl.concat_str(
                         pl.format("typical {} for the code", count_text(pl.col("typical_units"), "unit")),
