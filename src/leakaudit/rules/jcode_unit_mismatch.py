@@ -193,8 +193,11 @@ def ndc_amount() -> pl.Expr:
 
 #: A hit's column that says it is of a day over the MUE (MAI 2 and 3), looked at again by ``refine``.
 MUE_DAY = "_mue_day"
-#: The columns a hit carries for ``refine``: its line's encounter and payer, and :data:`MUE_DAY`.
-DAY_COLUMNS = ("encounter_id", "payer_id", MUE_DAY)
+#: A hit's column of its code's typical units (the provider's, else the organisation's): see :func:`_mue_flagged`.
+TYPICAL_DOSE = "_typical_dose"
+#: The columns a hit carries for ``refine``: its line's encounter and payer, :data:`MUE_DAY` and
+#: :data:`TYPICAL_DOSE`.
+DAY_COLUMNS = ("encounter_id", "payer_id", MUE_DAY, TYPICAL_DOSE)
 
 
 def _discarded(template: str) -> pl.Expr:
@@ -327,14 +330,40 @@ _FLAGGED = [
 
 
 def _mue_flagged(over_mue: pl.LazyFrame) -> pl.LazyFrame:
-    """Lines above the MUE (``day_units`` of ``mue``), flagged: :data:`_FLAGGED` and :data:`DAY_COLUMNS`."""
-    conversion = pl.format("MUE {} (MAI {}), {} that day", "mue", "mai", count_text(pl.col("day_units"), "unit"))
+    """Lines above the MUE (``day_units`` of ``mue``), flagged: :data:`_FLAGGED` and :data:`DAY_COLUMNS`.
+
+    A denial is valued at the units CMS allows, what a rebill within the MUE recovers. But a line without a
+    dose whose own units pass the MUE (4,000 units of J9035, MUE 230: 40 written wrong) tells nothing of
+    the dose given: it is valued at the code's typical units (:data:`TYPICAL_DOSE`) where they are fewer.
+    """
+    mue, typical = pl.col("mue").cast(pl.Float64), pl.col(TYPICAL_DOSE)
+    by_typical = (pl.col("billed") > mue) & pl.col("expected_units").is_null() & (typical < mue).fill_null(False)
+    conversion = pl.concat_str(
+        pl.format("MUE {} (MAI {}), {} that day", "mue", "mai", count_text(pl.col("day_units"), "unit")),
+        pl.when(by_typical)
+        .then(pl.format("; valued at the typical {} of the code", count_text(typical, "unit")))
+        .otherwise(pl.lit("")),
+    )
     return over_mue.with_columns(
         pl.lit(ABOVE_MUE).alias("kind"),
-        pl.col("mue").cast(pl.Float64).alias("quantity"),
+        pl.when(by_typical).then(typical).otherwise(mue).alias("quantity"),
         conversion.alias("conversion"),
         (pl.col("mai") != 1).alias(MUE_DAY),
     ).select(*_FLAGGED, *DAY_COLUMNS)
+
+
+def _with_typical_dose(lines: pl.LazyFrame, provider_typical: pl.LazyFrame, code_typical: pl.LazyFrame) -> pl.LazyFrame:
+    """``lines`` with :data:`TYPICAL_DOSE`: the provider's typical units of the code, else the organisation's.
+
+    ``provider_typical`` and ``code_typical`` are :func:`_typical_units` by provider and by code alone (its
+    column named ``code_units``).
+    """
+    return (
+        lines.join(provider_typical, on=["procedure_code", "rendering_npi"], how="left")
+        .join(code_typical, on="procedure_code", how="left")
+        .with_columns(pl.coalesce("typical_units", "code_units").alias(TYPICAL_DOSE))
+        .drop("typical_units", "code_units")
+    )
 
 
 def _hits(flagged: pl.LazyFrame) -> pl.LazyFrame:
@@ -439,13 +468,15 @@ class JcodeUnitMismatch(Rule):
         and they are not checked, nor counted in a day's units for the MUE or in typical units.
 
     How the loss is estimated:
-        The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows)
-        times the price per unit: the organisation's own median paid per unit for the code and payer
-        where it has at least 5 paid lines, else the CMS ASP payment limit per billing unit. A line of
-        no units and no dose misses the units of a typical dose: the provider's median units of the
-        code (over at least 5 services), else the organisation's, else 1 unit, the least a dose bills
-        (the message says which). Exposure is at most what the payer paid for the extra units (their
-        share of the line's payment): no more can be recouped, and a line paid nothing risks nothing.
+        The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows,
+        but a line without a dose whose own units pass the MUE at the code's typical units where fewer:
+        its units tell nothing of the dose) times the price per unit: the organisation's own median paid
+        per unit for the code and payer where it has at least 5 paid lines, else the CMS ASP payment
+        limit per billing unit. A line of no units and no dose misses the units of a typical dose: the
+        provider's median units of the code (over at least 5 services), else the organisation's, else 1
+        unit, the least a dose bills (the message says which). Exposure is at most what the payer paid
+        for the extra units (their share of the line's payment): no more can be recouped, and a line
+        paid nothing risks nothing.
 
     Example:
         J3301 (triamcinolone, per 10 mg) with NDC quantity 40 ME billed as 1 unit: 4 units were given,
@@ -537,6 +568,7 @@ class JcodeUnitMismatch(Rule):
             .cache()
         )
         typical = _typical_units(counted.filter(pl.col("rendering_npi").is_not_null()), "rendering_npi")
+        code_typical = _typical_units(counted).rename({"typical_units": "code_units"})
         below = (
             converted.filter((pl.col("ndc_quantity").is_null() | pl.col(DOSE_ABOVE_MUE)) & (billed > 0))
             .join(typical, on=["procedure_code", "rendering_npi"], how="inner")
@@ -554,7 +586,7 @@ class JcodeUnitMismatch(Rule):
         unbilled = (
             converted.filter(pl.col("expected_units").is_null() & (billed == 0))
             .join(typical, on=["procedure_code", "rendering_npi"], how="left")
-            .join(_typical_units(counted).rename({"typical_units": "code_units"}), on="procedure_code", how="left")
+            .join(code_typical, on="procedure_code", how="left")
             .with_columns(
                 pl.lit(NO_UNITS).alias("kind"),
                 pl.coalesce("typical_units", "code_units", pl.lit(1.0)).alias("quantity"),
@@ -569,7 +601,13 @@ class JcodeUnitMismatch(Rule):
         )
 
         # The flagged columns, and the DAY_COLUMNS of a hit not of a day over the MUE.
-        not_a_day = [*_FLAGGED, "encounter_id", "payer_id", pl.lit(False).alias(MUE_DAY)]
+        not_a_day = [
+            *_FLAGGED,
+            "encounter_id",
+            "payer_id",
+            pl.lit(False).alias(MUE_DAY),
+            pl.lit(None, pl.Float64()).alias(TYPICAL_DOSE),
+        ]
         flagged = pl.concat(
             [
                 dose_hits.with_columns(
@@ -578,7 +616,7 @@ class JcodeUnitMismatch(Rule):
                         _discarded("; {} more billed as discarded, JW"),
                     ).alias("conversion")
                 ).select(not_a_day),
-                _mue_flagged(mue_hits),
+                _mue_flagged(_with_typical_dose(mue_hits, typical, code_typical)),
                 dose_over_mue.select(not_a_day),
                 below.with_columns(
                     pl.concat_str(
@@ -604,7 +642,7 @@ class JcodeUnitMismatch(Rule):
         lines, 4.9 GB reading the lines again, 4.0 GB without); from ``found``, they are in memory.
         """
         days = found.filter(pl.col(MUE_DAY)).select(
-            "encounter_id", pl.col("price_code").alias("procedure_code"), "payer_id"
+            "encounter_id", pl.col("price_code").alias("procedure_code"), "payer_id", TYPICAL_DOSE
         )
         if days.is_empty():
             return found.lazy()
@@ -614,8 +652,13 @@ class JcodeUnitMismatch(Rule):
         lines = (
             ctx.lines.filter(pl.col("encounter_id").is_in(encounters))
             .filter(_billable())
-            .join(days.unique().lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True)
+            .join(days.lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True)
         )
         day_lines = one_copy(_with_mue(_converted(ctx, lines)), "payer_id").filter(pl.col("mai") != 1)
-        again = _mue_flagged(_days_over_mue(day_lines.with_columns(anchor_key())))
+        # The typical units found for each day (its code's, of the anchor's provider), kept through find.
+        typical = days.group_by("encounter_id", "procedure_code", "payer_id").agg(pl.col(TYPICAL_DOSE).min())
+        over_mue = _days_over_mue(day_lines.with_columns(anchor_key())).join(
+            typical.lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="left", nulls_equal=True
+        )
+        again = _mue_flagged(over_mue)
         return pl.concat([found.lazy().filter(pl.col(MUE_DAY).not_()), _hits(again)], how="vertical_relaxed")
