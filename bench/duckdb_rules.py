@@ -79,9 +79,8 @@ CREATE TEMP MACRO ndc11(ndc) AS ndc11_of(ndc_text(ndc));
 #: The four detections over ``l``, each into a table of its hits. ``jcode`` checks, as leakaudit's rule: the
 #: units against the NDC dose (converted directly by the units' kind, else through the CMS crosswalk), the
 #: CMS MUE (per line, or per patient's day and payer), and, without an NDC or with one whose dose is above the
-#: MUE, the provider's typical units;
-#: and a drug line of no units, without a dose to convert. Lines of drug discarded (JW) or given free of cost
-#: (FB) are not checked, and ``expired`` leaves out FB lines too.
+#: MUE, the provider's typical units; and a drug line of no units, without a dose to convert. Lines of drug
+#: discarded (JW) or given free of cost (FB) are not checked, and ``expired`` leaves out FB lines too.
 DETECTIONS = """
 CREATE TEMP TABLE drug_admin AS
 WITH marked AS (

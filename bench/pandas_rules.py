@@ -148,9 +148,9 @@ def main(claims: Path, reference: Path) -> None:
     brace = per[per["visit"] & ~per["lcode"] & per["evidence"]]
 
     # The units: against the NDC dose (converted directly by the units' kind, else through the CMS
-    # crosswalk), the CMS MUE (per line, or per patient's day and payer), and, without an NDC or with one whose
-    # dose is above the MUE, the provider's typical units; and a drug line of no units, without a dose. Discarded drug (JW) is no dose,
-    # but counts towards the encounter's.
+    # crosswalk), the CMS MUE (per line, or per patient's day and payer), and, without an NDC or with one
+    # whose dose is above the MUE, the provider's typical units; and a drug line of no units, without a dose.
+    # Discarded drug (JW) is no dose, but counts towards the encounter's.
     drug_lines = lines[lines["is_drug"] & (lines["units"] >= 0)]
     is_waste = drug_lines["modifiers"].fillna("").str.contains("JW")
     is_free = drug_lines["modifiers"].fillna("").str.contains("FB")  # given free of cost: not checked
