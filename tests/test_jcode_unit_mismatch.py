@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 
+from conftest import write_claims_csv
+from leakaudit.findings import find_all
+from leakaudit.io import scan_claim_lines
 from leakaudit.refdata import load_refdata
-from leakaudit.rules import AuditContext
-from leakaudit.rules.jcode_unit_mismatch import expected_units
+from leakaudit.rules import AUDITED_COLUMNS, AuditContext
+from leakaudit.rules.jcode_unit_mismatch import JcodeUnitMismatch, expected_units
 
 
 def test_a_crosswalk_pair_listed_with_different_units_converts_nothing() -> None:
@@ -37,3 +41,27 @@ def test_a_crosswalk_pair_listed_with_different_units_converts_nothing() -> None
     for _ in range(5):  # the same every time
         units = expected_units(ctx, lines).collect().sort("line_id")["expected_units"].to_list()
         assert units == [8.0, None]
+
+
+def test_an_mue_file_listing_a_code_twice_counts_each_line_once(tmp_path: Path) -> None:
+    """J3301 listed twice (a user's MUE file): one finding, held against the smaller MUE.
+
+    40 units for 40 mg pass an MUE of 16 only if it is the one counted: with 30 too, still one finding.
+    """
+    refdata = load_refdata(include_user_store=False)
+    rows = [("J3301", 30, 3, "user"), ("J3301", 16, 3, "user"), ("J3301", 16, 3, "user")]
+    mue = refdata.mue.filter(pl.col("code") != "J3301").select("code", "mue", "mai", "rationale")
+    doubled = pl.concat([mue, pl.LazyFrame(rows, schema=mue.collect_schema(), orient="row")])
+    claims = write_claims_csv(
+        tmp_path / "claims.csv",
+        [
+            {"claim_id": "C1", "procedure_code": "J3301", "units": 1, "ndc_quantity": 40, "ndc_unit": "ME"},
+            {"claim_id": "C2", "procedure_code": "J3301", "units": 40, "ndc_quantity": 40, "ndc_unit": "ME"},
+        ],
+    )
+    lines = scan_claim_lines([claims]).audited.select(AUDITED_COLUMNS)
+    ctx = AuditContext(lines=lines, refdata=replace(refdata, mue=doubled))
+    findings = find_all([JcodeUnitMismatch], ctx)
+    assert findings["claim_id"].to_list() == ["C1", "C2"]
+    assert "3 units are not billed" in findings["message"][0]
+    assert "(MUE 16 (MAI 3); the dose given is 4 units" in findings["message"][1]

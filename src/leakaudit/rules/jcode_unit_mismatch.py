@@ -264,11 +264,16 @@ def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
     """The codes with an MUE: ``procedure_code``, ``mue``, ``mai`` and ``mue_code``, a number for each.
 
     NOTE: ``mue_code`` numbers the codes so that the day group-by (tens of millions of groups on 100 M
-    lines) has integer keys instead of a text.
+    lines) has integer keys instead of a text. One row a code: a file listing a code twice (CMS's do not;
+    a user's may) would otherwise count each drug line of it twice; of two values the smaller counts.
     """
+    limit = pl.struct("mue", "mai").sort_by("mue", "mai").first()
     return (
         ctx.refdata.mue.filter(pl.col("mue") > 0)
-        .select(pl.col("code").alias("procedure_code"), "mue", "mai")
+        .group_by(pl.col("code").alias("procedure_code"))
+        .agg(limit.alias("limit"))
+        .unnest("limit")
+        .sort("procedure_code")
         .with_row_index("mue_code")
     )
 
