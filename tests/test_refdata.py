@@ -274,3 +274,20 @@ def test_a_vocabulary_or_limits_file_that_would_be_ignored_is_refused(
     with pytest.raises(InputError) as refused:
         load(mine)
     assert str(refused.value).startswith(f"{mine}: ") and said in str(refused.value)
+
+
+def test_a_code_listed_twice_is_stored_once_or_refused(tmp_path: Path) -> None:
+    """Rows repeated alike are one; a code listed with two MUEs names the file and the code."""
+    header = "hcpcs_cpt_code,practitioner_services_mue_value,mai,mai_description,mue_rationale\n"
+    j1885 = "J1885,8,3,3 Date of Service Edit: Clinical,Prescribing Information\n"
+    alike = tmp_path / "mue_2026q2_alike.csv"
+    alike.write_text(header + j1885 + j1885, encoding="utf-8")
+    assert _stored(import_file("mue", alike, tmp_path / "alike"))["code"].to_list() == ["J1885"]
+    differing = tmp_path / "mue_2026q2_differing.csv"
+    other = "J3301,16,3,3 Date of Service Edit: Clinical,Prescribing Information\n"
+    differing.write_text(header + j1885 + other + j1885.replace(",8,", ",10,") + other + other, encoding="utf-8")
+    with pytest.raises(
+        InputError, match=r"mue_2026q2_differing\.csv: code J1885 is listed 2 times with different values;"
+    ):
+        import_file("mue", differing, tmp_path / "differing")
+    assert not (tmp_path / "differing").exists()

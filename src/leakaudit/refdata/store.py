@@ -34,22 +34,27 @@ class Dataset:
     title: str
     parse: Callable[[Path], tuple[pl.DataFrame, str]]
     schema: pl.Schema
+    #: The order rows are stored in, which is also what names a row.
     sort_by: tuple[str, ...]
+    #: A file lists each row's ``sort_by`` once: the rules join lines or hits to it on those columns, and a
+    #: key listed twice would count each of them twice (see :func:`import_file`).
+    one_row_a_key: bool = False
 
 
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
         Dataset("hcpcs", "CMS HCPCS Level II codes and dates", cms_hcpcs.parse, cms_hcpcs.SCHEMA, ("code", "record")),
-        Dataset("asp", "CMS ASP drug payment limits", cms_asp.parse, cms_asp.SCHEMA, ("code",)),
+        Dataset("asp", "CMS ASP drug payment limits", cms_asp.parse, cms_asp.SCHEMA, ("code",), True),
         Dataset("crosswalk", "CMS ASP NDC-HCPCS crosswalk", cms_crosswalk.parse, cms_crosswalk.SCHEMA, ("code", "ndc")),
-        Dataset("mue", "CMS NCCI practitioner MUE table", cms_mue.parse, cms_mue.SCHEMA, ("code",)),
+        Dataset("mue", "CMS NCCI practitioner MUE table", cms_mue.parse, cms_mue.SCHEMA, ("code",), True),
         Dataset(
             "dmepos",
             "CMS DMEPOS fee schedule",
             cms_dmepos.parse,
             cms_dmepos.SCHEMA,
             ("code", "modifier", "modifier_2", "state", "rural"),
+            True,
         ),
     )
 }
@@ -91,7 +96,9 @@ def import_file(dataset: str, path: Path, store: Path, release: str | None = Non
     """Parse an official CMS file and write it to ``store`` as one release; return what was stored.
 
     The release is ``release`` when given, else read from the file's title block ("Effective October
-    1, 2025 ...") or its name (``HCPC2025_JAN``, ``DMEPOS26_JAN``, ``..._2026q2``).
+    1, 2025 ...") or its name (``HCPC2025_JAN``, ``DMEPOS26_JAN``, ``..._2026q2``). Where the dataset
+    lists each key once (:attr:`Dataset.one_row_a_key`), rows repeated alike are stored once, and a key
+    listed with different values is an :class:`InputError` naming it.
     """
     kind = DATASETS[dataset]
     path = Path(path)
@@ -104,6 +111,8 @@ def import_file(dataset: str, path: Path, store: Path, release: str | None = Non
     check_release(label, str(path))
     if frame.height == 0:
         raise InputError(f"{path}: no {dataset} rows found")
+    if kind.one_row_a_key:
+        frame = _one_row_a_key(frame, kind, path)
     stored = frame.sort(list(kind.sort_by), nulls_last=True).with_columns(
         pl.lit(label).alias("release"),
         pl.lit(path.name).alias("source_file"),
@@ -113,6 +122,26 @@ def import_file(dataset: str, path: Path, store: Path, release: str | None = Non
     target.parent.mkdir(parents=True, exist_ok=True)
     stored.write_parquet(target, compression="zstd", statistics=False)
     return ReleaseInfo(dataset, label, path.name, stored["source_sha256"][0], stored.height, target)
+
+
+def _one_row_a_key(frame: pl.DataFrame, kind: Dataset, path: Path) -> pl.DataFrame:
+    """``frame`` with rows repeated alike kept once; an :class:`InputError` for a key listed with different values.
+
+    NOTE: an error, not a pick: which of two MUEs or payment limits a file means cannot be told, and either
+    would change every estimate of the code.
+    """
+    keys = list(kind.sort_by)
+    once = frame.unique(maintain_order=True)
+    listed = once.group_by(keys).len().filter(pl.col("len") > 1).sort(keys, nulls_last=True)
+    if listed.is_empty():
+        return once
+    first = listed.row(0, named=True)
+    key = ", ".join(f"{name} {first[name]}" for name in keys if first[name] is not None)
+    more = f" (and {listed.height - 1} more)" if listed.height > 1 else ""
+    raise InputError(
+        f"{path}: {key} is listed {first['len']} times with different values{more}; the {kind.title} lists "
+        "it once: correct the file and import it again"
+    )
 
 
 def releases(stores: Iterable[Path]) -> list[ReleaseInfo]:
