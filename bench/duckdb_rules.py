@@ -160,10 +160,11 @@ WITH drug_lines AS (
   )
 ), dosed AS (
   -- A dose above the code's MUE is no dose (an NDC quantity written wrong): checked as a line without one.
-  SELECT r.* EXCLUDE (expected), coalesce(r.expected > m.mue, false) AS above_mue, m.mue AS line_mue,
-    CASE WHEN NOT coalesce(r.expected > m.mue, false) THEN r.expected END AS expected
-  FROM rounded r LEFT JOIN (SELECT code, mue FROM read_parquet('{reference}/mue.parquet') WHERE mue > 0) m
-    ON r.procedure_code = m.code
+  SELECT * EXCLUDE (expected), CASE WHEN NOT above_mue THEN expected END AS expected FROM (
+    SELECT r.*, coalesce(r.expected > m.mue, false) AS above_mue, m.mue AS line_mue
+    FROM rounded r LEFT JOIN (SELECT code, mue FROM read_parquet('{reference}/mue.parquet') WHERE mue > 0) m
+      ON r.procedure_code = m.code
+  )
 ), dose AS (
   -- Units above the dose are exposure, but on a line above the MUE on its own: that line is denied.
   SELECT dosed.*, billed > expected AND NOT coalesce(billed > line_mue, false) AS exposure

@@ -82,10 +82,9 @@ class DrugAdminWithoutDrug(Rule):
         the claim's payer when there are at least 5, else those of every payer when there are at least
         5 (a crossed-over encounter counted once, at the payment of the payer that paid most); else,
         whatever the diagnosis, the rendering provider's own encounters when there are at least 5,
-        else the whole organisation's. With no paid history,
-        the CMS ASP payment limit of the product most often given with that code here, times its
-        median units; with no product ever given with it, the amount is left empty and the method
-        says why.
+        else the whole organisation's. With no paid history, the CMS ASP payment limit of the product
+        most often given with that code here, times its median units; with no product ever given with
+        it, the amount is left empty and the method says why.
 
     Example:
         Claim C1 bills 96372 on 2025-03-14 for patient P7 with diagnosis M17.11, and no claim for P7
