@@ -11,7 +11,7 @@ import polars as pl
 from conftest import write_claims_csv
 from leakaudit.findings import find_all
 from leakaudit.io import scan_claim_lines
-from leakaudit.refdata import load_refdata
+from leakaudit.refdata import import_file, load_refdata
 from leakaudit.rules import AUDITED_COLUMNS, AuditContext
 from leakaudit.rules.jcode_unit_mismatch import JcodeUnitMismatch, expected_units
 
@@ -49,8 +49,9 @@ def test_an_mue_file_listing_a_code_twice_counts_each_line_once(tmp_path: Path) 
     40 units for 40 mg pass an MUE of 16 only if it is the one counted: with 30 too, still one finding.
     """
     refdata = load_refdata(include_user_store=False)
-    rows = [("J3301", 30, 3, "user"), ("J3301", 16, 3, "user"), ("J3301", 16, 3, "user")]
-    mue = refdata.mue.filter(pl.col("code") != "J3301").select("code", "mue", "mai", "rationale")
+    release = refdata.mue.select("release").first().collect().item()
+    rows = [("J3301", 30, 3, "user", release), ("J3301", 16, 3, "user", release), ("J3301", 16, 3, "user", release)]
+    mue = refdata.mue.filter(pl.col("code") != "J3301").select("code", "mue", "mai", "rationale", "release")
     doubled = pl.concat([mue, pl.LazyFrame(rows, schema=mue.collect_schema(), orient="row")])
     claims = write_claims_csv(
         tmp_path / "claims.csv",
@@ -65,3 +66,35 @@ def test_an_mue_file_listing_a_code_twice_counts_each_line_once(tmp_path: Path) 
     assert findings["claim_id"].to_list() == ["C1", "C2"]
     assert "3 units are not billed" in findings["message"][0]
     assert "(MUE 16 (MAI 3); the dose given is 4 units" in findings["message"][1]
+
+
+def test_the_mue_is_that_of_the_release_in_effect_on_the_date_of_service(tmp_path: Path) -> None:
+    """With the October 2025 MUEs loaded beside April 2026's, each line is held to those of its date.
+
+    The earlier release (made up for this test) lists J3301 at 12 units and no J1885; the shipped 2026-04
+    release has J3301 at 16 and J1885 at 8. A date before every release loaded takes the earliest.
+    """
+    header = "hcpcs_cpt_code,practitioner_services_mue_value,mai,mai_description,mue_rationale\n"
+    earlier = tmp_path / "practitioner_mue_2025q4.csv"
+    earlier.write_text(header + "J3301,12,3,3 Date of Service Edit: Clinical,Prescribing Information\n", "utf-8")
+    import_file("mue", earlier, tmp_path / "store")
+    refdata = load_refdata([tmp_path / "store"], include_user_store=False)
+    lines = [
+        ("C1", "J3301", 14, "2025-11-03"),
+        ("C2", "J3301", 14, "2026-05-04"),
+        ("C3", "J3301", 14, "2025-03-14"),
+        ("C4", "J1885", 10, "2025-11-03"),
+        ("C5", "J1885", 10, "2026-05-04"),
+    ]
+    rows = [
+        {"claim_id": claim, "patient_id": claim, "procedure_code": code, "units": units, "service_date": day}
+        for claim, code, units, day in lines
+    ]
+    claims = write_claims_csv(tmp_path / "claims.csv", rows)
+    ctx = AuditContext(lines=scan_claim_lines([claims]).audited.select(AUDITED_COLUMNS), refdata=refdata)
+    findings = find_all([JcodeUnitMismatch], ctx).sort("claim_id")
+    assert findings["claim_id"].to_list() == ["C1", "C3", "C5"]
+    said = findings["message"].to_list()
+    assert "above the CMS practitioner MUE (MUE 12 (MAI 3, 2025-10 release), 14 units that day)" in said[0]
+    assert "(MUE 12 (MAI 3, 2025-10 release), 14 units that day)" in said[1]
+    assert "(MUE 8 (MAI 3, 2026-04 release), 10 units that day)" in said[2]

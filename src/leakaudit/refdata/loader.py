@@ -2,8 +2,9 @@
 
 HCPCS validity is decided per code from the newest release that lists it (a later quarter may
 terminate a code), with the shipped supplement of known later changes below any official release
-of the same quarter. Drug prices, the crosswalk, MUEs and DMEPOS fees come from the newest release
-of each.
+of the same quarter. MUEs are kept for every release loaded, each applied to the dates of service it
+is in effect (see :func:`~leakaudit.refdata.releases.in_effect`). Drug prices, the crosswalk and DMEPOS
+fees come from the newest release of each.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ class RefData:
     hcpcs: pl.LazyFrame
     asp: pl.LazyFrame
     crosswalk: pl.LazyFrame
+    #: Every loaded release's MUEs, each row with its ``release``: CMS applies those in effect on the date of
+    #: service, and a code's MUE changes from quarter to quarter.
     mue: pl.LazyFrame
     dmepos: pl.LazyFrame
     orthotics: Orthotics
@@ -94,7 +97,7 @@ def load_refdata(
         hcpcs=_hcpcs_validity(by_dataset["hcpcs"]),
         asp=_newest(by_dataset["asp"], "asp", ("code",)),
         crosswalk=_newest(by_dataset["crosswalk"], "crosswalk", ("code", "ndc")),
-        mue=_newest(by_dataset["mue"], "mue", ("code",)),
+        mue=_every_release(by_dataset["mue"], "mue"),
         dmepos=_newest(by_dataset["dmepos"], "dmepos", ("code", "modifier", "modifier_2", "state", "rural")),
         orthotics=load_orthotics(orthotics),
         filing_limits=load_filing_limits(filing_limits),
@@ -124,6 +127,11 @@ def _newest(found: list[ReleaseInfo], dataset: str, keys: tuple[str, ...]) -> pl
     frame = _scan(found, dataset)
     newest = frame.group_by(*keys).agg(pl.col("release").max())
     return frame.join(newest, on=[*keys, "release"], how="semi", nulls_equal=True).collect().lazy()
+
+
+def _every_release(found: list[ReleaseInfo], dataset: str) -> pl.LazyFrame:
+    """Every row of every release, collected once (see :func:`_newest`)."""
+    return _scan(found, dataset).collect().lazy()
 
 
 def _hcpcs_validity(found: list[ReleaseInfo]) -> pl.LazyFrame:

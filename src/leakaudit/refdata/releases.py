@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import date
+
+import polars as pl
 
 from leakaudit.io import InputError
 
@@ -19,6 +23,31 @@ def check_release(label: str, source: str) -> str:
 def quarter_label(year: int, quarter: int) -> str:
     """The release label of a calendar quarter: (2026, 2) -> ``"2026-04"``."""
     return f"{year}-{3 * (quarter - 1) + 1:02d}"
+
+
+def release_start(label: str) -> date:
+    """The first day a release is in effect: ``"2026-04"`` -> 2026-04-01."""
+    year, month = label.split("-")
+    return date(int(year), int(month), 1)
+
+
+def in_effect(labels: Sequence[str], day: pl.Expr) -> pl.Expr:
+    """The release of ``labels`` in effect on ``day``: the newest starting on or before it, else the earliest.
+
+    CMS applies the MUE and the ASP payment limit of the quarter of the date of service. A day before
+    every loaded release takes the earliest: the nearest known. Null without ``labels``.
+
+    >>> days = pl.Series([date(2025, 9, 30), date(2025, 10, 1), date(2026, 5, 1), date(2024, 1, 1)])
+    >>> pl.select(in_effect(["2026-04", "2025-10"], pl.lit(days))).to_series().to_list()
+    ['2025-10', '2025-10', '2026-04', '2025-10']
+    """
+    ordered = sorted(set(labels), reverse=True)
+    if not ordered:
+        return pl.lit(None, pl.String)
+    chosen: pl.Expr = pl.lit(ordered[-1])
+    for label in ordered[-2::-1]:
+        chosen = pl.when(day >= release_start(label)).then(pl.lit(label)).otherwise(chosen)
+    return chosen
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

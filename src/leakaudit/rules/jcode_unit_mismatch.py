@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.refdata import ndc11, ndc11_forms
+from leakaudit.refdata.releases import in_effect
 from leakaudit.rules.base import (
     ANCHOR,
     Rule,
@@ -50,6 +51,8 @@ UNDER, OVER, ABOVE_MUE, BELOW_TYPICAL, NO_UNITS = "under", "over", "above_mue", 
 #: The column of a converted line saying that its NDC quantity gave a dose above the code's MUE (see
 #: :func:`_converted`).
 DOSE_ABOVE_MUE = "dose_above_mue"
+#: The MUE release in effect on a line's date of service (see :func:`_mue_table`).
+MUE_RELEASE = "_mue_release"
 
 
 def _lookup(column: pl.Expr, table: dict[str, tuple[str, float]], part: int) -> pl.Expr:
@@ -235,45 +238,89 @@ def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
     missing, $980,000. The line is checked as one without an NDC quantity: against the MUE, the
     provider's typical units, or for no units at all.
 
+    The MUE is that of the release in effect on the line's date of service (:func:`_mue_releases`).
+
     NOTE: the MUE is joined to every drug line here, once, rather than to the lines the MUE check reads:
     no cost measured (jcode's find at 10 M: 1.38-1.61 s against 1.44-1.48 s; the audit of 100 M lines
-    within a run's noise).
+    within a run's noise). With one MUE release loaded (the shipped snapshot), the join is on the code alone.
     """
     dose = pl.col("expected_units")
     above = (dose > pl.col("mue")).fill_null(False)
-    return (
-        expected_units(ctx, drugs)
-        .join(_mue_table(ctx), on="procedure_code", how="left")
-        .with_columns(
-            pl.col("units").cast(pl.Float64).alias("billed"),
-            pl.when(above.not_()).then(dose).alias("expected_units"),
-            above.alias(DOSE_ABOVE_MUE),
-        )
+    releases, table = _mue_releases(ctx), _mue_table(ctx)
+    converted = expected_units(ctx, drugs)
+    if len(releases) > 1:
+        release = in_effect(releases, pl.col("service_date")).alias(MUE_RELEASE)
+        with_mue = converted.with_columns(release).join(table, on=["procedure_code", MUE_RELEASE], how="left")
+        with_mue = with_mue.drop(MUE_RELEASE)
+    else:
+        with_mue = converted.join(table.drop(MUE_RELEASE), on="procedure_code", how="left")
+    return with_mue.with_columns(
+        pl.col("units").cast(pl.Float64).alias("billed"),
+        pl.when(above.not_()).then(dose).alias("expected_units"),
+        above.alias(DOSE_ABOVE_MUE),
     )
 
 
-def _dose_above_mue() -> pl.Expr:
-    """Words for a line whose NDC quantity gave a dose above the MUE (:data:`DOSE_ABOVE_MUE`), else nothing."""
-    words = pl.format(
-        "; the NDC quantity, {}, is more than the CMS MUE of {} allows", ndc_amount(), count_text(pl.col("mue"), "unit")
-    )
+def _dose_above_mue(releases: list[str]) -> pl.Expr:
+    """Words for a line whose NDC quantity gave a dose above the MUE (:data:`DOSE_ABOVE_MUE`), else nothing.
+
+    ``releases``: the MUE releases loaded (see :func:`_mue_words`).
+    """
+    mue = count_text(pl.col("mue"), "unit")
+    release = _release_in_effect(releases)
+    if release is not None:
+        mue = pl.format("{} ({} release)", mue, release)
+    words = pl.format("; the NDC quantity, {}, is more than the CMS MUE of {} allows", ndc_amount(), mue)
     return pl.when(pl.col(DOSE_ABOVE_MUE)).then(words).otherwise(pl.lit(""))
 
 
-def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
-    """The codes with an MUE: ``procedure_code``, ``mue``, ``mai`` and ``mue_code``, a number for each.
+def _mue_words(releases: list[str]) -> pl.Expr:
+    """A line's MUE and its MAI, in words: ``MUE 230 (MAI 3)``.
 
-    NOTE: ``mue_code`` numbers the codes so that the day group-by (tens of millions of groups on 100 M
-    lines) has integer keys instead of a text. One row a code: a file listing a code twice (CMS's do not;
-    a user's may) would otherwise count each drug line of it twice; of two values the smaller counts.
+    With more than one of the MUE ``releases`` loaded, also the release whose MUE it is, that in effect on
+    the line's date of service: ``MUE 230 (MAI 3, 2025-10 release)``.
+
+    >>> from datetime import date
+    >>> lines = pl.DataFrame({"mue": [230], "mai": [3], "service_date": [date(2025, 11, 3)]})
+    >>> lines.select(_mue_words(["2026-04"]), _mue_words(["2025-10", "2026-04"]).alias("dated")).row(0)
+    ('MUE 230 (MAI 3)', 'MUE 230 (MAI 3, 2025-10 release)')
+    """
+    release = _release_in_effect(releases)
+    if release is None:
+        return pl.format("MUE {} (MAI {})", "mue", "mai")
+    return pl.format("MUE {} (MAI {}, {} release)", "mue", "mai", release)
+
+
+def _release_in_effect(releases: list[str]) -> pl.Expr | None:
+    """The MUE release in effect on a line's date of service, for its message; None with one release loaded."""
+    return in_effect(releases, pl.col("service_date")) if len(releases) > 1 else None
+
+
+def _mue_releases(ctx: AuditContext) -> list[str]:
+    """The releases of the MUE table loaded, oldest first (small: read at once)."""
+    releases = ctx.refdata.mue.select(pl.col("release").unique()).collect()
+    return sorted(releases["release"].drop_nulls().to_list())
+
+
+def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
+    """The codes with an MUE by release: ``procedure_code``, :data:`MUE_RELEASE`, ``mue``, ``mai`` and ``mue_code``.
+
+    A code has a row in each release that lists it, and ``mue_code`` a number for each such row. A release
+    in effect whose table does not list a code gives the code no MUE then: CMS sets MUEs, and deletes
+    them, by quarter.
+
+    NOTE: ``mue_code`` numbers the rows so that the day group-by (tens of millions of groups on 100 M
+    lines) has integer keys instead of a text; a patient's day has one date, hence one release. One row a
+    code and release: a file listing a code twice (CMS's do not; a user's may) would otherwise count each
+    drug line of it twice; of two values the smaller counts.
     """
     limit = pl.struct("mue", "mai").sort_by("mue", "mai").first()
     return (
         ctx.refdata.mue.filter(pl.col("mue") > 0)
-        .group_by(pl.col("code").alias("procedure_code"))
+        .group_by(pl.col("code").alias("procedure_code"), pl.col("release").alias(MUE_RELEASE))
         .agg(limit.alias("limit"))
         .unnest("limit")
-        .sort("procedure_code")
+        .sort("procedure_code", MUE_RELEASE)
         .with_row_index("mue_code")
     )
 
@@ -336,8 +383,10 @@ _FLAGGED = [
 ]
 
 
-def _mue_flagged(over_mue: pl.LazyFrame) -> pl.LazyFrame:
+def _mue_flagged(over_mue: pl.LazyFrame, releases: list[str]) -> pl.LazyFrame:
     """Lines above the MUE (``day_units`` of ``mue``), flagged: :data:`_FLAGGED` and :data:`DAY_COLUMNS`.
+
+    ``releases``: the MUE releases loaded (:func:`_mue_words`).
 
     A denial is valued at the units CMS allows, what a rebill within the MUE recovers. But a line without a
     dose whose own units pass the MUE (4,000 units of J9035, MUE 230: 40 written wrong) tells nothing of
@@ -346,7 +395,7 @@ def _mue_flagged(over_mue: pl.LazyFrame) -> pl.LazyFrame:
     mue, typical = pl.col("mue").cast(pl.Float64), pl.col(TYPICAL_DOSE)
     by_typical = (pl.col("billed") > mue) & pl.col("expected_units").is_null() & (typical < mue).fill_null(False)
     conversion = pl.concat_str(
-        pl.format("MUE {} (MAI {}), {} that day", "mue", "mai", count_text(pl.col("day_units"), "unit")),
+        pl.format("{}, {} that day", _mue_words(releases), count_text(pl.col("day_units"), "unit")),
         pl.when(by_typical)
         .then(pl.format("; valued at the typical {} of the code", count_text(typical, "unit")))
         .otherwise(pl.lit("")),
@@ -451,28 +500,28 @@ class JcodeUnitMismatch(Rule):
     """Drug units billed do not match the dose given, exceed the CMS MUE, are far below the usual dose, or are none.
 
     Why it leaks:
-        Drug codes are billed in units of the HCPCS dosage descriptor ("per 10 mg", "per 250 mg",
-        "per 1 mL", from the CMS ASP file). When the line carries an NDC quantity, the dose given is
-        converted to billing units (mg, g and IU directly; mL and each through the CMS NDC-HCPCS
-        crosswalk), a partial unit rounded up: fewer units billed is lost revenue, more is compliance
-        exposure (reported apart, not counted as lost revenue). Units above the CMS practitioner MUE
-        (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims, a claim billed
-        again counted once) are denied (high confidence); so is a line billed above its dose whose own
-        units pass the MUE, which is then lost revenue, not exposure (nothing is paid to recoup), valued
-        at the dose up to the MUE. Without an NDC quantity, units far below the provider's own typical
-        units for the code (at most half its median over at least 5 lines) are flagged at low
-        confidence. An NDC quantity that gives a dose above the code's MUE is taken as written wrong
-        (CMS pays no more than the MUE, set at the most a patient is given): the line is checked as one
-        without an NDC quantity, and its message asks to check the quantity. A drug line billing no
-        units (zero) is paid $0: with an NDC quantity the dose check finds every unit missing; without
-        one that converts, the line is flagged at medium confidence (it surely pays nothing; how many
-        units it should bill is estimated). Lines with the JW (wasted drug) modifier bill the
-        discarded amount, not the dose: they are not checked themselves, and their units count towards
-        the dose of the same code on the encounter (a vial's 400 mg on the administered line, billed as
-        38 units of 10 mg and 2 more JW, is billed in full), and towards its typical units. Lines with
-        the FB modifier bill a drug given to the practice without cost (a free sample, CMS HCPCS
-        modifier FB): nothing is lost on them, and they are not checked, nor counted in a day's units
-        for the MUE or in typical units.
+        Drug codes are billed in units of the HCPCS dosage descriptor ("per 10 mg", "per 250 mg", "per 1
+        mL", from the CMS ASP file). When the line carries an NDC quantity, the dose given is converted
+        to billing units (mg, g and IU directly; mL and each through the CMS NDC-HCPCS crosswalk), a
+        partial unit rounded up: fewer units billed is lost revenue, more is compliance exposure
+        (reported apart, not counted as lost revenue). Units above the CMS practitioner MUE (per line
+        for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims, a claim billed again
+        counted once; the MUE of the release in effect on the date of service, of those loaded) are
+        denied (high confidence); so is a line billed above its dose whose own units pass the MUE, which
+        is then lost revenue, not exposure (nothing is paid to recoup), valued at the dose up to the
+        MUE. Without an NDC quantity, units far below the provider's own typical units for the code (at
+        most half its median over at least 5 lines) are flagged at low confidence. An NDC quantity that
+        gives a dose above the code's MUE is taken as written wrong (CMS pays no more than the MUE, set
+        at the most a patient is given): the line is checked as one without an NDC quantity, and its
+        message asks to check the quantity. A drug line billing no units (zero) is paid $0: with an NDC
+        quantity the dose check finds every unit missing; without one that converts, the line is flagged
+        at medium confidence (it surely pays nothing; how many units it should bill is estimated). Lines
+        with the JW (wasted drug) modifier bill the discarded amount, not the dose: they are not checked
+        themselves, and their units count towards the dose of the same code on the encounter (a vial's
+        400 mg on the administered line, billed as 38 units of 10 mg and 2 more JW, is billed in full),
+        and towards its typical units. Lines with the FB modifier bill a drug given to the practice
+        without cost (a free sample, CMS HCPCS modifier FB): nothing is lost on them, and they are not
+        checked, nor counted in a day's units for the MUE or in typical units.
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows,
@@ -518,6 +567,7 @@ class JcodeUnitMismatch(Rule):
         )
         # NOTE: cached: the dose check and the MUE check both read the converted drug lines.
         converted = _converted(ctx, drugs).cache()
+        releases = _mue_releases(ctx)
         has_dose = pl.col("expected_units").is_not_null()
         billed, expected = pl.col("billed"), pl.col("expected_units")
         under = converted.filter(has_dose & (billed < expected)).join(
@@ -543,7 +593,7 @@ class JcodeUnitMismatch(Rule):
             pl.lit(ABOVE_MUE).alias("kind"),
             pl.min_horizontal(expected, pl.col("mue").cast(pl.Float64)).alias("quantity"),
             pl.format(
-                "MUE {} (MAI {}); the dose given is {}, {}", "mue", "mai", count_text(expected, "unit"), conversion()
+                "{}; the dose given is {}, {}", _mue_words(releases), count_text(expected, "unit"), conversion()
             ).alias("conversion"),
         )
 
@@ -604,7 +654,7 @@ class JcodeUnitMismatch(Rule):
                 .otherwise(pl.lit("1 unit, the least a dose bills: no typical units of the code are known"))
                 .alias("conversion"),
             )
-            .with_columns(pl.concat_str("conversion", _dose_above_mue()).alias("conversion"))
+            .with_columns(pl.concat_str("conversion", _dose_above_mue(releases)).alias("conversion"))
         )
 
         # The flagged columns, and the DAY_COLUMNS of a hit not of a day over the MUE.
@@ -623,13 +673,13 @@ class JcodeUnitMismatch(Rule):
                         _discarded("; {} more billed as discarded, JW"),
                     ).alias("conversion")
                 ).select(not_a_day),
-                _mue_flagged(_with_typical_dose(mue_hits, typical, code_typical)),
+                _mue_flagged(_with_typical_dose(mue_hits, typical, code_typical), releases),
                 dose_over_mue.select(not_a_day),
                 below.with_columns(
                     pl.concat_str(
                         pl.format("typical {} for the code", count_text(pl.col("typical_units"), "unit")),
                         _discarded(" ({} more billed as discarded, JW)"),
-                        _dose_above_mue(),
+                        _dose_above_mue(releases),
                     ).alias("conversion")
                 ).select(not_a_day),
                 unbilled.select(not_a_day),
@@ -667,5 +717,5 @@ class JcodeUnitMismatch(Rule):
         over_mue = _days_over_mue(day_lines.with_columns(anchor_key())).join(
             typical.lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="left", nulls_equal=True
         )
-        again = _mue_flagged(over_mue)
+        again = _mue_flagged(over_mue, _mue_releases(ctx))
         return pl.concat([found.lazy().filter(pl.col(MUE_DAY).not_()), _hits(again)], how="vertical_relaxed")
