@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 import leakaudit.pricing
-from leakaudit.pricing import PriceBasis, PriceTier, estimate
-from leakaudit.rules import AuditContext
+from conftest import write_claims_csv
+from leakaudit.findings import find_all
+from leakaudit.io import scan_claim_lines
+from leakaudit.pricing import PriceBasis, PriceTier, admin_product, estimate
+from leakaudit.pricing.admin_product import product_payments
+from leakaudit.rules import AUDITED_COLUMNS, AuditContext
+from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
 from leakaudit.schema import MONEY, QUANTITY
 
 
 @pytest.fixture
 def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The names of the tier tables :func:`estimate` builds, in order, for one history and one fallback tier."""
+    """The names of the tier tables :func:`estimate` builds, in order, for a history tier and a later stage's."""
     names: list[str] = []
 
-    def tier(name: str, prices: dict[str, str], *, fallback: bool = False) -> PriceTier:
+    def tier(name: str, prices: dict[str, str], *, stage: int = 0) -> PriceTier:
         def table(ctx: AuditContext) -> pl.LazyFrame:
             names.append(name)
             return pl.LazyFrame(
@@ -29,14 +36,14 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
                 }
             )
 
-        return PriceTier(name, ("price_code",), table, fallback=fallback)
+        return PriceTier(name, ("price_code",), table, stage=stage)
 
     basis = PriceBasis(
         name="drug_unit_price",
         description="history, else reference",
         tiers=(
             tier("history", {"J3301": "2.00"}),
-            tier("reference", {"J3301": "9.00", "J9035": "3.00"}, fallback=True),
+            tier("reference", {"J3301": "9.00", "J9035": "3.00"}, stage=1),
         ),
     )
     monkeypatch.setattr(leakaudit.pricing, "BASES", {basis.name: basis})
@@ -57,7 +64,7 @@ def _estimate(*hits: tuple[str, str], cap: Decimal | None = None) -> list[tuple[
     return list(priced.select("price_code", "estimated_amount", "estimate_method").iter_rows())
 
 
-def test_fallback_tier_is_not_built_when_history_prices_every_hit(built: list[str]) -> None:
+def test_a_later_stage_is_not_built_when_history_prices_every_hit(built: list[str]) -> None:
     assert _estimate(("drug_unit_price", "J3301")) == [("J3301", Decimal("8.00"), "history of J3301")]
     assert built == ["history"]
 
@@ -74,7 +81,7 @@ def test_an_estimate_is_at_most_its_cap_and_says_so(built: list[str]) -> None:
     assert _estimate(("drug_unit_price", "J0000"), cap=Decimal("1.00"))[0][1] is None
 
 
-def test_fallback_tier_prices_what_history_leaves_and_history_still_wins(built: list[str]) -> None:
+def test_a_later_stage_prices_what_history_leaves_and_history_still_wins(built: list[str]) -> None:
     assert _estimate(("drug_unit_price", "J3301"), ("drug_unit_price", "J9035")) == [
         ("J3301", Decimal("8.00"), "history of J3301"),
         ("J9035", Decimal("12.00"), "reference of J9035"),
@@ -82,6 +89,51 @@ def test_fallback_tier_prices_what_history_leaves_and_history_still_wins(built: 
     assert built == ["history", "reference"]
 
 
+def test_a_basis_refuses_tiers_whose_stages_are_out_of_order() -> None:
+    table = PriceTier("a", ("price_code",), lambda ctx: pl.LazyFrame())
+    PriceBasis("ordered", "", (table, replace(table, stage=1), replace(table, stage=1)))
+    with pytest.raises(ValueError, match=r"price basis disordered: its tiers' stages are out of order: \[1, 0\]"):
+        PriceBasis("disordered", "", (replace(table, stage=1), table))
+
+
 def test_basis_without_hits_builds_no_table(built: list[str]) -> None:
     assert _estimate(("code_payment", "S0013")) == [("S0013", None, "no price basis")]
     assert built == []
+
+
+@pytest.mark.parametrize(("payer", "read"), [("AETNA", [True]), ("SELF", [True, False, False, False])])
+def test_every_payers_history_is_read_only_for_what_the_payers_own_leaves(
+    payer: str, read: list[bool], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A missing drug of AETNA's, which has 5 paid encounters of its own, is valued without every payer's history.
+
+    SELF has none: every payer's history is read for its finding (by the next stage's three tiers), and values it.
+    """
+    asked: list[bool] = []
+
+    def spied(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
+        asked.append(per_payer)
+        return product_payments(ctx, per_payer=per_payer)
+
+    monkeypatch.setattr(admin_product, "product_payments", spied)
+    rows: list[dict[str, object]] = []
+    for n in range(5):
+        visit = {"claim_id": f"H{n}", "patient_id": f"H{n}", "payer_id": "AETNA", "diagnosis_codes": "M17.11"}
+        rows += [
+            {**visit, "procedure_code": "96372", "paid_amount": "15.00"},
+            {**visit, "line_number": 2, "procedure_code": "J3301", "units": 4, "paid_amount": f"{40 + n}.00"},
+        ]
+    rows.append(
+        {
+            "claim_id": "C1",
+            "patient_id": "P1",
+            "payer_id": payer,
+            "diagnosis_codes": "M17.11",
+            "procedure_code": "96372",
+        }
+    )
+    lines = scan_claim_lines([write_claims_csv(tmp_path / "claims.csv", rows)]).audited.select(AUDITED_COLUMNS)
+    findings = find_all([DrugAdminWithoutDrug], AuditContext(lines=lines))
+    assert findings["estimated_amount"].to_list() == [Decimal("42.00")]
+    assert ("from payer AETNA" in findings["estimate_method"][0]) == (payer == "AETNA")
+    assert asked == read

@@ -33,14 +33,14 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
     Every tier table is tagged with its basis and left-joined on (basis, keys), so a hit only ever
     matches the tiers of its own basis. The hits are given collected (they are few) so that a tier keyed
     on codes is built from the lines of the codes asked for only, and so that a basis builds its tables
-    only while some of its hits are unpriced: none for a basis without hits, no fallback tier when the
-    history priced every hit.
+    a stage at a time (:attr:`PriceTier.stage`), only while some of its hits are unpriced: none for a
+    basis without hits, no later stage when the earlier ones priced every hit.
     """
     prices: list[pl.Expr] = []
     methods, reasons, scratch = [], [], []
     frame = hits
     for b, basis in enumerate(BASES.values()):
-        for _fallback, batch in groupby(enumerate(basis.tiers), key=lambda pair: pair[1].fallback):
+        for _stage, batch in groupby(enumerate(basis.tiers), key=lambda pair: pair[1].stage):
             # A basis's hits match only its own tiers (the join is on the basis too): the other bases'
             # price columns are null on its rows.
             unpriced = frame.filter(
@@ -66,8 +66,8 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
                         pl.col("method").alias(f"_method_{b}_{t}"),
                     )
                 )
-            # NOTE: the tier tables are small (one row per code, provider or region) and collected a round at
-            # a time, so memory peaks at one round's history aggregations. The tiers of a round are collected
+            # NOTE: the tier tables are small (one row per code, provider or region) and collected a stage at
+            # a time, so memory peaks at one stage's history aggregations. The tiers of a stage are collected
             # together, with common subplans shared, so that they build their shared history (for the
             # administration codes, the join of administrations to products by encounter) once.
             tables = pl.collect_all(plans, engine=ENGINE)

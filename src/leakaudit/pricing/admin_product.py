@@ -226,22 +226,29 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
         "organisation's; with no paid history, at the CMS reference price (ASP) of the product most often "
         "given with that code, times its median units."
     ),
+    # NOTE: the payer's history first, alone: the other history tiers share the payments of every payer
+    # (one per encounter), which the payer's tier does not read. At 10 M lines, where the payer's history
+    # priced every administration, it took 0.7 s alone against 1.6 s with the others; when they are
+    # needed, 0.7 + 0.8 s.
     tiers=(
         *payer_then_every_payer(
             "organisation history for the diagnosis",
             ("price_code", "price_context"),
             partial(history, provider=False, diagnosis=True, least=MIN_DIAGNOSIS_ENCOUNTERS),
+            stages=(0, 1),
         ),
         PriceTier(
             "provider history",
             ("price_code", "rendering_npi"),
             partial(history, provider=True, diagnosis=False, per_payer=False, least=MIN_PROVIDER_ENCOUNTERS),
+            stage=1,
         ),
         PriceTier(
             "organisation history",
             ("price_code",),
             partial(history, provider=False, diagnosis=False, per_payer=False, least=1),
+            stage=1,
         ),
-        PriceTier("CMS reference price", ("price_code",), reference_for_usual_product, fallback=True),
+        PriceTier("CMS reference price", ("price_code",), reference_for_usual_product, stage=2),
     ),
 )

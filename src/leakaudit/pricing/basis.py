@@ -37,35 +37,50 @@ class PriceTier:
     median of a code's own lines); lines of other codes are left out before building it, so exact
     medians hold only the values that are asked for.
 
-    ``fallback``: the table is built only when the tiers before it leave a hit of its basis unpriced (the
-    CMS reference tiers: the organisation's history usually prices every hit, and a reference tier
-    that reads the lines again, to find the usual product or L-code, costs as much as the history).
+    ``stage``: the tables of a basis's tiers are built a stage at a time, those of one stage together
+    (sharing what they read), and those of a later stage only while the earlier ones leave a hit of the
+    basis unpriced. The organisation's history usually prices every hit: a CMS reference tier, which
+    reads the lines again to find the usual product or L-code, costs as much as the history, and the
+    history of every payer is needed only for the hits of payers with too few lines of their own.
     """
 
     name: str
     keys: tuple[str, ...]
     table: Callable[[AuditContext], pl.LazyFrame]
     codes_from: str | None = None
-    fallback: bool = False
+    stage: int = 0
 
 
 def payer_then_every_payer(
-    name: str, keys: tuple[str, ...], table: Callable[..., pl.LazyFrame], codes_from: str | None = None
+    name: str,
+    keys: tuple[str, ...],
+    table: Callable[..., pl.LazyFrame],
+    codes_from: str | None = None,
+    stages: tuple[int, int] = (0, 0),
 ) -> tuple[PriceTier, PriceTier]:
-    """Two tiers of one history table: the claim's payer's (``table(ctx, per_payer=True)``), then every payer's."""
+    """Two tiers of one history table: the claim's payer's (``table(ctx, per_payer=True)``), then every payer's.
+
+    ``stages``: the :attr:`PriceTier.stage` of each.
+    """
+    payer, every = stages
     return (
-        PriceTier(f"{name} from the payer", (*keys, "payer_id"), partial(table, per_payer=True), codes_from),
-        PriceTier(name, keys, partial(table, per_payer=False), codes_from),
+        PriceTier(f"{name} from the payer", (*keys, "payer_id"), partial(table, per_payer=True), codes_from, payer),
+        PriceTier(name, keys, partial(table, per_payer=False), codes_from, every),
     )
 
 
 @dataclass(frozen=True)
 class PriceBasis:
-    """A named way of valuing a hit, tried tier by tier."""
+    """A named way of valuing a hit, tried tier by tier: its tiers in order, their stages in order too."""
 
     name: str
     description: str
     tiers: tuple[PriceTier, ...]
+
+    def __post_init__(self) -> None:
+        stages = [tier.stage for tier in self.tiers]
+        if stages != sorted(stages):
+            raise ValueError(f"price basis {self.name}: its tiers' stages are out of order: {stages}")
 
 
 def median_price(lines: pl.LazyFrame, keys: Sequence[str | pl.Expr], amount: pl.Expr) -> pl.LazyFrame:

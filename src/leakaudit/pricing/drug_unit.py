@@ -26,6 +26,6 @@ DRUG_UNIT_PRICE = PriceBasis(
     ),
     tiers=(
         PriceTier("payer history", ("price_code", "payer_id"), payer_history, codes_from="price_code"),
-        PriceTier("CMS ASP payment limit", ("price_code",), reference_by("price_code"), fallback=True),
+        PriceTier("CMS ASP payment limit", ("price_code",), reference_by("price_code"), stage=1),
     ),
 )

@@ -88,6 +88,6 @@ ORTHOSIS_FOR_REGION = PriceBasis(
     ),
     tiers=(
         *payer_then_every_payer("organisation history", ("price_code",), region_history),
-        PriceTier("CMS DMEPOS fee", ("price_code",), region_reference, fallback=True),
+        PriceTier("CMS DMEPOS fee", ("price_code",), region_reference, stage=1),
     ),
 )
