@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,9 +16,13 @@ from leakaudit.findings import find_all
 from leakaudit.io import scan_claim_lines
 from leakaudit.pricing import PriceBasis, PriceTier, admin_product, estimate
 from leakaudit.pricing.admin_product import product_payments
+from leakaudit.refdata import import_file, load_refdata
 from leakaudit.rules import AUDITED_COLUMNS, AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
+from leakaudit.rules.jcode_unit_mismatch import JcodeUnitMismatch
 from leakaudit.schema import MONEY, QUANTITY
+
+FIXTURES = Path(__file__).parent / "fixtures" / "refdata"
 
 
 @pytest.fixture
@@ -57,8 +62,15 @@ def _estimate(*hits: tuple[str, str], cap: Decimal | None = None) -> list[tuple[
             "price_code": [code for _, code in hits],
             "price_quantity": [Decimal(4)] * len(hits),
             "price_cap": [cap] * len(hits),
+            "service_date": [date(2025, 11, 3)] * len(hits),
         },
-        schema={"price_basis": pl.String(), "price_code": pl.String(), "price_quantity": QUANTITY, "price_cap": MONEY},
+        schema={
+            "price_basis": pl.String(),
+            "price_code": pl.String(),
+            "price_quantity": QUANTITY,
+            "price_cap": MONEY,
+            "service_date": pl.Date(),
+        },
     )
     priced = estimate(frame, AuditContext(lines=pl.LazyFrame())).collect().sort("price_code")
     return list(priced.select("price_code", "estimated_amount", "estimate_method").iter_rows())
@@ -137,3 +149,49 @@ def test_every_payers_history_is_read_only_for_what_the_payers_own_leaves(
     assert findings["estimated_amount"].to_list() == [Decimal("42.00")]
     assert ("from payer AETNA" in findings["estimate_method"][0]) == (payer == "AETNA")
     assert asked == read
+
+
+def test_a_cms_reference_price_is_that_of_the_release_in_effect_on_the_date_of_service(tmp_path: Path) -> None:
+    """With April 2025's ASP file loaded beside October's, a drug is valued at the payment limit of its date.
+
+    The April file (made from the October slice, J3301 at $0.700 a unit instead of $0.844) prices the units
+    missing in May, and those of a date before both files; October's those of November. So too the drug
+    missing from an administration, valued at the usual product's limit times its median units.
+    """
+    october = (FIXTURES / "Oct 2025 ASP Pricing File slice.csv").read_text(encoding="utf-8")
+    april = october.replace("Effective October 1, 2025 through December 31, 2025", "Effective April 1, 2025")
+    april = april.replace(
+        "J3301,Triamcinolone acet inj nos,10 MG,0.844", "J3301,Triamcinolone acet inj nos,10 MG,0.700"
+    )
+    assert april.count("0.700") == 1
+    (tmp_path / "Apr 2025 ASP Pricing File.csv").write_text(april, encoding="utf-8")
+    import_file("asp", tmp_path / "Apr 2025 ASP Pricing File.csv", tmp_path / "store")
+    refdata = load_refdata([tmp_path / "store"], include_user_store=False)
+    drug = {"procedure_code": "J3301", "units": 1, "ndc_quantity": 40, "ndc_unit": "ME", "payer_id": "SELF"}
+    rows: list[dict[str, object]] = [
+        {**drug, "claim_id": claim, "patient_id": claim, "service_date": day}
+        for claim, day in (("C1", "2025-05-10"), ("C2", "2025-11-10"), ("C3", "2025-01-15"))
+    ]
+    for n in range(2):  # J3301 given with 96372, unpaid: no paid history values a missing drug
+        given = {"claim_id": f"H{n}", "patient_id": f"H{n}", "service_date": "2025-05-02"}
+        rows += [
+            {**given, "procedure_code": "96372", "paid_amount": "15.00"},
+            {**given, "line_number": 2, "procedure_code": "J3301", "units": 4, "paid_amount": "0"},
+        ]
+    for claim, day in (("A1", "2025-05-20"), ("A2", "2025-11-20")):
+        rows.append({"claim_id": claim, "patient_id": claim, "service_date": day, "procedure_code": "96372"})
+    lines = scan_claim_lines([write_claims_csv(tmp_path / "claims.csv", rows)]).audited.select(AUDITED_COLUMNS)
+    ctx = AuditContext(lines=lines, refdata=refdata)
+    found = find_all([JcodeUnitMismatch, DrugAdminWithoutDrug], ctx).sort("claim_id")
+    got = list(
+        found.select(
+            "claim_id", "estimated_amount", pl.col("estimate_method").str.extract(r"\((\d{4}-\d{2}) release")
+        ).rows()
+    )
+    assert got == [
+        ("A1", Decimal("2.80"), "2025-04"),
+        ("A2", Decimal("3.38"), "2025-10"),
+        ("C1", Decimal("2.10"), "2025-04"),
+        ("C2", Decimal("2.53"), "2025-10"),
+        ("C3", Decimal("2.10"), "2025-04"),
+    ]

@@ -18,7 +18,7 @@ from leakaudit.pricing.basis import NO_PRICE_BASIS, UNIT_PRICE, PriceBasis, Pric
 from leakaudit.pricing.code_payment import CODE_PAYMENT
 from leakaudit.pricing.drug_unit import DRUG_UNIT_PRICE
 from leakaudit.pricing.orthosis import ORTHOSIS_FOR_REGION
-from leakaudit.pricing.reference import reference_unit_prices
+from leakaudit.pricing.reference import REFERENCE_RELEASE, reference_release_of, reference_unit_prices
 from leakaudit.rules import AuditContext
 from leakaudit.schema import MONEY
 
@@ -37,8 +37,9 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
     basis without hits, no later stage when the earlier ones priced every hit.
     """
     prices: list[pl.Expr] = []
-    methods, reasons, scratch = [], [], []
-    frame = hits
+    methods, reasons, scratch = [], [], [REFERENCE_RELEASE]
+    # The CMS reference tiers price a hit by the release in effect on its date of service.
+    frame = hits.with_columns(reference_release_of(ctx))
     for b, basis in enumerate(BASES.values()):
         for _stage, batch in groupby(enumerate(basis.tiers), key=lambda pair: pair[1].stage):
             # A basis's hits match only its own tiers (the join is on the basis too): the other bases'

@@ -24,7 +24,7 @@ from leakaudit.pricing.basis import (
     payer_then_every_payer,
     primary_payments,
 )
-from leakaudit.pricing.reference import reference_unit_prices
+from leakaudit.pricing.reference import REFERENCE_RELEASE, each_release, reference_unit_prices
 from leakaudit.refdata import any_codeset
 from leakaudit.rules import AuditContext
 from leakaudit.rules.base import count_text, primary_diagnosis
@@ -161,7 +161,11 @@ def history(ctx: AuditContext, *, provider: bool, diagnosis: bool, per_payer: bo
 
 
 def reference_for_usual_product(ctx: AuditContext) -> pl.LazyFrame:
-    """CMS reference price of the product most often given with the administration code, at its median units."""
+    """CMS reference price of the product most often given with the administration code, at its median units.
+
+    Keyed on the code and the reference release (:data:`~leakaudit.pricing.reference.REFERENCE_RELEASE`):
+    the product's price on that release's dates.
+    """
     usage = (
         _given_with(ctx)
         .group_by("price_code", "product_code")
@@ -181,15 +185,15 @@ def reference_for_usual_product(ctx: AuditContext) -> pl.LazyFrame:
         )
         .unnest("usual")
     )
-    priced = usual.join(
-        reference_unit_prices(ctx).rename({"code": "product_code", "unit_price": "product_price"}),
-        on="product_code",
-        how="left",
-    )
+    prices = reference_unit_prices(ctx).rename({"code": "product_code", "unit_price": "product_price"})
     known = pl.col("product_price").is_not_null()
-    administrations = _administrations(ctx).select("price_code").unique()
-    return administrations.join(priced, on="price_code", how="left").select(
+    administrations = _administrations(ctx).select("price_code").unique().join(each_release(ctx), how="cross")
+    priced = administrations.join(usual, on="price_code", how="left").join(
+        prices, on=["product_code", REFERENCE_RELEASE], how="left"
+    )
+    return priced.select(
         "price_code",
+        REFERENCE_RELEASE,
         (pl.col("product_price") * pl.col("units").round(3).cast(pl.Decimal(18, 3))).alias("unit_price"),
         pl.when(pl.col("product_code").is_null())
         .then(pl.format("no drug or vaccine was billed with {} in this history", "price_code"))
@@ -249,6 +253,6 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
             partial(history, provider=False, diagnosis=False, per_payer=False, least=1),
             stage=1,
         ),
-        PriceTier("CMS reference price", ("price_code",), reference_for_usual_product, stage=2),
+        PriceTier("CMS reference price", ("price_code", REFERENCE_RELEASE), reference_for_usual_product, stage=2),
     ),
 )

@@ -21,7 +21,7 @@ from leakaudit.pricing.basis import (
     payer_then_every_payer,
     primary_payments,
 )
-from leakaudit.pricing.reference import reference_by
+from leakaudit.pricing.reference import REFERENCE_RELEASE, reference_by
 from leakaudit.rules import AuditContext
 from leakaudit.rules.expired_code import code_validity
 
@@ -77,10 +77,12 @@ CODE_PAYMENT = PriceBasis(
         ),
         PriceTier(
             "CMS reference price of the replacement",
-            ("price_code",),
+            ("price_code", REFERENCE_RELEASE),
             reference_by("price_code", " (the replacement code)"),
             stage=2,
         ),
-        PriceTier("CMS reference price", ("procedure_code",), reference_by("procedure_code"), stage=2),
+        PriceTier(
+            "CMS reference price", ("procedure_code", REFERENCE_RELEASE), reference_by("procedure_code"), stage=2
+        ),
     ),
 )

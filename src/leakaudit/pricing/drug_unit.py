@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from leakaudit.pricing.basis import MIN_PAYER_LINES, PriceBasis, PriceTier, code_medians
-from leakaudit.pricing.reference import reference_by
+from leakaudit.pricing.reference import REFERENCE_RELEASE, reference_by
 from leakaudit.rules import AuditContext
 
 
@@ -26,6 +26,6 @@ DRUG_UNIT_PRICE = PriceBasis(
     ),
     tiers=(
         PriceTier("payer history", ("price_code", "payer_id"), payer_history, codes_from="price_code"),
-        PriceTier("CMS ASP payment limit", ("price_code",), reference_by("price_code"), stage=1),
+        PriceTier("CMS ASP payment limit", ("price_code", REFERENCE_RELEASE), reference_by("price_code"), stage=1),
     ),
 )

@@ -12,7 +12,7 @@ from leakaudit.pricing.basis import (
     payer_then_every_payer,
     primary_payments,
 )
-from leakaudit.pricing.reference import reference_unit_prices
+from leakaudit.pricing.reference import REFERENCE_RELEASE, each_release, reference_unit_prices
 from leakaudit.refdata import codeset
 from leakaudit.rules import AuditContext
 from leakaudit.rules.brace_without_lcode import UNKNOWN_REGION
@@ -52,7 +52,7 @@ def region_history(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
 
 
 def region_reference(ctx: AuditContext) -> pl.LazyFrame:
-    """CMS DMEPOS fee of the region's most common L-code here, else of its typical L-code."""
+    """CMS DMEPOS fee of the region's most common L-code here, else of its typical L-code, on each release's dates."""
     counts = _lcode_lines(ctx).group_by("price_code", pl.col("procedure_code").alias("lcode")).agg(pl.len().alias("n"))
     common = (
         counts.group_by("price_code")
@@ -68,8 +68,10 @@ def region_reference(ctx: AuditContext) -> pl.LazyFrame:
     ).with_columns(pl.lit("the typical").alias("why"))
     chosen = pl.concat([common, typical.join(common, on="price_code", how="anti")], how="vertical_relaxed")
     prices = reference_unit_prices(ctx).rename({"code": "lcode", "method": "fee_method"})
-    return chosen.join(prices, on="lcode", how="left").select(
+    by_release = chosen.join(each_release(ctx), how="cross")
+    return by_release.join(prices, on=["lcode", REFERENCE_RELEASE], how="left").select(
         "price_code",
+        REFERENCE_RELEASE,
         "unit_price",
         pl.when(pl.col("unit_price").is_not_null())
         .then(pl.format("{}, {} {} L-code", "fee_method", "why", pl.col("price_code").replace(UNKNOWN_REGION, "")))
@@ -88,6 +90,6 @@ ORTHOSIS_FOR_REGION = PriceBasis(
     ),
     tiers=(
         *payer_then_every_payer("organisation history", ("price_code",), region_history),
-        PriceTier("CMS DMEPOS fee", ("price_code",), region_reference, stage=1),
+        PriceTier("CMS DMEPOS fee", ("price_code", REFERENCE_RELEASE), region_reference, stage=1),
     ),
 )

@@ -54,8 +54,20 @@ class RefData:
 
     def release_of(self, dataset: str) -> str | None:
         """The newest loaded release of ``dataset``."""
-        labels = [r.release for r in self.releases if r.dataset == dataset]
-        return max(labels) if labels else None
+        labels = self.releases_of(dataset)
+        return labels[-1] if labels else None
+
+    def releases_of(self, *datasets: str) -> list[str]:
+        """The loaded releases of ``datasets``, oldest first, each once."""
+        return sorted({r.release for r in self.releases if r.dataset in datasets})
+
+    def every_release(self, dataset: str) -> pl.LazyFrame:
+        """Every row of every loaded release of ``dataset``, with its ``release`` (scanned, not collected).
+
+        The tables above hold the newest release of each key; CMS applies a payment limit or a fee of the
+        release in effect on the date of service (see ``pricing.reference``).
+        """
+        return _scan([r for r in self.releases if r.dataset == dataset], dataset)
 
 
 def _check_store(store: Path) -> None:
