@@ -24,7 +24,9 @@ def export_reference(target: Path) -> None:
     refdata.asp.select("code", "dosage_amount", "dosage_unit").collect().with_columns(
         pl.col("dosage_amount").cast(pl.Float64)
     ).write_parquet(target / "asp.parquet")
-    refdata.mue.select("code", "mue", "mai").collect().sort("code").write_parquet(target / "mue.parquet")
+    # The contenders hold every line to one MUE table: the newest release's (the snapshot ships one).
+    newest = refdata.mue.filter(pl.col("release") == refdata.release_of("mue"))
+    newest.select("code", "mue", "mai").collect().sort("code").write_parquet(target / "mue.parquet")
     billing_units_by_ndc(refdata.crosswalk).collect().with_columns(
         pl.col("package_size", "billing_units_per_item").cast(pl.Float64)
     ).sort("code", "ndc").write_parquet(target / "crosswalk.parquet")
