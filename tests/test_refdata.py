@@ -291,3 +291,21 @@ def test_a_code_listed_twice_is_stored_once_or_refused(tmp_path: Path) -> None:
     ):
         import_file("mue", differing, tmp_path / "differing")
     assert not (tmp_path / "differing").exists()
+
+
+def test_show_says_the_dates_of_service_each_release_applies_to(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An MUE release imported beside the shipped one: each applies to its quarter on, the earliest to before it."""
+    monkeypatch.setenv("LEAKAUDIT_REFDATA", str(tmp_path / "no user store"))
+    store = tmp_path / "store"
+    earlier = tmp_path / "practitioner_mue_2025q4.csv"
+    earlier.write_text((FIXTURES / "practitioner_mue_2026q2_slice.csv").read_text(encoding="utf-8"), "utf-8")
+    assert main(["refdata", "import", "--mue", str(earlier), "--store", str(store)]) == ExitCode.OK
+    capsys.readouterr()
+    assert main(["refdata", "show", "--store", str(store)]) == ExitCode.OK
+    rows = {tuple(line.split()[:2]): line for line in capsys.readouterr().out.splitlines()}
+    assert "  up to 2026-03-31  " in rows[("mue", "2025-10")]
+    assert "  from 2026-04-01  " in rows[("mue", "2026-04")]
+    assert "  newest per code  " in rows[("hcpcs", "2025-01")]
+    assert "  every date  " in rows[("dmepos", "2026-01")]

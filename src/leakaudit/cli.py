@@ -15,6 +15,7 @@ from leakaudit.generate import generate
 from leakaudit.io import InputError, load_mapping
 from leakaudit.pipeline import DEFAULT_OUT, OutputError, rejects_warning, repeats_warning, run_audit
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
+from leakaudit.refdata.releases import BY_DATE_OF_SERVICE, dates_in_effect
 from leakaudit.report import ReportOptions, logo_data_uri
 from leakaudit.rules import get_rules
 
@@ -131,11 +132,14 @@ def _refdata(args: argparse.Namespace) -> int:
         print(f"  stored in {info.path}")
         return ExitCode.OK
     stores = [shipped_store(), user_store(), *args.store]
-    print(f"{'dataset':10} {'release':8} {'rows':>8}  source file (sha256)  [store]")
-    for info in releases(s for s in stores if s.is_dir()):
+    found = releases(s for s in stores if s.is_dir())
+    print(f"{'dataset':10} {'release':8} {'rows':>8}  {'dates of service':24}  source file (sha256)  [store]")
+    for info in found:
         where = "shipped" if info.path.is_relative_to(shipped_store()) else str(info.path.parent.parent)
         source = f"{info.source_file} ({info.source_sha256[:12]})"
-        print(f"{info.dataset:10} {info.release:8} {info.rows:>8}  {source}  [{where}]")
+        labels = [r.release for r in found if r.dataset == info.dataset]
+        dates = dates_in_effect(info.release, labels) if info.dataset in BY_DATE_OF_SERVICE else "newest per code"
+        print(f"{info.dataset:10} {info.release:8} {info.rows:>8}  {dates:24}  {source}  [{where}]")
     print("hcpcs      plus the shipped supplement of later changes (hcpcs_supplement.csv)")
     return ExitCode.OK
 

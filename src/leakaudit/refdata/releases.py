@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import polars as pl
 
@@ -48,6 +48,31 @@ def in_effect(labels: Sequence[str], day: pl.Expr) -> pl.Expr:
     for label in ordered[-2::-1]:
         chosen = pl.when(day >= release_start(label)).then(pl.lit(label)).otherwise(chosen)
     return chosen
+
+
+#: The datasets of which the release in effect on a date of service applies; of the others, the newest
+#: release listing a code.
+BY_DATE_OF_SERVICE = ("asp", "dmepos", "mue")
+
+
+def dates_in_effect(label: str, labels: Sequence[str]) -> str:
+    """The dates of service the release ``label`` applies to among its dataset's ``labels``, in words.
+
+    The earliest also applies to the dates before it (see :func:`in_effect`).
+
+    >>> loaded = ["2025-04", "2025-10", "2026-01"]
+    >>> [dates_in_effect(label, loaded) for label in loaded]
+    ['up to 2025-09-30', '2025-10-01 to 2025-12-31', 'from 2026-01-01']
+    >>> dates_in_effect("2026-04", ["2026-04"])
+    'every date'
+    """
+    ordered = sorted(set(labels))
+    at = ordered.index(label)
+    after = ordered[at + 1] if at + 1 < len(ordered) else None
+    last = None if after is None else release_start(after) - timedelta(days=1)
+    if at == 0:
+        return "every date" if last is None else f"up to {last}"
+    return f"from {release_start(label)}" if last is None else f"{release_start(label)} to {last}"
 
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
