@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from leakaudit.cli import ExitCode, main
-from leakaudit.generate import PLANT_RATES, generate, score
+from leakaudit.generate import PLANT_RATES, TAIL_ENCOUNTERS, TAIL_SHARE, TAIL_TYPE, generate, score
 from leakaudit.pipeline import run_audit
 
 
@@ -31,7 +31,15 @@ def test_shape_of_the_generated_claims(generated: Path) -> None:
     # An encounter's claim, and for some of Medicare's a crossover claim (see the test below).
     encounters = per_claim.filter(pl.col("claim_id").str.starts_with("C1")).height
     assert lines.select(pl.struct("patient_id", "service_date").n_unique()).item() == encounters
-    assert lines["payer_id"].n_unique() == 6 and lines["rendering_npi"].n_unique() > 10
+    assert lines["rendering_npi"].n_unique() > 10
+    # Six payers, and a long tail of small ones (TAIL-<n>), each with a couple of encounters, none Medicare's.
+    tail = pl.col("payer_id").str.starts_with("TAIL-")
+    assert lines.filter(tail.not_())["payer_id"].n_unique() == 6
+    per_tail_payer = lines.filter(tail).group_by("payer_id").agg(pl.col("claim_id").n_unique(), pl.col("payer_type"))
+    assert per_tail_payer.height >= 20 and per_tail_payer["claim_id"].median() <= TAIL_ENCOUNTERS
+    assert per_tail_payer["payer_type"].explode().unique().to_list() == [TAIL_TYPE]
+    tail_share = lines.filter(tail)["claim_id"].n_unique() / encounters
+    assert 0.5 * TAIL_SHARE * 0.7 <= tail_share <= 2 * TAIL_SHARE * 0.7  # of the 70% of encounters not Medicare's
     assert lines["service_date"].dt.strftime("%Y-%m").n_unique() == 24
     assert lines["ndc_quantity"].null_count() < lines.height  # drug lines carry NDC quantities
     truth = pl.read_parquet(generated / "truth.parquet")
@@ -132,12 +140,18 @@ def test_audit_finds_what_was_planted(generated: Path, tmp_path: Path) -> None:
     # of a diagnosis is not always the one left out. A crossed-over product counts at its copy paid most,
     # so Medicaid's medians hold no coinsurance (with it, Medicaid's estimates came to 0.87 of the truth).
     truth = pl.read_parquet(generated / "truth.parquet")
+    tail = pl.col("payer_id").str.starts_with("TAIL-")
     by_payer = (
-        result.findings.join(truth, on=["rule_id", "claim_id", "line_number"])
+        result.findings.filter(tail.not_())
+        .join(truth, on=["rule_id", "claim_id", "line_number"])
         .group_by("rule_id", "payer_id")
         .agg(pl.col("estimated_amount").cast(pl.Float64).sum() / pl.col("true_amount").cast(pl.Float64).sum())
     )
     assert by_payer.height == 4 * 6
+    # A payer of the long tail has too few lines for a price of its own: every payer's, or the CMS price.
+    of_the_tail = result.findings.filter(tail)
+    assert of_the_tail.height >= 1 and of_the_tail["estimated_amount"].null_count() == 0
+    assert not of_the_tail["estimate_method"].str.contains("from payer").any()
     for rule_id, payer_id, ratio in by_payer.iter_rows():
         if rule_id == "drug-admin-without-drug":
             assert 0.88 <= ratio <= 1.1, (rule_id, payer_id, ratio)

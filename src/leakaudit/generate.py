@@ -8,7 +8,8 @@ million encounters so memory stays bounded. Layout of ``--out DIR``::
                                         true_amount (what the planted error loses, in dollars)
 
 Each encounter is one claim (1-12 lines: its services plus routine lab and therapy lines) of one
-patient on one date, with a payer and a rendering provider. A share of the Medicare claims
+patient on one date, with a payer (one of six, or one of a long tail of small payers with a couple of
+encounters each: :data:`TAIL_SHARE`) and a rendering provider. A share of the Medicare claims
 (:data:`CROSSOVER_RATE`) is crossed over to Medicaid, the patient being dual-eligible: a second claim
 of the same lines (but voided ones), numbered from ``C2...``, paying the 20% coinsurance. Its errors
 are the primary claim's, counted once: the truth lists them on the primary claim. Encounters are drawn from scenarios
@@ -79,6 +80,15 @@ PAYERS = [
     ("SELF", "other", 0.60),
 ]
 PAYER_SHARE = [0.30, 0.15, 0.12, 0.22, 0.16, 0.05]
+#: Of the encounters not billed to Medicare, the share billed to a payer of the long tail every practice has
+#: (small plans, workers' compensation and auto carriers), each with about :data:`TAIL_ENCOUNTERS` encounters,
+#: whatever the size: too few for a price of their own, their findings are valued by every payer's history
+#: or the CMS reference prices. Named ``TAIL-<n>``, commercial, paying Medicare's rates.
+TAIL_SHARE = 0.005
+TAIL_ENCOUNTERS = 2
+TAIL_TYPE, TAIL_FACTOR = "commercial", 1.0
+#: The random stream of the tail payers (besides a part's own): the other values of a seed do not change.
+TAIL_STREAM = 7
 VISITS = [("99212", 57.0), ("99213", 92.0), ("99214", 130.0), ("99215", 183.0)]
 #: drug code, NDC, NDC unit, dose per billing unit (in the NDC unit), billed units, Medicare $ per unit,
 #: CMS practitioner MUE (units a patient's day: MAI 3 for each, the 2026-04 file), and how an export may
@@ -235,7 +245,11 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         return np.isin(scenario, [names.index(w) for w in wanted])
 
     payer = rng.choice(len(PAYERS), size=count, p=PAYER_SHARE)
-    factor = np.array([p[2] for p in PAYERS])[payer]
+    tail_rng = np.random.default_rng([seed, part, TAIL_STREAM])
+    tail = (payer != _payer("MCR")) & (tail_rng.random(count) < TAIL_SHARE)
+    tail_payers = max(1, round(TAIL_SHARE * total / TAIL_ENCOUNTERS))
+    payer = np.where(tail, len(PAYERS) + tail_rng.integers(0, tail_payers, count), payer)
+    factor = np.where(tail, TAIL_FACTOR, np.array([p[2] for p in PAYERS])[np.minimum(payer, len(PAYERS) - 1)])
     header = {
         "encounter": ids,
         "day": day,
@@ -537,8 +551,11 @@ def _money(dollars: pl.Expr) -> pl.Expr:
 def _finish(lines: pl.DataFrame, vocabulary: Vocabulary, claims_from: int) -> pl.DataFrame:
     """The claim lines written, their claims numbered from ``claims_from`` on (see :data:`CLAIMS_FROM`)."""
     words = pl.Series("words", vocabulary.values, dtype=pl.String)
-    payer_ids = pl.Series([p[0] for p in PAYERS])
-    payer_types = pl.Series([p[1] for p in PAYERS])
+    # The payers' names and types, the tail's (``TAIL-<n>``, see :data:`TAIL_SHARE`) after the main ones.
+    payers = lines["payer"].cast(pl.UInt32)
+    tail = range(max(0, int(lines["payer"].to_numpy().max(initial=0)) + 1 - len(PAYERS)))
+    payer_ids = pl.Series([p[0] for p in PAYERS] + [f"TAIL-{n}" for n in tail]).gather(payers)
+    payer_types = pl.Series([p[1] for p in PAYERS] + [TAIL_TYPE] * len(tail)).gather(payers)
     diagnoses = pl.Series(DIAGNOSES)
 
     def text(name: str) -> pl.Series:
@@ -567,8 +584,8 @@ def _finish(lines: pl.DataFrame, vocabulary: Vocabulary, claims_from: int) -> pl
                 "paid_amount": lines["paid"],
                 "allowed_amount": lines["allowed"],
                 "patient_id": labelled("P", 10**8, lines["patient"]),
-                "payer_id": payer_ids.gather(lines["payer"].cast(pl.UInt32)),
-                "payer_type": payer_types.gather(lines["payer"].cast(pl.UInt32)),
+                "payer_id": payer_ids,
+                "payer_type": payer_types,
                 "rendering_npi": (lines["npi"] * 7919 + 1_000_000_000).cast(pl.String),
                 "diagnosis_codes": text("diagnosis").fill_null(diagnoses.gather(lines["dx"].cast(pl.UInt32))),
                 "ndc": text("ndc"),
