@@ -14,8 +14,7 @@ import leakaudit.pricing
 from conftest import write_claims_csv
 from leakaudit.findings import find_all
 from leakaudit.io import scan_claim_lines
-from leakaudit.pricing import PriceBasis, PriceTier, admin_product, estimate
-from leakaudit.pricing.admin_product import product_payments
+from leakaudit.pricing import PriceBasis, PriceTier, estimate
 from leakaudit.refdata import import_file, load_refdata
 from leakaudit.rules import AUDITED_COLUMNS, AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
@@ -111,44 +110,6 @@ def test_a_basis_refuses_tiers_whose_stages_are_out_of_order() -> None:
 def test_basis_without_hits_builds_no_table(built: list[str]) -> None:
     assert _estimate(("code_payment", "S0013")) == [("S0013", None, "no price basis")]
     assert built == []
-
-
-@pytest.mark.parametrize(("payer", "read"), [("AETNA", [True]), ("SELF", [True, False, False, False])])
-def test_every_payers_history_is_read_only_for_what_the_payers_own_leaves(
-    payer: str, read: list[bool], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A missing drug of AETNA's, which has 5 paid encounters of its own, is valued without every payer's history.
-
-    SELF has none: every payer's history is read for its finding (by the next stage's three tiers), and values it.
-    """
-    asked: list[bool] = []
-
-    def spied(ctx: AuditContext, *, per_payer: bool) -> pl.LazyFrame:
-        asked.append(per_payer)
-        return product_payments(ctx, per_payer=per_payer)
-
-    monkeypatch.setattr(admin_product, "product_payments", spied)
-    rows: list[dict[str, object]] = []
-    for n in range(5):
-        visit = {"claim_id": f"H{n}", "patient_id": f"H{n}", "payer_id": "AETNA", "diagnosis_codes": "M17.11"}
-        rows += [
-            {**visit, "procedure_code": "96372", "paid_amount": "15.00"},
-            {**visit, "line_number": 2, "procedure_code": "J3301", "units": 4, "paid_amount": f"{40 + n}.00"},
-        ]
-    rows.append(
-        {
-            "claim_id": "C1",
-            "patient_id": "P1",
-            "payer_id": payer,
-            "diagnosis_codes": "M17.11",
-            "procedure_code": "96372",
-        }
-    )
-    lines = scan_claim_lines([write_claims_csv(tmp_path / "claims.csv", rows)]).audited.select(AUDITED_COLUMNS)
-    findings = find_all([DrugAdminWithoutDrug], AuditContext(lines=lines))
-    assert findings["estimated_amount"].to_list() == [Decimal("42.00")]
-    assert ("from payer AETNA" in findings["estimate_method"][0]) == (payer == "AETNA")
-    assert asked == read
 
 
 def test_a_cms_reference_price_is_that_of_the_release_in_effect_on_the_date_of_service(tmp_path: Path) -> None:

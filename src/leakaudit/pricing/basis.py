@@ -39,9 +39,9 @@ class PriceTier:
 
     ``stage``: the tables of a basis's tiers are built a stage at a time, those of one stage together
     (sharing what they read), and those of a later stage only while the earlier ones leave a hit of the
-    basis unpriced. The organisation's history usually prices every hit: a CMS reference tier, which
-    reads the lines again to find the usual product or L-code, costs as much as the history, and the
-    history of every payer is needed only for the hits of payers with too few lines of their own.
+    basis unpriced (the CMS reference tiers: the organisation's history usually prices every hit, and a
+    reference tier that reads the lines again, to find the usual product or L-code, costs as much as the
+    history).
     """
 
     name: str
@@ -52,20 +52,12 @@ class PriceTier:
 
 
 def payer_then_every_payer(
-    name: str,
-    keys: tuple[str, ...],
-    table: Callable[..., pl.LazyFrame],
-    codes_from: str | None = None,
-    stages: tuple[int, int] = (0, 0),
+    name: str, keys: tuple[str, ...], table: Callable[..., pl.LazyFrame], codes_from: str | None = None
 ) -> tuple[PriceTier, PriceTier]:
-    """Two tiers of one history table: the claim's payer's (``table(ctx, per_payer=True)``), then every payer's.
-
-    ``stages``: the :attr:`PriceTier.stage` of each.
-    """
-    payer, every = stages
+    """Two tiers of one history table: the claim's payer's (``table(ctx, per_payer=True)``), then every payer's."""
     return (
-        PriceTier(f"{name} from the payer", (*keys, "payer_id"), partial(table, per_payer=True), codes_from, payer),
-        PriceTier(name, keys, partial(table, per_payer=False), codes_from, every),
+        PriceTier(f"{name} from the payer", (*keys, "payer_id"), partial(table, per_payer=True), codes_from),
+        PriceTier(name, keys, partial(table, per_payer=False), codes_from),
     )
 
 

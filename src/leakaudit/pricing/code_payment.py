@@ -69,20 +69,16 @@ CODE_PAYMENT = PriceBasis(
         "valid (the same way), else the CMS reference price (ASP or DMEPOS) of the replacement, else of the code."
     ),
     tiers=(
-        *payer_then_every_payer(
-            "replacement history", ("price_code",), replacement_history, "price_code", stages=(0, 1)
-        ),
-        *payer_then_every_payer(
-            "own history while valid", ("procedure_code",), history_while_valid, "procedure_code", stages=(1, 1)
-        ),
+        *payer_then_every_payer("replacement history", ("price_code",), replacement_history, "price_code"),
+        *payer_then_every_payer("own history while valid", ("procedure_code",), history_while_valid, "procedure_code"),
         PriceTier(
             "CMS reference price of the replacement",
             ("price_code", REFERENCE_RELEASE),
             reference_by("price_code", " (the replacement code)"),
-            stage=2,
+            stage=1,
         ),
         PriceTier(
-            "CMS reference price", ("procedure_code", REFERENCE_RELEASE), reference_by("procedure_code"), stage=2
+            "CMS reference price", ("procedure_code", REFERENCE_RELEASE), reference_by("procedure_code"), stage=1
         ),
     ),
 )
