@@ -227,8 +227,8 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
         f"claim's payer paid where there are at least {MIN_DIAGNOSIS_ENCOUNTERS}, else those of every payer "
         f"where there are at least {MIN_DIAGNOSIS_ENCOUNTERS}; else, whatever the diagnosis, on the rendering "
         f"provider's own encounters where there are at least {MIN_PROVIDER_ENCOUNTERS}, else the whole "
-        "organisation's; with no paid history, at the CMS reference price (ASP) of the product most often "
-        "given with that code, times its median units."
+        "organisation's; with no paid history, at the CMS reference price (ASP, of the quarter of the date of "
+        "service) of the product most often given with that code, times its median units."
     ),
     # NOTE: the history tiers are one stage, built together. Built alone first, the payer's tier took 0.8 s
     # against 1.7 s at 10 M generated lines where it priced every administration; but a real export has a

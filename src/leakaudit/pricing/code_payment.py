@@ -66,7 +66,8 @@ CODE_PAYMENT = PriceBasis(
         "A line billed with a terminated, not yet effective or unknown code is valued at its units times the "
         "organisation's median paid per unit for the replacement code (from the line's payer where it has at "
         f"least {MIN_PAYER_LINES} paid lines, else from every payer), else for the billed code while it was "
-        "valid (the same way), else the CMS reference price (ASP or DMEPOS) of the replacement, else of the code."
+        "valid (the same way), else the CMS reference price (ASP or DMEPOS, of the release in effect on the date of "
+        "service) of the replacement, else of the code."
     ),
     tiers=(
         *payer_then_every_payer("replacement history", ("price_code",), replacement_history, "price_code"),

@@ -22,7 +22,8 @@ DRUG_UNIT_PRICE = PriceBasis(
     name="drug_unit_price",
     description=(
         "Drug units are valued at the organisation's own median paid per unit for the code and payer where it "
-        f"has at least {MIN_PAYER_LINES} paid lines, else at the CMS ASP payment limit per billing unit."
+        f"has at least {MIN_PAYER_LINES} paid lines, else at the CMS ASP payment limit per billing unit of the "
+        "quarter of the date of service."
     ),
     tiers=(
         PriceTier("payer history", ("price_code", "payer_id"), payer_history, codes_from="price_code"),

@@ -86,7 +86,8 @@ ORTHOSIS_FOR_REGION = PriceBasis(
         "An orthosis supplied without its L-code is valued at the median paid amount of the organisation's own "
         f"L-code lines for the same body region, from the line's payer where it has at least {MIN_PAYER_LINES} "
         "paid lines, else from every payer; else at the CMS DMEPOS fee (the audit's state, else the national "
-        "median) of the region's most common L-code in the organisation's history, or of its typical L-code."
+        "median; of the release in effect on the date of service) of the region's most common L-code in the "
+        "organisation's history, or of its typical L-code."
     ),
     tiers=(
         *payer_then_every_payer("organisation history", ("price_code",), region_history),

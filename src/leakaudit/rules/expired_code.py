@@ -100,8 +100,9 @@ class ExpiredCode(Rule):
         The line's units times: the organisation's own median paid per unit for the replacement code
         the release cross-walks to; else its own median paid per unit for the billed code on lines
         billed while it was valid (each from the claim's payer where it has at least 5 paid lines, else
-        from every payer); else the CMS reference price (ASP payment limit or DMEPOS fee) of
-        the replacement, else of the code. The method says which.
+        from every payer); else the CMS reference price (ASP payment limit or DMEPOS fee, of the
+        release in effect on the date of service) of the replacement, else of the code. The method
+        says which.
 
     Example:
         A claim bills S0013 x 56 for 2026-02-10. S0013 was terminated on 2025-12-31 and replaced by
