@@ -238,7 +238,7 @@ def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
     missing, $980,000. The line is checked as one without an NDC quantity: against the MUE, the
     provider's typical units, or for no units at all.
 
-    The MUE is that of the release in effect on the line's date of service (:func:`_mue_releases`).
+    The MUE is that of the release in effect on the line's date of service, of those loaded.
 
     NOTE: the MUE is joined to every drug line here, once, rather than to the lines the MUE check reads:
     no cost measured (jcode's find at 10 M: 1.38-1.61 s against 1.44-1.48 s; the audit of 100 M lines
@@ -246,7 +246,7 @@ def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
     """
     dose = pl.col("expected_units")
     above = (dose > pl.col("mue")).fill_null(False)
-    releases, table = _mue_releases(ctx), _mue_table(ctx)
+    releases, table = ctx.refdata.releases_of("mue"), _mue_table(ctx)
     converted = expected_units(ctx, drugs)
     if len(releases) > 1:
         release = in_effect(releases, pl.col("service_date")).alias(MUE_RELEASE)
@@ -294,12 +294,6 @@ def _mue_words(releases: list[str]) -> pl.Expr:
 def _release_in_effect(releases: list[str]) -> pl.Expr | None:
     """The MUE release in effect on a line's date of service, for its message; None with one release loaded."""
     return in_effect(releases, pl.col("service_date")) if len(releases) > 1 else None
-
-
-def _mue_releases(ctx: AuditContext) -> list[str]:
-    """The releases of the MUE table loaded, oldest first (small: read at once)."""
-    releases = ctx.refdata.mue.select(pl.col("release").unique()).collect()
-    return sorted(releases["release"].drop_nulls().to_list())
 
 
 def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
@@ -568,7 +562,7 @@ class JcodeUnitMismatch(Rule):
         )
         # NOTE: cached: the dose check and the MUE check both read the converted drug lines.
         converted = _converted(ctx, drugs).cache()
-        releases = _mue_releases(ctx)
+        releases = ctx.refdata.releases_of("mue")
         has_dose = pl.col("expected_units").is_not_null()
         billed, expected = pl.col("billed"), pl.col("expected_units")
         under = converted.filter(has_dose & (billed < expected)).join(
@@ -718,5 +712,5 @@ class JcodeUnitMismatch(Rule):
         over_mue = _days_over_mue(day_lines.with_columns(anchor_key())).join(
             typical.lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="left", nulls_equal=True
         )
-        again = _mue_flagged(over_mue, _mue_releases(ctx))
+        again = _mue_flagged(over_mue, ctx.refdata.releases_of("mue"))
         return pl.concat([found.lazy().filter(pl.col(MUE_DAY).not_()), _hits(again)], how="vertical_relaxed")
