@@ -1,6 +1,6 @@
 """Time leakaudit against DuckDB, pandas and a raw scan on the same generated claim lines.
 
-    python bench/run.py --lines 10000000 [--data DIR] [--memory-cap GB]
+    python bench/run.py --lines 10000000 [--data DIR] [--memory-cap GB] [--repeat K]
                         [--skip pandas,duckdb,duckdbcapped,duckdbvalidated,csv,report,novalidation,manyfiles]
 
 Each contender runs in its own process; wall time and peak resident memory (from wait4) are measured
@@ -17,7 +17,9 @@ the generated Parquet without validating it; ``duckdb_validated.py`` (also for t
 the same validation and work file as leakaudit before its detections; ``duckdbcapped`` runs the DuckDB
 SQL held to the memory the audit took (``memory_limit``, spilling to disk). ``split_files.py`` cuts the
 generated lines into 1,000 files, as daily exports arrive, for the "many files" run, whose findings must
-be byte-identical to those of the whole.
+be byte-identical to those of the whole. With ``--repeat K``, the contenders run in K rounds, each
+in turn within a round, and the table gives each one's median wall time and every run's: this machine's
+wall times vary by 10-30% from one run to the next, and by the hour.
 """
 
 from __future__ import annotations
@@ -26,12 +28,16 @@ import argparse
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -125,6 +131,41 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({cpu}), {_memory_gb():.0f} GB RAM, Python {platform.python_version()}, Polars {pl.__version__}"
 
 
+@dataclass
+class Contender:
+    """A contender of the race: its label in the table and the command it runs."""
+
+    label: str
+    #: Built when it runs: the memory-limited DuckDB is held to what the audit took in the first round.
+    command: Callable[[], list[str]]
+    #: Run after each of its runs (a check of its outputs).
+    after: Callable[[], None] | None = None
+
+
+def summary(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One contender's runs as a row of the table: the median wall time, every run's, and the highest peak RSS.
+
+    A contender failed or stopped at the cap if any run of it did. The median of an even number of runs is
+    the mean of the middle two.
+
+    >>> runs = [{"wall_s": w, "peak_rss_gb": m, "ok": True, "capped": False, "stdout": ""} for w, m in
+    ...         [(14.2, 1.4), (12.9, 1.5), (16.3, 1.4)]]
+    >>> row = summary(runs)
+    >>> row["wall_s"], row["runs_s"], row["peak_rss_gb"], row["ok"]
+    (14.2, [14.2, 12.9, 16.3], 1.5, True)
+    >>> summary(runs[:2])["wall_s"]
+    13.6
+    """
+    walls = [float(r["wall_s"]) for r in runs]
+    return runs[-1] | {
+        "wall_s": round(statistics.median(walls), 1),
+        "runs_s": walls,
+        "peak_rss_gb": max(float(r["peak_rss_gb"]) for r in runs),
+        "ok": all(r["ok"] for r in runs),
+        "capped": any(r["capped"] for r in runs),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=10_000_000)
@@ -135,97 +176,156 @@ def main() -> None:
         help="comma-separated: pandas, duckdb, duckdbcapped, duckdbvalidated, csv, report, novalidation, manyfiles",
     )
     parser.add_argument("--memory-cap", type=float, default=round(0.85 * _memory_gb(), 1), help="GB per contender")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of the race: every contender runs once a round, in turn, and its median is compared",
+    )
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     data = args.data or ROOT / "bench-data" / f"lines-{args.lines}"
     csv_data = data.with_name(data.name + "-csv")
     claims, reference, out = data / "claims", data / "reference", data / "out"
     generate = [LEAKAUDIT, "generate", "--lines", str(args.lines), "--seed", "1", "--out"]
-    results = []
+    runs: dict[str, list[dict[str, Any]]] = {}
 
     def run(label: str, command: list[str]) -> None:
-        results.append(measure(label, command, args.memory_cap))
+        runs.setdefault(label, []).append(measure(label, command, args.memory_cap))
 
-    def base_row() -> dict[str, object]:
-        return next(r for r in results if r["contender"] == AUDIT)
-
+    # Generating runs once, before the race.
     if not (data / "truth.parquet").exists():
         run("generate (parquet)", [*generate, str(data)])
+    if "csv" not in skip and not (csv_data / "truth.parquet").exists():
+        run("generate (csv)", [*generate, str(csv_data), "--format", "csv"])
     subprocess.run([PYTHON, str(HERE / "common.py"), str(reference)], check=True)
-    run("raw Polars scan of the needed columns", [PYTHON, str(HERE / "raw_scan.py"), str(claims / "*.parquet")])
-    run(AUDIT, [LEAKAUDIT, "audit", str(claims), "--out", str(out), "--findings-only"])
+
+    contenders = [
+        Contender(
+            "raw Polars scan of the needed columns",
+            lambda: [PYTHON, str(HERE / "raw_scan.py"), str(claims / "*.parquet")],
+        ),
+        Contender(AUDIT, lambda: [LEAKAUDIT, "audit", str(claims), "--out", str(out), "--findings-only"]),
+    ]
     if "manyfiles" not in skip:
         pieces = data / "claims-1000-files"
         if not pieces.exists():
             subprocess.run(
                 [PYTHON, str(HERE / "split_files.py"), str(claims), str(pieces), "--files", "1000"], check=True
             )
-        run(
-            "leakaudit audit --findings-only, the same lines in 1,000 files",
-            [LEAKAUDIT, "audit", str(pieces), "--out", str(data / "out-1000-files"), "--findings-only"],
+
+        def same_as_whole() -> None:
+            same = (data / "out-1000-files" / "findings.parquet").read_bytes() == (
+                out / "findings.parquet"
+            ).read_bytes()
+            print(
+                f"findings of the 1,000 files {'are' if same else 'are NOT'} byte-identical to the whole's", flush=True
+            )
+
+        contenders.append(
+            Contender(
+                "leakaudit audit --findings-only, the same lines in 1,000 files",
+                lambda: [LEAKAUDIT, "audit", str(pieces), "--out", str(data / "out-1000-files"), "--findings-only"],
+                same_as_whole,
+            )
         )
-        same = (data / "out-1000-files" / "findings.parquet").read_bytes() == (out / "findings.parquet").read_bytes()
-        print(f"findings of the 1,000 files {'are' if same else 'are NOT'} byte-identical to the whole's", flush=True)
     if "report" not in skip:
-        run(
-            "leakaudit audit (with report and xlsx)",
-            [LEAKAUDIT, "audit", str(claims), "--out", str(data / "out-report")],
+        contenders.append(
+            Contender(
+                "leakaudit audit (with report and xlsx)",
+                lambda: [LEAKAUDIT, "audit", str(claims), "--out", str(data / "out-report")],
+            )
         )
     if "novalidation" not in skip:
-        run(
-            "leakaudit rules and pricing, no validation (analysis only)",
-            [PYTHON, str(HERE / "no_validation.py"), str(claims)],
+        contenders.append(
+            Contender(
+                "leakaudit rules and pricing, no validation (analysis only)",
+                lambda: [PYTHON, str(HERE / "no_validation.py"), str(claims)],
+            )
         )
     if "duckdb" not in skip:
-        run(
-            "DuckDB SQL (detection only)",
-            [PYTHON, str(HERE / "duckdb_rules.py"), str(claims / "*.parquet"), str(reference)],
-        )
-    if "duckdbcapped" not in skip:
-        # DuckDB given the memory the audit took (it spills the rest to disk): at 100 M lines its windows
-        # over the drug lines took 12.7 GB unlimited, three times the audit's.
-        limit = f"{max(float(base_row()['peak_rss_gb']), 0.5):.2f}GB"
-        run(
-            f"DuckDB SQL (detection only), memory limited to the audit's peak RSS ({limit})",
-            [
-                PYTHON,
-                str(HERE / "duckdb_rules.py"),
-                str(claims / "*.parquet"),
-                str(reference),
-                limit,
-                str(data / "duckdb-spill"),
-            ],
-        )
-    if "duckdbvalidated" not in skip:
-        run(
-            "DuckDB SQL after leakaudit's validation (detection only)",
-            [
-                PYTHON,
-                str(HERE / "duckdb_validated.py"),
-                str(claims / "*.parquet"),
-                str(reference),
-                str(data / "duckdb-work"),
-            ],
-        )
-    if "pandas" not in skip:
-        run("pandas (detection only)", [PYTHON, str(HERE / "pandas_rules.py"), str(claims), str(reference)])
-    if "csv" not in skip:
-        if not (csv_data / "truth.parquet").exists():
-            run("generate (csv)", [*generate, str(csv_data), "--format", "csv"])
-        run(
-            "leakaudit audit --findings-only, CSV input",
-            [LEAKAUDIT, "audit", str(csv_data / "claims"), "--out", str(csv_data / "out"), "--findings-only"],
+        contenders.append(
+            Contender(
+                "DuckDB SQL (detection only)",
+                lambda: [PYTHON, str(HERE / "duckdb_rules.py"), str(claims / "*.parquet"), str(reference)],
+            )
         )
 
-    base = base_row()
+    def limit() -> str:
+        return f"{max(float(str(runs[AUDIT][0]['peak_rss_gb'])), 0.5):.2f}GB"
+
+    if "duckdbcapped" not in skip:
+        # DuckDB given the memory the audit took in the first round (it spills the rest to disk): at 100 M
+        # lines its windows over the drug lines took 12.7 GB unlimited, three times the audit's.
+        contenders.append(
+            Contender(
+                "DuckDB SQL (detection only), memory limited to the audit's peak RSS",
+                lambda: [
+                    PYTHON,
+                    str(HERE / "duckdb_rules.py"),
+                    str(claims / "*.parquet"),
+                    str(reference),
+                    limit(),
+                    str(data / "duckdb-spill"),
+                ],
+            )
+        )
+    if "duckdbvalidated" not in skip:
+        contenders.append(
+            Contender(
+                "DuckDB SQL after leakaudit's validation (detection only)",
+                lambda: [
+                    PYTHON,
+                    str(HERE / "duckdb_validated.py"),
+                    str(claims / "*.parquet"),
+                    str(reference),
+                    str(data / "duckdb-work"),
+                ],
+            )
+        )
+    if "pandas" not in skip:
+        contenders.append(
+            Contender(
+                "pandas (detection only)",
+                lambda: [PYTHON, str(HERE / "pandas_rules.py"), str(claims), str(reference)],
+            )
+        )
+    if "csv" not in skip:
+        contenders.append(
+            Contender(
+                "leakaudit audit --findings-only, CSV input",
+                lambda: [
+                    LEAKAUDIT,
+                    "audit",
+                    str(csv_data / "claims"),
+                    "--out",
+                    str(csv_data / "out"),
+                    "--findings-only",
+                ],
+            )
+        )
+    # NOTE: the rounds interleave the contenders, so that a slow hour of the machine slows them all alike
+    # rather than whichever ran in it.
+    for _round in range(args.repeat):
+        for contender in contenders:
+            run(contender.label, contender.command())
+            if contender.after is not None:
+                contender.after()
+
+    results = [summary(label_runs) for label_runs in runs.values()]
+    base = next(r for r in results if r["contender"] == AUDIT)
     # The lines audited: with --data, as many as that directory holds, whatever --lines says.
     lines = pl.scan_parquet(claims).select(pl.len()).collect().item()
-    print(f"\n### {lines:,} lines\n\nMachine: {machine()}\n")
-    print("| contender | wall (s) | peak RSS (GB) | leakaudit / this |\n|---|---:|---:|---:|")
+    rounds = f", the median of {args.repeat} rounds" if args.repeat > 1 else ""
+    print(f"\n### {lines:,} lines{rounds}\n\nMachine: {machine()}\n")
+    print("| contender | wall (s) | runs (s) | peak RSS (GB) | leakaudit / this |\n|---|---:|---:|---:|---:|")
     for row in results:
         ratio = f"{float(base['wall_s']) / float(row['wall_s']):.2f}" if row["ok"] and row["wall_s"] else "—"
         status = f" (stopped at the {args.memory_cap:g} GB cap)" if row["capped"] else "" if row["ok"] else " (failed)"
-        print(f"| {row['contender']}{status} | {row['wall_s']} | {row['peak_rss_gb']} | {ratio} |")
+        each = ", ".join(f"{w:.1f}" for w in row["runs_s"])
+        print(f"| {row['contender']}{status} | {row['wall_s']} | {each} | {row['peak_rss_gb']} | {ratio} |")
+    if "duckdbcapped" not in skip:
+        print(f"\nThe memory-limited DuckDB was held to {limit()}, the audit's peak RSS in the first round.")
 
     findings = pl.read_parquet(out / "findings.parquet")
     # NOTE: a ratio only means something if the other versions find what leakaudit finds.

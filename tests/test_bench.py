@@ -6,6 +6,7 @@ and every decoy (credit lines, JW waste, administrations in the outpatient hospi
 
 from __future__ import annotations
 
+import doctest
 import importlib.util
 import subprocess
 import sys
@@ -26,6 +27,8 @@ def _bench_run() -> ModuleType:
     spec = importlib.util.spec_from_file_location("bench_run", BENCH / "run.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    # Registered first, as an import would: its dataclasses look their module up.
+    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 
@@ -78,3 +81,15 @@ def test_the_analysis_without_validation_prices_what_the_audit_prices(data: Path
     words = _script("no_validation", data / "claims").split()
     assert words[:2] == ["findings", str(audited.height)]
     assert Decimal(words[3]) == audited["estimated_amount"].sum()
+
+
+def test_a_race_of_several_rounds_compares_each_contenders_median() -> None:
+    module = _bench_run()
+    failures, tried = doctest.testmod(module)
+    assert tried >= 3 and failures == 0
+    runs = [
+        {"contender": "x", "wall_s": wall, "peak_rss_gb": 1.0, "ok": ok, "capped": False, "stdout": ""}
+        for wall, ok in [(9.0, True), (30.0, True), (10.0, False), (11.0, True)]
+    ]
+    row = module.summary(runs)
+    assert (row["wall_s"], row["runs_s"], row["ok"]) == (10.5, [9.0, 30.0, 10.0, 11.0], False)
