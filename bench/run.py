@@ -1,7 +1,7 @@
 """Time leakaudit against DuckDB, pandas and a raw scan on the same generated claim lines.
 
     python bench/run.py --lines 10000000 [--data DIR] [--memory-cap GB] [--repeat K]
-                        [--skip pandas,duckdb,duckdbcapped,duckdbvalidated,csv,report,novalidation,manyfiles]
+                        [--skip pandas,duckdb,duckdbcapped,duckdbvalidated,csv,report,novalidation,manyfiles,onefile]
 
 Each contender runs in its own process; wall time and peak resident memory (from wait4) are measured
 for that process alone. A contender whose resident memory passes ``--memory-cap`` (default: 85% of this
@@ -17,7 +17,8 @@ the generated Parquet without validating it; ``duckdb_validated.py`` (also for t
 the same validation and work file as leakaudit before its detections; ``duckdbcapped`` runs the DuckDB
 SQL held to the memory the audit took (``memory_limit``, spilling to disk). ``split_files.py`` cuts the
 generated lines into 1,000 files, as daily exports arrive, for the "many files" run, whose findings must
-be byte-identical to those of the whole. With ``--repeat K``, the contenders run in K rounds, each
+be byte-identical to those of the whole; the "one file" run audits them all in a single Parquet file, as
+a year's export may come, whose memory must not grow with the file's size. With ``--repeat K``, the contenders run in K rounds, each
 in turn within a round, and the table gives each one's median wall time and every run's: this machine's
 wall times vary by 10-30% from one run to the next, and by the hour.
 """
@@ -173,7 +174,7 @@ def main() -> None:
     parser.add_argument(
         "--skip",
         default="",
-        help="comma-separated: pandas, duckdb, duckdbcapped, duckdbvalidated, csv, report, novalidation, manyfiles",
+        help="comma-separated: pandas, duckdb, duckdbcapped, duckdbvalidated, csv, report, novalidation, manyfiles, onefile",
     )
     parser.add_argument("--memory-cap", type=float, default=round(0.85 * _memory_gb(), 1), help="GB per contender")
     parser.add_argument(
@@ -227,6 +228,23 @@ def main() -> None:
                 "leakaudit audit --findings-only, the same lines in 1,000 files",
                 lambda: [LEAKAUDIT, "audit", str(pieces), "--out", str(data / "out-1000-files"), "--findings-only"],
                 same_as_whole,
+            )
+        )
+    if "onefile" not in skip:
+        # One large export file: the reader's memory must not grow with a file's size.
+        whole = data / "claims-one-file"
+        if not whole.exists():
+            subprocess.run([PYTHON, str(HERE / "split_files.py"), str(claims), str(whole), "--files", "1"], check=True)
+
+        def one_file_same() -> None:
+            same = (data / "out-one-file" / "findings.parquet").read_bytes() == (out / "findings.parquet").read_bytes()
+            print(f"findings of the one file {'are' if same else 'are NOT'} byte-identical to the parts'", flush=True)
+
+        contenders.append(
+            Contender(
+                "leakaudit audit --findings-only, the same lines in one file",
+                lambda: [LEAKAUDIT, "audit", str(whole), "--out", str(data / "out-one-file"), "--findings-only"],
+                one_file_same,
             )
         )
     if "report" not in skip:

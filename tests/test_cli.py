@@ -341,8 +341,9 @@ def test_many_rejects_are_audited_the_same_through_work_files(tmp_path: Path, mo
     revalidated = _Calls(ClaimLines.rejects_with_values)
     monkeypatch.setattr(ClaimLines, "rejects_with_values", revalidated)
     rewritten = run_audit([exports], tmp_path / "rewritten", findings_only=True)
-    # The lines, written again without the repeats, then without the credit lines and the charges they reverse.
-    assert [path.name for path in sunk] == ["lines.parquet", "unique-lines.parquet", "corrected-lines.parquet"]
+    # Every row parsed; the lines written again without the repeats, then without the credit lines and the
+    # charges they reverse.
+    assert [path.name for path in sunk] == ["parsed.parquet", "unique-lines.parquet", "corrected-lines.parquet"]
     assert len(found[0].paths) > 5
     assert revalidated.calls == 1
     assert len(chunks["rejects.csv"]) > 1 and max(chunks["rejects.csv"]) == 4
@@ -523,7 +524,8 @@ needs_full_device = pytest.mark.skipif(not FULL_DEVICE.exists(), reason="needs /
 @pytest.mark.parametrize(
     "work_file",
     [
-        "lines.parquet",
+        "parsed.parquet",
+        "rejects.parquet",
         "invalid.parquet",
         "repeated/repeated-00000.parquet",
         "unique-lines.parquet",
@@ -534,9 +536,9 @@ def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, work_file: str
 ) -> None:
     """Regression: a disk that filled while the validated lines were written was reported as "cannot read the
-    input" (Polars raises one error type for both). So for every work file: the rejected rows with their
-    values, the repeated lines, the lines written again without them, and without credit lines (each written
-    here, thresholds 0)."""
+    input" (Polars raises one error type for both). So for every work file: the rows parsed, the rejected
+    rows, the rejected rows with their values, the repeated lines, the lines written again without them,
+    and without credit lines (each written here, thresholds 0)."""
 
     class FullWorkDirectory(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -9,9 +9,11 @@ from leakaudit.io.quotes import refused_quotes, rewrite_refused
 from leakaudit.io.reader import (
     BAD_DATE_REASON,
     LINE_ID_BITS,
+    REJECT_COLUMNS,
     REJECT_KEYS,
     REJECTED_ROW_SCHEMA,
     ClaimLines,
+    audited_rows,
     encounter_key,
     scan_claim_lines,
 )
@@ -35,6 +37,7 @@ __all__ = [
     "LINE_ID_BITS",
     "REDUCED",
     "REJECTED_ROW_SCHEMA",
+    "REJECT_COLUMNS",
     "REJECT_KEYS",
     "REPEATED_REASON",
     "REPEAT_RANGE_SCHEMA",
@@ -45,6 +48,7 @@ __all__ = [
     "InputError",
     "RepeatTally",
     "Repeated",
+    "audited_rows",
     "check_keys",
     "count_rows",
     "credited_units",

@@ -171,7 +171,7 @@ class ClaimLines:
     @property
     def audited(self) -> pl.LazyFrame:
         """Rows with every value valid, in the canonical schema plus ``line_id`` and ``encounter_id``."""
-        return self.parsed.filter(pl.col("reject_column").is_null()).drop(*REJECT_COLUMNS)
+        return audited_rows(self.parsed)
 
     @property
     def rejects(self) -> pl.LazyFrame:
@@ -179,7 +179,15 @@ class ClaimLines:
 
         :meth:`with_reject_values` adds the value.
         """
-        return self._rejected(self.parsed, value=False, keys=True)
+        return self.rejects_in(self.parsed)
+
+    def rejects_in(self, parsed: pl.LazyFrame) -> pl.LazyFrame:
+        """The rows of ``parsed`` not audited, as :attr:`rejects` has them.
+
+        ``parsed``: this input's rows as :attr:`parsed` has them, or as a work file holds them, written
+        from it with at least the columns :attr:`rejects` reads.
+        """
+        return self._rejected(parsed, value=False, keys=True)
 
     def rejects_with_values(self, mapping: ColumnMapping | None = None) -> pl.LazyFrame:
         """Rows not audited, as :meth:`with_reject_values` gives them, from a pass that validates them again.
@@ -615,6 +623,11 @@ def _check_value(name: str) -> pl.Expr:
 ROW_BITS = 36
 FILE_BITS = 20
 LINE_ID_BITS = ROW_BITS + FILE_BITS
+
+
+def audited_rows(parsed: pl.LazyFrame) -> pl.LazyFrame:
+    """The rows of ``parsed`` (see :attr:`ClaimLines.parsed`) with every value valid, without :data:`REJECT_COLUMNS`."""
+    return parsed.filter(pl.col("reject_column").is_null()).drop(*REJECT_COLUMNS)
 
 
 def line_id(file_index: int, row: pl.Expr) -> pl.Expr:
