@@ -18,9 +18,9 @@ the same validation and work file as leakaudit before its detections; ``duckdbca
 SQL held to the memory the audit took (``memory_limit``, spilling to disk). ``split_files.py`` cuts the
 generated lines into 1,000 files, as daily exports arrive, for the "many files" run, whose findings must
 be byte-identical to those of the whole; the "one file" run audits them all in a single Parquet file, as
-a year's export may come, whose memory must not grow with the file's size. With ``--repeat K``, the contenders run in K rounds, each
-in turn within a round, and the table gives each one's median wall time and every run's: this machine's
-wall times vary by 10-30% from one run to the next, and by the hour.
+a year's export may come, whose memory must not grow with the file's size. With ``--repeat K``, the
+contenders run in K rounds, each in turn within a round, and the table gives each one's median wall time
+and every run's: this machine's wall times vary by 10-30% from one run to the next, and by the hour.
 """
 
 from __future__ import annotations
