@@ -208,43 +208,47 @@ def main() -> None:
         ),
         Contender(AUDIT, lambda: [LEAKAUDIT, "audit", str(claims), "--out", str(out), "--findings-only"]),
     ]
-    if "manyfiles" not in skip:
-        pieces = data / "claims-1000-files"
+
+    def same_lines_in(files: int, name: str, label: str, which: str, whose: str) -> Contender:
+        """The audit of the bench lines cut into ``files`` files (cut once, in ``claims-<name>``).
+
+        After each run, says whether its findings are byte-identical to those of the lines as generated.
+        """
+        pieces, pieces_out = data / f"claims-{name}", data / f"out-{name}"
         if not pieces.exists():
             subprocess.run(
-                [PYTHON, str(HERE / "split_files.py"), str(claims), str(pieces), "--files", "1000"], check=True
+                [PYTHON, str(HERE / "split_files.py"), str(claims), str(pieces), "--files", str(files)], check=True
             )
 
-        def same_as_whole() -> None:
-            same = (data / "out-1000-files" / "findings.parquet").read_bytes() == (
-                out / "findings.parquet"
-            ).read_bytes()
-            print(
-                f"findings of the 1,000 files {'are' if same else 'are NOT'} byte-identical to the whole's", flush=True
-            )
+        def same_findings() -> None:
+            same = (pieces_out / "findings.parquet").read_bytes() == (out / "findings.parquet").read_bytes()
+            print(f"findings of {which} {'are' if same else 'are NOT'} byte-identical to {whose}", flush=True)
 
+        return Contender(
+            label,
+            lambda: [LEAKAUDIT, "audit", str(pieces), "--out", str(pieces_out), "--findings-only"],
+            same_findings,
+        )
+
+    if "manyfiles" not in skip:
         contenders.append(
-            Contender(
+            same_lines_in(
+                1000,
+                "1000-files",
                 "leakaudit audit --findings-only, the same lines in 1,000 files",
-                lambda: [LEAKAUDIT, "audit", str(pieces), "--out", str(data / "out-1000-files"), "--findings-only"],
-                same_as_whole,
+                "the 1,000 files",
+                "the whole's",
             )
         )
     if "onefile" not in skip:
         # One large export file: the reader's memory must not grow with a file's size.
-        whole = data / "claims-one-file"
-        if not whole.exists():
-            subprocess.run([PYTHON, str(HERE / "split_files.py"), str(claims), str(whole), "--files", "1"], check=True)
-
-        def one_file_same() -> None:
-            same = (data / "out-one-file" / "findings.parquet").read_bytes() == (out / "findings.parquet").read_bytes()
-            print(f"findings of the one file {'are' if same else 'are NOT'} byte-identical to the parts'", flush=True)
-
         contenders.append(
-            Contender(
+            same_lines_in(
+                1,
+                "one-file",
                 "leakaudit audit --findings-only, the same lines in one file",
-                lambda: [LEAKAUDIT, "audit", str(whole), "--out", str(data / "out-one-file"), "--findings-only"],
-                one_file_same,
+                "the one file",
+                "the parts'",
             )
         )
     if "report" not in skip:
