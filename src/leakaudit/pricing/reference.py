@@ -31,7 +31,12 @@ def reference_releases(ctx: AuditContext) -> list[str]:
 
 def each_release(ctx: AuditContext) -> pl.LazyFrame:
     """One row for each of :func:`reference_releases`: :data:`REFERENCE_RELEASE`, to key a table on each."""
-    return pl.LazyFrame({REFERENCE_RELEASE: reference_releases(ctx)}, schema={REFERENCE_RELEASE: pl.String()})
+    return _release_rows(reference_releases(ctx))
+
+
+def _release_rows(releases: list[str]) -> pl.LazyFrame:
+    """One row for each of ``releases``, in the column :data:`REFERENCE_RELEASE`."""
+    return pl.LazyFrame({REFERENCE_RELEASE: releases}, schema={REFERENCE_RELEASE: pl.String()})
 
 
 def reference_release_of(ctx: AuditContext) -> pl.Expr:
@@ -123,8 +128,7 @@ def _by_release(prices: pl.LazyFrame, releases: list[str]) -> pl.LazyFrame:
     ('L1', '2025-10', 3)
     ('L1', '2026-01', 3)
     """
-    labels = pl.LazyFrame({REFERENCE_RELEASE: releases}, schema={REFERENCE_RELEASE: pl.String()})
-    grid = prices.select("code").unique().join(labels, how="cross")
+    grid = prices.select("code").unique().join(_release_rows(releases), how="cross")
     listed = prices.select("code", "release")
     on_or_before = (
         grid.join(listed, on="code")
