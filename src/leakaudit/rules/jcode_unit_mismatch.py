@@ -305,8 +305,9 @@ def _mue_table(ctx: AuditContext) -> pl.LazyFrame:
 
     NOTE: ``mue_code`` numbers the rows so that the day group-by (tens of millions of groups on 100 M
     lines) has integer keys instead of a text; a patient's day has one date, hence one release. One row a
-    code and release: a file listing a code twice (CMS's do not; a user's may) would otherwise count each
-    drug line of it twice; of two values the smaller counts.
+    code and release: a release listing a code twice would otherwise count each drug line of it twice; of
+    two values the smaller counts. (``refdata import`` refuses such a file, but a store written before it
+    did, or a ``RefData`` built in code, may hold one.)
     """
     limit = pl.struct("mue", "mai").sort_by("mue", "mai").first()
     return (
