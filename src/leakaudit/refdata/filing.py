@@ -15,6 +15,7 @@ from pathlib import Path
 
 import polars as pl
 
+from leakaudit.engine import mapped
 from leakaudit.io import InputError, read_toml
 from leakaudit.schema import PAYER_TYPES
 
@@ -29,9 +30,9 @@ class FilingLimits:
     def deadline(self) -> pl.Expr:
         """``service_date`` plus the payer's limit (payer id first, then payer type, then ``other``)."""
         fallback = self.by_payer_type["other"]
-        days = pl.col("payer_type").replace_strict(self.by_payer_type, default=fallback, return_dtype=pl.Int64)
+        days = mapped(pl.col("payer_type"), self.by_payer_type, default=pl.lit(fallback, pl.Int64), dtype=pl.Int64())
         if self.by_payer:
-            days = pl.col("payer_id").replace_strict(self.by_payer, default=None, return_dtype=pl.Int64).fill_null(days)
+            days = mapped(pl.col("payer_id"), self.by_payer, default=days, dtype=pl.Int64())
         return pl.col("service_date") + pl.duration(days=days.fill_null(fallback))
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from leakaudit.engine import mapped
 from leakaudit.io import InputError, check_keys, read_toml
 from leakaudit.refdata.codesets import CodeSet
 
@@ -70,10 +71,8 @@ class Orthotics:
 
     def typical_codes(self, region: pl.Expr) -> pl.Expr:
         """The typical L-codes of a region as ``"L1810, L1812, ..."`` text, null for an unknown region."""
-        return region.replace_strict(
-            {r.name: ", ".join(r.typical_lcodes) for r in self.regions if r.typical_lcodes},
-            default=None,
-            return_dtype=pl.String(),
+        return mapped(
+            region, {r.name: ", ".join(r.typical_lcodes) for r in self.regions if r.typical_lcodes}, dtype=pl.String()
         )
 
 

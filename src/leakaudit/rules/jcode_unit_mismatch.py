@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from leakaudit.engine import mapped
 from leakaudit.refdata import ndc11, ndc11_forms
 from leakaudit.refdata.releases import in_effect
 from leakaudit.rules.base import (
@@ -57,8 +58,7 @@ MUE_RELEASE = "_mue_release"
 
 def _lookup(column: pl.Expr, table: dict[str, tuple[str, float]], part: int) -> pl.Expr:
     mapping = {key: value[part] for key, value in table.items()}
-    dtype = pl.String() if part == 0 else pl.Float64()
-    return column.replace_strict(mapping, default=None, return_dtype=dtype)
+    return mapped(column, mapping, dtype=pl.String() if part == 0 else pl.Float64())
 
 
 def expected_units(ctx: AuditContext, drug_lines: pl.LazyFrame) -> pl.LazyFrame:
@@ -190,7 +190,7 @@ def ndc_amount() -> pl.Expr:
     return (
         pl.when(unit == "UN")
         .then(count_text(quantity, "item"))
-        .otherwise(pl.format("{} {}", number_text(quantity), unit.replace_strict(NDC_UNIT_WORDS, default=unit)))
+        .otherwise(pl.format("{} {}", number_text(quantity), mapped(unit, NDC_UNIT_WORDS, default=unit)))
     )
 
 
