@@ -333,8 +333,8 @@ def test_many_rejects_are_audited_the_same_through_work_files(tmp_path: Path, mo
     sunk: list[Path] = []
     found: list[duplicates.Repeated] = []
     chunks: dict[str, list[int]] = {"rejects.csv": [], "repeats.csv": []}
-    sink, find, write = pipeline._sink_lines, pipeline.find_repeated, pipeline._write_csv
-    monkeypatch.setattr(pipeline, "_sink_lines", lambda lines, path: sunk.append(path) or sink(lines, path))
+    sink, find, write = pipeline.work_file, pipeline.find_repeated, pipeline._write_csv
+    monkeypatch.setattr(pipeline, "work_file", lambda lines, path: sunk.append(path) or sink(lines, path))
     monkeypatch.setattr(pipeline, "find_repeated", lambda *args: found.append(find(*args)) or found[-1])
     counted = lambda path, parts: (chunks[path.name].append(part.height) or part for part in parts)  # noqa: E731
     monkeypatch.setattr(pipeline, "_write_csv", lambda path, parts: write(path, counted(path, parts)))
@@ -530,6 +530,7 @@ needs_full_device = pytest.mark.skipif(not FULL_DEVICE.exists(), reason="needs /
         "repeated/repeated-00000.parquet",
         "unique-lines.parquet",
         "corrected-lines.parquet",
+        "jcode-unit-mismatch.converted.parquet",
     ],
 )
 def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
@@ -538,7 +539,7 @@ def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
     """Regression: a disk that filled while the validated lines were written was reported as "cannot read the
     input" (Polars raises one error type for both). So for every work file: the rows parsed, the rejected
     rows, the rejected rows with their values, the repeated lines, the lines written again without them,
-    and without credit lines (each written here, thresholds 0)."""
+    and without credit lines (each written here, thresholds 0), and a rule's staged frame."""
 
     class FullWorkDirectory(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -7,12 +7,14 @@ gives byte-identical findings files whatever order the streaming engine produced
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import polars as pl
 
-from leakaudit.engine import collect
+from leakaudit.engine import collect, work_file
 from leakaudit.io import REJECT_KEYS
 from leakaudit.pricing import estimate
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, hit_lines, identify
@@ -31,14 +33,22 @@ SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_co
 
 
 def find_all(
-    rules: Sequence[type[Rule]], ctx: AuditContext, step: Callable[[str], object] = lambda _: None
+    rules: Sequence[type[Rule]],
+    ctx: AuditContext,
+    step: Callable[[str], object] = lambda _: None,
+    work: Path | None = None,
 ) -> pl.DataFrame:
     """Run every rule, price the hits, and return the sorted findings table.
 
     ``step`` is told what is being done, before each part (each rule, identifying the lines, pricing).
+    ``work``: the directory for the rules' staged frames (:meth:`Rule.staged`), each written there before
+    its rule runs and removed after; a temporary directory when not given.
     """
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
+    if work is None:
+        with tempfile.TemporaryDirectory(prefix="leakaudit-") as temporary:
+            return find_all(rules, ctx, step, Path(temporary))
     # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
     # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
     # pricing builds its history tables only for the codes the hits need. A rule's ``refine`` is given
@@ -46,7 +56,7 @@ def find_all(
     found = []
     for number, rule in enumerate(rules, start=1):
         step(f"rule {number} of {len(rules)}, {rule.id}")
-        found.append(collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA)))
+        found.append(_rule_hits(rule, ctx, work))
     rule_hits = pl.concat(found, how="vertical")
     step("identifying the lines hit")
     hits = collect(identify(rule_hits, collect(hit_lines(rule_hits, ctx.lines)).lazy()))
@@ -54,6 +64,26 @@ def find_all(
     priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
     findings = collect(conform(priced, FINDING_SCHEMA))
     return findings.sort(list(SORT_KEYS), nulls_last=True)
+
+
+def _rule_hits(rule: type[Rule], ctx: AuditContext, work: Path) -> pl.DataFrame:
+    """``rule``'s hits, refined, in :data:`RULE_HIT_SCHEMA`; its staged frames written in ``work`` first.
+
+    The staged files are removed once the hits are collected. NOTE: written unordered: the checks that read
+    a staged frame do not depend on its row order.
+    """
+    files: dict[str, Path] = {}
+    try:
+        for name, plan in rule.staged(ctx).items():
+            files[name] = work / f"{rule.id}.{name}.parquet"
+            collect(work_file(plan, files[name], maintain_order=False))
+        if files:
+            written = {name: pl.scan_parquet(path, glob=False) for name, path in files.items()}
+            ctx = replace(ctx, written={**ctx.written, rule.id: written})
+        return collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA))
+    finally:
+        for path in files.values():
+            path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)

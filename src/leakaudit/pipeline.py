@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 from tqdm import tqdm
 
-from leakaudit.engine import ENGINE
+from leakaudit.engine import ENGINE, work_file
 from leakaudit.findings import (
     FINDING_KEY,
     FINDING_SCHEMA,
@@ -162,11 +162,13 @@ def run_audit(
             reversals = find_reversals(lines) if profile["credits"][0] else pl.DataFrame(schema=REVERSAL_SCHEMA)
             lines = _corrected(lines, reversals, Path(work) / _CORRECTED_LINES_FILE)
             stages.update()
-            findings = find_all(
-                rules,
-                AuditContext(lines=lines, refdata=refdata, state=state),
-                step=lambda doing: stages.set_postfix_str(f"rules and pricing: {doing}"),
-            )
+            with _writing_work_files(Path(work)):
+                findings = find_all(
+                    rules,
+                    AuditContext(lines=lines, refdata=refdata, state=state),
+                    step=lambda doing: stages.set_postfix_str(f"rules and pricing: {doing}"),
+                    work=Path(work),
+                )
             rejected_rows = pl.scan_parquet(Path(work) / _REJECTS_FILE, glob=False)
             beside = with_rejected_rows(findings, rejected_rows, _audited_lines(Path(work)), rules)
             findings = beside.findings
@@ -452,7 +454,7 @@ def _without(lines: pl.LazyFrame, line_ids: pl.Series, path: Path, *, rewrite: b
     if len(line_ids) <= _FILTER_LINES and not rewrite:
         return kept
     with _writing_work_files(path.parent):
-        _sink_lines(kept, path).collect(engine=ENGINE)
+        work_file(kept, path).collect(engine=ENGINE)
     return pl.scan_parquet(path, glob=False)
 
 
@@ -465,15 +467,6 @@ def _writing_work_files(work: Path) -> Iterator[None]:
         if _disk_full(err):
             raise _disk_full_error(work.parent, err) from None
         raise
-
-
-def _sink_lines(lines: pl.LazyFrame, path: Path) -> pl.LazyFrame:
-    """The plan writing ``lines`` to the work file at ``path``.
-
-    NOTE: the work files are read back within the run only: LZ4 and no statistics write them faster
-    than the default (the rules' filters are on codes, which row-group statistics cannot skip).
-    """
-    return lines.sink_parquet(path, compression="lz4", statistics=False, lazy=True)
 
 
 def _disk_full_error(out: Path, err: Exception) -> OutputError:
@@ -509,7 +502,7 @@ def _write_work_files(
     """
     try:
         parsed = claim_lines.parsed.select(*AUDITED_COLUMNS, *REJECT_COLUMNS)
-        _sink_lines(parsed, parsed_file).collect(engine=ENGINE)
+        work_file(parsed, parsed_file).collect(engine=ENGINE)
         claim_lines.rejects_in(pl.scan_parquet(parsed_file, glob=False)).sink_parquet(rejects_file, engine=ENGINE)
     except pl.exceptions.PolarsError as err:
         if _disk_full(err):

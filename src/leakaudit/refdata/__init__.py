@@ -3,7 +3,7 @@
 from leakaudit.refdata.codesets import CodeSet, any_codeset, codeset, codesets
 from leakaudit.refdata.filing import FilingLimits, load_filing_limits
 from leakaudit.refdata.loader import RefData, load_cpt_codes, load_refdata
-from leakaudit.refdata.ndc import ndc11, ndc11_forms
+from leakaudit.refdata.ndc import ndc10_labels, ndc11
 from leakaudit.refdata.orthotics import Orthotics, Region, load_orthotics
 from leakaudit.refdata.store import DATASETS, ReleaseInfo, import_file, releases, shipped_store, user_store
 
@@ -23,8 +23,8 @@ __all__ = [
     "load_filing_limits",
     "load_orthotics",
     "load_refdata",
+    "ndc10_labels",
     "ndc11",
-    "ndc11_forms",
     "releases",
     "shipped_store",
     "user_store",

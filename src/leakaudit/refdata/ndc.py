@@ -11,8 +11,8 @@ def ndc11(ndc: pl.Expr) -> pl.Expr:
     A dashed NDC is padded segment by segment (``0003-0293-05`` -> ``00003029305``); an 11-digit
     plain NDC is kept; fewer than 10 plain digits are an 11-digit NDC whose leading zeros a spreadsheet
     dropped (``3029305`` -> ``00003029305``, as revenue codes lose theirs); anything else (10 plain
-    digits whose segments are unknown, alternate ids) is kept as its digits: :func:`ndc11_forms` gives
-    the 11-digit forms 10 digits may be, for a list of NDCs to tell which.
+    digits whose segments are unknown, alternate ids) is kept as its digits: :func:`ndc10_labels` gives
+    the 10 digits an 11-digit NDC may be written as, for a list of NDCs to tell which.
 
     The X12 qualifier an NDC is often written with (``N4``, as in an 837's ``LIN*N4*00003029305``) is
     not part of it: read as digits, its 4 made every such NDC match nothing.
@@ -42,18 +42,22 @@ def ndc11(ndc: pl.Expr) -> pl.Expr:
     )
 
 
-def ndc11_forms(ndc: pl.Expr) -> pl.Expr:
-    """The three 11-digit NDCs that 10 digits without dashes may be: from 4-4-2, 5-3-2 or 5-4-1, padded.
+def ndc10_labels(ndc: pl.Expr) -> pl.Expr:
+    """The 10 digits without dashes a package label may give for an 11-digit NDC: one for each zero padded.
 
-    A barcode scanner, or a label copied without its dashes, gives the 10 digits of the package's NDC; the
-    segment padded with a zero for the 11-digit billing form depends on the labeler. Which one it is only a
-    list of NDCs can tell: ``jcode-unit-mismatch`` takes the one the CMS crosswalk lists for the line's code.
+    A barcode scanner, or a label copied without its dashes, gives the 10 digits of the package's NDC. The
+    11-digit billing form pads its 4-4-2, 5-3-2 or 5-4-1 segments with a zero in the first, second or third
+    segment; which one depends on the labeler, and only a list of NDCs can tell. Each place that holds a
+    zero gives a label (null where it holds none): ``jcode-unit-mismatch`` reads 10 digits as the NDC of
+    the CMS crosswalk, listed for the line's code, that has them as its only such label.
 
-    >>> pl.select(ndc11_forms(pl.lit("6332380620"))).item().to_list()
-    ['06332380620', '63323080620', '63323806200']
+    >>> pl.select(ndc10_labels(pl.lit("63323080620"))).item().to_list()
+    [None, '6332380620', None]
+    >>> pl.select(ndc10_labels(pl.lit("00003029305"))).item().to_list()  # 0003-0293-05 (4-4-2) is the first
+    ['0003029305', '0000329305', '0000302935']
     """
     return pl.concat_list(
-        pl.lit("0") + ndc,
-        ndc.str.slice(0, 5) + pl.lit("0") + ndc.str.slice(5),
-        ndc.str.slice(0, 9) + pl.lit("0") + ndc.str.slice(9),
+        pl.when(ndc.str.slice(0, 1) == "0").then(ndc.str.slice(1)),
+        pl.when(ndc.str.slice(5, 1) == "0").then(ndc.str.slice(0, 5) + ndc.str.slice(6)),
+        pl.when(ndc.str.slice(9, 1) == "0").then(ndc.str.slice(0, 9) + ndc.str.slice(10)),
     )

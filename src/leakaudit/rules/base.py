@@ -2,8 +2,9 @@
 
 A rule is a class with an ``id`` (kebab-case), a ``title``, a docstring whose sections explain the
 billing problem, and a pure ``find(ctx) -> LazyFrame`` that returns *hits* in
-:data:`RULE_HIT_SCHEMA`: no I/O, no ``collect()``, no printing. It may take a second look at its hits,
-collected, in ``refine(ctx, found)``. A hit names the line at fault (its ``line_id``), what is wrong
+:data:`RULE_HIT_SCHEMA`: no I/O, no ``collect()`` of lines, no printing. A frame it reads more than once
+it names in ``staged(ctx)``, for the audit to write to a work file first. It may take a second look at
+its hits, collected, in ``refine(ctx, found)``. A hit names the line at fault (its ``line_id``), what is wrong
 and the price basis that values it; :func:`identify` adds the line's claim, patient, payer and code
 (:data:`HIT_SCHEMA`), :mod:`leakaudit.pricing` turns hits into dollar estimates and
 :mod:`leakaudit.findings` into findings.
@@ -145,6 +146,19 @@ class Rule:
         ends = [rest.index(h) for h in DOC_SECTIONS if h in rest]
         body = rest[: min(ends)] if ends else rest
         return " ".join(line.strip() for line in body.strip().splitlines() if line.strip())
+
+    @staticmethod
+    def staged(ctx: AuditContext) -> dict[str, pl.LazyFrame]:
+        """The frames :meth:`find` reads more than once, by name (none by default).
+
+        ``find`` reads them with :meth:`AuditContext.staged`. The audit writes each to a work file before
+        ``find`` runs (``findings.find_all``), and ``find``'s checks each scan the file. Called on its own,
+        outside an audit, ``find`` caches them.
+
+        NOTE: a frame the streaming engine caches is held whole in memory, with every column a check reads:
+        jcode-unit-mismatch's converted drug lines took about 0.45 GB per million.
+        """
+        return {}
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.schema import LINE_COLUMNS, PROVENANCE_COLUMNS
+
+if TYPE_CHECKING:
+    from leakaudit.rules.base import Rule
 
 #: Canonical columns that no rule, price basis or finding reads. They are still validated (a row with a
 #: bad charge is rejected), but the audit's lines need not carry them.
@@ -39,14 +44,25 @@ class AuditContext:
     organisation's own history (the price bases, a provider's typical units) are computed from it, so
     that a partition's findings and estimates are those of the whole audit. Left out, ``lines`` is the
     whole audit.
+
+    ``written`` holds the rules' staged frames (:meth:`Rule.staged`) as the audit wrote them to work
+    files, by rule id and name (``findings.find_all``).
     """
 
     lines: pl.LazyFrame
     refdata: RefData = field(default_factory=_shipped_refdata)
     state: str | None = None
     history: pl.LazyFrame | None = None
+    written: Mapping[str, Mapping[str, pl.LazyFrame]] = field(default_factory=dict)
 
     @property
     def all_lines(self) -> pl.LazyFrame:
         """Every line of the audit: ``history`` when given, else ``lines``."""
         return self.lines if self.history is None else self.history
+
+    def staged(self, rule: type[Rule]) -> dict[str, pl.LazyFrame]:
+        """``rule``'s staged frames (:meth:`Rule.staged`): scans of the files the audit wrote, else cached."""
+        written = self.written.get(rule.id)
+        if written is not None:
+            return dict(written)
+        return {name: plan.cache() for name, plan in rule.staged(self).items()}
