@@ -13,7 +13,8 @@ from leakaudit.findings import FINDING_SCHEMA, SORT_KEYS, find_all
 from leakaudit.generate import generate
 from leakaudit.io import scan_claim_lines
 from leakaudit.pipeline import run_audit
-from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, get_rules, hit_lines, identify
+from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, get_rules, hit_lines, identify
+from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
 from leakaudit.rules.jcode_unit_mismatch import CONVERTED_COLUMNS, JcodeUnitMismatch
 from leakaudit.schema import conform
 
@@ -184,14 +185,42 @@ def test_a_claim_line_rejected_in_overlapping_exports_counts_once_with_its_copie
     assert result.summary["rows_rejected"] == 4 + 3 + 3  # and the repeats of the rows audited
 
 
-def test_a_rules_staged_frames_are_written_read_and_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """jcode-unit-mismatch's converted drug lines are written to the work directory before the rule runs,
-    its checks read them from there, and the file is removed after: its hits are those of the frame cached
-    in memory (``find`` called on its own)."""
-    generate(20_000, seed=5, out=tmp_path / "generated", workers=1)
-    # Collected once: ``encounter_id`` numbers hold within one collect.
-    ctx = AuditContext(lines=scan_claim_lines([tmp_path / "generated" / "claims"]).audited.collect().lazy())
-    rule = JcodeUnitMismatch
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> AuditContext:
+    """20 k generated lines. Collected once: ``encounter_id`` numbers hold within one collect."""
+    out = tmp_path_factory.mktemp("generated")
+    generate(20_000, seed=5, out=out, workers=1)
+    return AuditContext(lines=scan_claim_lines([out / "claims"]).audited.collect().lazy())
+
+
+@pytest.mark.parametrize(
+    ("rule", "staged", "columns", "messages"),
+    [
+        # The converted drug lines: every check reads them (the dose, through the crosswalk too; the MUE by
+        # day; the typical units; no units).
+        (
+            JcodeUnitMismatch,
+            "converted",
+            CONVERTED_COLUMNS,
+            ("not billed", "above the CMS", "far below", "no units", "CMS crosswalk"),
+        ),
+        # The encounters lacking a product: the administrations joined to them.
+        (DrugAdminWithoutDrug, "lacking", ("encounter_id", "has_drug", "has_vaccine"), ("no drug", "no vaccine")),
+    ],
+)
+def test_a_rules_staged_frames_are_written_read_and_removed(
+    generated: AuditContext,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rule: type[Rule],
+    staged: str,
+    columns: tuple[str, ...],
+    messages: tuple[str, ...],
+) -> None:
+    """A rule's staged frame is written to the work directory before the rule runs, its checks read it from
+    there, and the file is removed after: its hits are those of the frame cached in memory (``find`` called
+    on its own)."""
+    ctx = generated
     cached = conform(rule.refine(ctx, rule.find(ctx).collect()), RULE_HIT_SCHEMA).collect()
     written: list[tuple[Path, list[str]]] = []
     write = findings.work_file
@@ -201,15 +230,12 @@ def test_a_rules_staged_frames_are_written_read_and_removed(tmp_path: Path, monk
         return write(plan, path, **options)
 
     monkeypatch.setattr(findings, "work_file", spied)
-    work = tmp_path / "work"
-    work.mkdir()
-    hits = findings._rule_hits(rule, ctx, work)
-    assert written == [(work / "jcode-unit-mismatch.converted.parquet", list(CONVERTED_COLUMNS))]
-    assert list(work.iterdir()) == []
-    # Every check that reads the frame: the dose (through the crosswalk too), the MUE by day, the typical units.
-    checks = hits["message"].str.extract(r"(not billed|above the CMS|far below|no units|CMS crosswalk)")
-    assert set(checks) >= {"not billed", "above the CMS", "far below", "no units", "CMS crosswalk"}
+    hits = findings._rule_hits(rule, ctx, tmp_path)
+    assert written == [(tmp_path / f"{rule.id}.{staged}.parquet", list(columns))]
+    assert list(tmp_path.iterdir()) == []
+    found = set(hits["message"].str.extract(f"({'|'.join(messages)})"))
+    assert found >= set(messages)
     assert hits.sort(pl.all()).equals(cached.sort(pl.all()))
     # The checks read the file: written empty, it gives no hits.
     monkeypatch.setattr(findings, "work_file", lambda plan, path, **options: write(plan.head(0), path, **options))
-    assert findings._rule_hits(rule, ctx, work).is_empty()
+    assert findings._rule_hits(rule, ctx, tmp_path).is_empty()

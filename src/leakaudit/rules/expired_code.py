@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from leakaudit.engine import ready
 from leakaudit.rules.base import Rule, hits, provided_free
 from leakaudit.rules.context import AuditContext
 
@@ -141,7 +142,7 @@ class ExpiredCode(Rule):
             # release holds one: Level II codes start with a letter), so most lines need no look-up.
             lines = lines.filter(code.str.contains(CPT_FORMAT).not_())
         flagged = (
-            lines.join(code_validity(ctx), left_on="procedure_code", right_on="code", how="left")
+            lines.join(ready(code_validity(ctx)), left_on="procedure_code", right_on="code", how="left")
             .with_columns(status.alias("status"))
             # An item given free of cost (FB) loses nothing, though its code is wrong.
             .filter(pl.col("status").is_not_null() & provided_free().not_())
