@@ -4,9 +4,9 @@ A rule is a class with an ``id`` (kebab-case), a ``title``, a docstring whose se
 billing problem, and a pure ``find(ctx) -> LazyFrame`` that returns *hits* in
 :data:`RULE_HIT_SCHEMA`: no I/O, no ``collect()`` of lines, no printing. A frame it reads more than once
 it names in ``staged(ctx)``, for the audit to write to a work file first. It may take a second look at
-its hits, collected, in ``refine(ctx, found)``. A hit names the line at fault (its ``line_id``), what is wrong
-and the price basis that values it; :func:`identify` adds the line's claim, patient, payer and code
-(:data:`HIT_SCHEMA`), :mod:`leakaudit.pricing` turns hits into dollar estimates and
+its hits, collected, in ``refine(ctx, found)``. A hit names the line at fault (its ``line_id``), what
+is wrong and the price basis that values it; :func:`identify` adds the line's claim, patient, payer and
+code (:data:`HIT_SCHEMA`), :mod:`leakaudit.pricing` turns hits into dollar estimates and
 :mod:`leakaudit.findings` into findings.
 """
 
