@@ -19,6 +19,7 @@ import pytest
 
 from leakaudit.generate import generate
 from leakaudit.pipeline import run_audit
+from leakaudit.rules.drug_admin_without_drug import is_drug_product
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
 
@@ -93,3 +94,24 @@ def test_a_race_of_several_rounds_compares_each_contenders_median() -> None:
     ]
     row = module.summary(runs)
     assert (row["wall_s"], row["runs_s"], row["ok"]) == (10.5, [9.0, 30.0, 10.0, 11.0], False)
+
+
+def test_drug_heavy_lines_copy_each_claim_with_a_drug_and_its_findings(
+    data: Path, audited: pl.DataFrame, tmp_path: Path
+) -> None:
+    """bench/drug_heavy.py: each copy of a claim with a drug line is a claim of its own holding the original's
+    errors, so the drug lines and jcode-unit-mismatch's findings are three times the original's with two copies."""
+    out = tmp_path / "heavy"
+    _script("drug_heavy", data / "claims", out, "--copies", "2")
+    original, heavy = pl.scan_parquet(data / "claims"), pl.scan_parquet(out)
+    drug = is_drug_product(pl.col("procedure_code"))
+    claims_with_drug = original.filter(drug).select("claim_id").unique()
+    copied = original.join(claims_with_drug, on="claim_id", how="semi").select(pl.len()).collect().item()
+    assert heavy.select(pl.len()).collect().item() == original.select(pl.len()).collect().item() + 2 * copied
+    assert (
+        heavy.filter(drug).select(pl.len()).collect().item()
+        == 3 * original.filter(drug).select(pl.len()).collect().item()
+    )
+    found = run_audit([out], tmp_path / "out", findings_only=True).findings
+    jcode = pl.col("rule_id") == "jcode-unit-mismatch"
+    assert found.filter(jcode).height == 3 * audited.filter(jcode).height > 0
