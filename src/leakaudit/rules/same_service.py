@@ -19,7 +19,7 @@ order. Its message names the other claims and their payers, which need the same 
 that find one problem per encounter already flag one copy: nothing changes for them.
 
 What counts or adds up services does the same: a provider's typical units count each service once
-(:func:`distinct_services`), a day's units held against the MUE add a payer's copies once
+(:func:`services_by`), a day's units held against the MUE add a payer's copies once
 (:func:`one_copy`), and the price bases' medians of what a service is paid take it at its copy paid
 most (:func:`paid_copy`).
 
@@ -63,7 +63,7 @@ def one_copy(lines: pl.LazyFrame, *within: str) -> pl.LazyFrame:
 
     For adding up what was billed, such as a day's units of a drug: a claim billed again after a denial
     is the same service, not a second one, while two lines of one claim with the same key stay two. It
-    groups every line by :data:`SERVICE_KEY`: for few lines (see :func:`distinct_services`).
+    groups every line by :data:`SERVICE_KEY`: for few lines (see :func:`services_by`).
 
     Below, C1 bills two doses of 15 units and is denied; C2 bills both again and is paid: the day
     holds 30 units, not 60.
@@ -86,15 +86,18 @@ def one_copy(lines: pl.LazyFrame, *within: str) -> pl.LazyFrame:
     return _on_lead_claim(lines, [*SERVICE_KEY, *within])
 
 
-def distinct_services(lines: pl.LazyFrame) -> pl.LazyFrame:
-    """One row of :data:`SERVICE_KEY` per service of ``lines``, however many claims bill it.
+def services_by(lines: pl.LazyFrame, *by: str, name: str) -> pl.LazyFrame:
+    """The number of services of ``lines`` (as ``name``) in each group of ``by``, however many claims bill each.
 
-    For statistics of the organisation's history that count services, such as a provider's typical
-    units of a code. Copies agree on every column of the key, so which one stands for the service does
-    not matter. Unlike :func:`one_copy`, two lines of one claim with the same key are one row too.
+    ``by`` are columns of :data:`SERVICE_KEY`. For statistics of the organisation's history that count
+    services, such as a provider's typical units of a code. Copies agree on every column of the key;
+    unlike :func:`one_copy`, two lines of one claim with the same key are one service too. A group's
+    services are told apart by a 64-bit hash of the rest of their key (as :func:`paid_copy`'s): two whose
+    hashes collide would count once, a chance too small to matter.
 
-    NOTE: a distinct of the key, not :func:`one_copy`: over every drug line of 100 M lines, picking a lead
-    claim per service took 1 GB more peak memory (5.19 GB against 4.22 GB) and 5% more time.
+    NOTE: one group-by, counting distinct hashes: over 3.5 M drug lines 0.41 GB and 0.44 s, where a
+    distinct of the whole key, counted after, took 0.86 GB and 0.75 s; picking a lead claim per service
+    (:func:`one_copy`) took 1 GB more at 100 M lines than that distinct.
 
     >>> lines = pl.LazyFrame(
     ...     {
@@ -106,10 +109,11 @@ def distinct_services(lines: pl.LazyFrame) -> pl.LazyFrame:
     ...         "claim_id": ["C1", "C2", "C3"],
     ...     }
     ... )
-    >>> distinct_services(lines).collect().height
-    2
+    >>> services_by(lines, "procedure_code", "units", name="services").collect().rows()
+    [('J3301', 4, 2)]
     """
-    return lines.select(SERVICE_KEY).unique()
+    rest = [column for column in SERVICE_KEY if column not in by]
+    return lines.group_by(*by).agg(pl.struct(rest).hash().n_unique().alias(name))
 
 
 def paid_copy(lines: pl.LazyFrame) -> pl.LazyFrame:
