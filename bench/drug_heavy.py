@@ -5,8 +5,8 @@
 An infusion or oncology practice bills far more drug lines than the generated mix (about one line in
 eleven). Each copy of a claim with a drug line has claim and patient ids of its own (``C1-c2``, ``P1-c2``),
 so its encounters are new ones, not repeats of the original's: the copies hold what the original holds,
-errors included. ``bench/RESULTS.md`` measures memory on the 10 M bench lines with 3 copies (20 M lines,
-3.6 M of them drugs): what grows with the drug lines shows there.
+errors included. ``bench/RESULTS.md`` measures memory on the 10 M bench lines with 3 copies (20.1 M lines,
+3.7 M of them drugs): what grows with the drug lines shows there.
 """
 
 from __future__ import annotations
