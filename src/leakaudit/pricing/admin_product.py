@@ -48,11 +48,18 @@ def _administrations(ctx: AuditContext) -> pl.LazyFrame:
 
     The diagnosis (``price_context``) is the primary one of the code's line; of several lines, the first in
     code order, so that no row order decides.
+
+    NOTE: the code, provider and diagnosis are categorical (the price tables turn them back to text, as the
+    hits hold them): each value is held once, not on every row of the group-by and of the joins after. The
+    administration tiers of 100 M lines, 18.8 M of them drugs: 6.33 GB and 26.4 s with text, 4.74 GB and
+    22.5 s categorical; of 20 M lines: 1.79 GB and 4.9 s, 1.28 GB and 4.4 s. A categorical's minimum is
+    the first in text order, as a text's.
     """
     code = pl.col("procedure_code")
     return (
         ctx.lines.filter(any_codeset(*ADMINISTRATION_SETS).contains(code))
         .select("encounter_id", code.alias("price_code"), "rendering_npi", primary_diagnosis().alias("price_context"))
+        .with_columns(pl.col("price_code", "rendering_npi", "price_context").cast(pl.Categorical))
         .group_by("encounter_id", "price_code", "rendering_npi")
         .agg(pl.col("price_context").min())
         .with_columns(admin_kind(pl.col("price_code")).alias("admin_kind"))
@@ -146,7 +153,7 @@ def history(ctx: AuditContext, *, provider: bool, diagnosis: bool, per_payer: bo
         history_medians(payments, keys, pl.col("product_paid"), per_payer=per_payer)
         .filter(pl.col("n") >= least)
         .select(
-            *keys,
+            *(pl.col(key).cast(pl.String) for key in keys),
             *(["payer_id"] if per_payer else []),
             "unit_price",
             pl.format(
@@ -192,7 +199,7 @@ def reference_for_usual_product(ctx: AuditContext) -> pl.LazyFrame:
         prices, on=["product_code", REFERENCE_RELEASE], how="left"
     )
     return priced.select(
-        "price_code",
+        pl.col("price_code").cast(pl.String),
         REFERENCE_RELEASE,
         (pl.col("product_price") * pl.col("units").round(3).cast(pl.Decimal(18, 3))).alias("unit_price"),
         pl.when(pl.col("product_code").is_null())
