@@ -224,9 +224,14 @@ def _drug() -> pl.Expr:
     return is_drug_product(pl.col("procedure_code")) & (pl.col("units") >= 0)
 
 
+def _checked() -> pl.Expr:
+    """The line's units are checked: a drug line, but not of discarded drug (JW) nor a free one (FB)."""
+    return _drug() & _waste().not_() & provided_free().not_()
+
+
 def _billable() -> pl.Expr:
     """The line bills a dose of a drug: units of a drug, but not of discarded drug (JW) nor a free one (FB)."""
-    return _drug() & (pl.col("units") > 0) & _waste().not_() & provided_free().not_()
+    return _checked() & (pl.col("units") > 0)
 
 
 def _converted(ctx: AuditContext, drugs: pl.LazyFrame) -> pl.LazyFrame:
@@ -551,8 +556,7 @@ class JcodeUnitMismatch(Rule):
         A drug given free of cost (FB) loses nothing, whatever its units: it is not checked; nor are the
         units billed as discarded (JW), which :meth:`find` adds to the dose of the same code.
         """
-        checked = ctx.lines.filter(_drug() & _waste().not_() & provided_free().not_())
-        return {CONVERTED: _converted(ctx, checked).select(CONVERTED_COLUMNS)}
+        return {CONVERTED: _converted(ctx, ctx.lines.filter(_checked())).select(CONVERTED_COLUMNS)}
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:
