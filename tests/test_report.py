@@ -281,6 +281,27 @@ def test_work_queue_writes_text_that_looks_like_a_formula_or_link_as_text(
     assert set(texts) <= set(written)
 
 
+def test_work_queue_cells_keep_their_column_type(sample: tuple[str, dict[str, Any], Path], tmp_path: Path) -> None:
+    """Text stays text, however it looks (a claim id of digits keeps its leading zeros); amounts are numbers,
+    dates are dates; an empty value is an empty cell."""
+    from leakaudit.report import workbook
+
+    findings = pl.read_parquet(sample[2] / "findings.parquet").filter(pl.col("rule_id") == "expired-code")
+    ids = ["00123", "4.50", "1e3"]
+    planted = findings.head(len(ids)).with_columns(
+        pl.Series("claim_id", ids), pl.Series("rendering_npi", [None] * len(ids), dtype=pl.String)
+    )
+    workbook.write_workbook(tmp_path / "q.xlsx", planted, get_rules(), AS_OF)
+    sheet = pl.read_excel(tmp_path / "q.xlsx", sheet_name="expired-code")
+    assert sorted(sheet["claim_id"].to_list()) == sorted(ids)
+    assert sheet.schema["claim_id"] == pl.String and sheet.schema["procedure_code"] == pl.String
+    assert sheet.schema["estimated_amount"] == pl.Float64 and sheet.schema["line_number"] == pl.Int64
+    queued = planted.sort(["estimated_amount", "claim_id"], descending=[True, False], nulls_last=True)
+    assert sheet.schema["service_date"] == pl.Date
+    assert sheet["service_date"].to_list() == queued["service_date"].to_list()
+    assert sheet["rendering_npi"].null_count() == len(ids)
+
+
 def test_work_queue_keeps_the_largest_findings_per_sheet(
     sample: tuple[str, dict[str, Any], Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -51,16 +51,18 @@ def write_workbook(path: Path, findings: pl.DataFrame, rules: Sequence[Any], as_
         (pl.col("filing_deadline") >= as_of).alias("recoverable"),
         pl.col("estimated_amount").cast(pl.Float64),
     )
-    # constant_memory: rows are streamed to disk as written, so memory does not grow with the queue. NOTE:
-    # packed in memory (a few MB: at most MAX_ROWS_PER_SHEET rows a rule), then written: xlsxwriter
+    # NOTE: packed in memory (a few MB: at most MAX_ROWS_PER_SHEET rows a rule), then written: xlsxwriter
     # writing the file itself left its zip open when the write failed (a full disk), and the zip's
-    # clean-up failed again later with a second traceback.
+    # clean-up failed again later with a second traceback. Its cells are held until then too (not
+    # ``constant_memory``): a text that repeats (a method, a payer, a kind) is written once, in the shared
+    # strings, not escaped again in every cell. For 4 rules of 10,000 rows: 3.0 s instead of 3.5 s, and
+    # 75 MB more.
     packed = io.BytesIO()
     # NOTE: text is written as text: xlsxwriter by default makes a value beginning "=" a formula and one
     # like a URL a link, and an export's claim id "=HYPERLINK(...)" became a live formula in the client's
     # workbook (spreadsheet formula injection).
     options = {"strings_to_formulas": False, "strings_to_urls": False}
-    book = xlsxwriter.Workbook(packed, {"remove_timezone": True, "constant_memory": True, **options})
+    book = xlsxwriter.Workbook(packed, {"remove_timezone": True, **options})
     book.set_properties({"title": "leakaudit work queue", "created": CREATED})
     header = book.add_format({"bold": True, "bg_color": "#D9D9D9", "border": 1})
     money = book.add_format({"num_format": CURRENCY})
@@ -82,7 +84,7 @@ def write_workbook(path: Path, findings: pl.DataFrame, rules: Sequence[Any], as_
 
 
 def _table(sheet: Any, frame: pl.DataFrame, header: Any, formats: dict[str, Any]) -> None:
-    """Write a frame as a table: header row, typed cells, frozen header, filter (rows in order, streamed)."""
+    """Write a frame as a table: header row, typed cells, frozen header, filter."""
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, max(frame.height, 1), len(frame.columns) - 1)
     for col, name in enumerate(frame.columns):
@@ -93,8 +95,13 @@ def _table(sheet: Any, frame: pl.DataFrame, header: Any, formats: dict[str, Any]
         (pl.col(pl.Date).cast(pl.Int64) + 25569).cast(pl.Float64),
         pl.col(pl.Boolean).cast(pl.String),
     )
+    # NOTE: each cell written by its column's type, not guessed from its value by ``write_row``: 0.15-0.2 s
+    # less for 40,000 rows. An empty cell is left unwritten, as ``write_row`` leaves it.
+    writers = [sheet.write_number if dtype.is_numeric() else sheet.write_string for dtype in serial.dtypes]
     for r, values in enumerate(serial.iter_rows(), start=1):
-        sheet.write_row(r, 0, values)
+        for c, value in enumerate(values):
+            if value is not None:
+                writers[c](r, c, value)
 
 
 def _summary_sheet(
