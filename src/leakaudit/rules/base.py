@@ -149,11 +149,11 @@ class Rule:
 
     @staticmethod
     def staged(ctx: AuditContext) -> dict[str, pl.LazyFrame]:
-        """The frames :meth:`find` reads more than once, by name (none by default).
+        """The frames :meth:`find` (and :meth:`refine`) read more than once, by name (none by default).
 
-        ``find`` reads them with :meth:`AuditContext.staged`. The audit writes each to a work file before
-        ``find`` runs (``findings.find_all``), and ``find``'s checks each scan the file. Called on its own,
-        outside an audit, ``find`` caches them.
+        They are read with :meth:`AuditContext.staged`. The audit writes each to a work file before
+        ``find`` runs (``findings.find_all``) and removes it after ``refine``; ``find``'s checks each scan
+        the file. Called on their own, outside an audit, ``find`` and ``refine`` cache them.
 
         NOTE: a frame the streaming engine caches is held whole in memory, with every column a check reads:
         jcode-unit-mismatch's converted drug lines took about 0.45 GB per million.

@@ -56,12 +56,13 @@ DOSE_ABOVE_MUE = "dose_above_mue"
 MUE_RELEASE = "_mue_release"
 #: The staged frame (:meth:`JcodeUnitMismatch.staged`) of the drug lines checked, converted.
 CONVERTED = "converted"
-#: The columns of :data:`CONVERTED`, those the checks read. NOTE: the others left out, the file is written
-#: in two thirds of the time (3.5 M drug lines: 2.4 s against 3.2 s).
+#: The columns of :data:`CONVERTED`, those the checks read (``modifiers`` and ``claim_id``: the copies of a
+#: service that ``refine`` adds once). NOTE: the others left out, the file is written in two thirds of the
+#: time (3.5 M drug lines: 2.4 s against 3.2 s).
 CONVERTED_COLUMNS = (
     *("line_id", "encounter_id", "service_date", "payer_id", "rendering_npi", "procedure_code", "units"),
     *("paid_amount", "ndc", "ndc_quantity", "ndc_unit", "dosage", "billing_units_per_item", "via_crosswalk"),
-    *("expected_units", "billed", "mue_code", "mue", "mai", DOSE_ABOVE_MUE),
+    *("expected_units", "billed", "mue_code", "mue", "mai", DOSE_ABOVE_MUE, "modifiers", "claim_id"),
 )
 
 
@@ -551,7 +552,7 @@ class JcodeUnitMismatch(Rule):
 
     @staticmethod
     def staged(ctx: AuditContext) -> dict[str, pl.LazyFrame]:
-        """The drug lines billed, :func:`_converted`: the dose, MUE and typical-units checks each read them.
+        """The drug lines billed, :func:`_converted`: the checks of :meth:`find` and :meth:`refine` read them.
 
         A drug given free of cost (FB) loses nothing, whatever its units: it is not checked; nor are the
         units billed as discarded (JW), which :meth:`find` adds to the dose of the same code.
@@ -700,23 +701,29 @@ class JcodeUnitMismatch(Rule):
         finding. NOTE: here, not in :meth:`find`: there the days over the MUE are an aggregate of the
         cached drug lines, and joining them back to their lines held one side whole (6.6 GB peak on 100 M
         lines, 4.9 GB reading the lines again, 4.0 GB without); from ``found``, they are in memory.
+
+        The days' lines are read from the staged drug lines (:data:`CONVERTED`), converted already.
+        NOTE: read from the work file instead, the few lines of the days cost a scan of every line (each
+        column's pages hold some of them): 3.6 s on 100 M lines, 0.56 s from the staged file, which two
+        more columns made 1.3 s longer to write.
         """
         days = found.filter(pl.col(MUE_DAY)).select(
             "encounter_id", pl.col("price_code").alias("procedure_code"), "payer_id", TYPICAL_DOSE
         )
         if days.is_empty():
             return found.lazy()
-        # NOTE: the days' encounters first: a look-up of one integer column, which the scan of the work file
-        # applies before it reads the codes of the lines (6.6 s on 100 M lines, 53 k days, without it).
+        # NOTE: the days' encounters first: a look-up of one integer column, which the scan applies before it
+        # reads the codes of the lines (6.6 s on 100 M lines, 53 k days, without it, reading the work file).
         encounters = days["encounter_id"].unique().implode()
         # NOTE: cached, the days' lines only: the day's units and its anchor line each read them.
         lines = (
-            ctx.lines.filter(pl.col("encounter_id").is_in(encounters))
-            .filter(_billable())
+            ctx.staged(JcodeUnitMismatch)[CONVERTED]
+            .filter(pl.col("encounter_id").is_in(encounters))
+            .filter(pl.col("units") > 0)
             .join(days.lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="semi", nulls_equal=True)
             .cache()
         )
-        day_lines = one_copy(_with_mue(_converted(ctx, lines)), "payer_id").filter(pl.col("mai") != 1)
+        day_lines = one_copy(_with_mue(lines), "payer_id").filter(pl.col("mai") != 1)
         # The typical units found for each day (its code's, of the anchor's provider), kept through find.
         typical = days.group_by("encounter_id", "procedure_code", "payer_id").agg(pl.col(TYPICAL_DOSE).min())
         over_mue = _days_over_mue(day_lines.with_columns(anchor_key())).join(
