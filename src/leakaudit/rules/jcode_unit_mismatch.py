@@ -715,7 +715,8 @@ class JcodeUnitMismatch(Rule):
         # NOTE: the days' encounters first: a look-up of one integer column, which the scan applies before it
         # reads the codes of the lines (6.6 s on 100 M lines, 53 k days, without it, reading the work file).
         encounters = days["encounter_id"].unique().implode()
-        # NOTE: cached, the days' lines only: the day's units and its anchor line each read them.
+        # NOTE: cached, the days' lines only: the day's units and its anchor line each read them. The staged
+        # lines are those _checked(); with units above zero, those _billable().
         lines = (
             ctx.staged(JcodeUnitMismatch)[CONVERTED]
             .filter(pl.col("encounter_id").is_in(encounters))
