@@ -531,6 +531,7 @@ needs_full_device = pytest.mark.skipif(not FULL_DEVICE.exists(), reason="needs /
         "unique-lines.parquet",
         "corrected-lines.parquet",
         "jcode-unit-mismatch.converted.parquet",
+        "pricing.history.parquet",
     ],
 )
 def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
@@ -539,7 +540,8 @@ def test_a_full_disk_for_a_work_file_exits_3_naming_the_output_directory(
     """Regression: a disk that filled while the validated lines were written was reported as "cannot read the
     input" (Polars raises one error type for both). So for every work file: the rows parsed, the rejected
     rows, the rejected rows with their values, the repeated lines, the lines written again without them,
-    and without credit lines (each written here, thresholds 0), and a rule's staged frame."""
+    and without credit lines (each written here, thresholds 0), a rule's staged frame, and the lines the
+    price bases read."""
 
     class FullWorkDirectory(tempfile.TemporaryDirectory):  # type: ignore[type-arg]
         def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -13,6 +14,8 @@ from leakaudit.findings import FINDING_SCHEMA, SORT_KEYS, find_all
 from leakaudit.generate import generate
 from leakaudit.io import scan_claim_lines
 from leakaudit.pipeline import run_audit
+from leakaudit.pricing import BASES, estimate, history_lines
+from leakaudit.pricing.basis import HISTORY_COLUMNS
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, get_rules, hit_lines, identify
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
 from leakaudit.rules.jcode_unit_mismatch import CONVERTED_COLUMNS, JcodeUnitMismatch
@@ -239,3 +242,36 @@ def test_a_rules_staged_frames_are_written_read_and_removed(
     # The checks read the file: written empty, it gives no hits.
     monkeypatch.setattr(findings, "work_file", lambda plan, path, **options: write(plan.head(0), path, **options))
     assert findings._rule_hits(rule, ctx, tmp_path).is_empty()
+
+
+def test_the_findings_are_priced_from_the_lines_the_price_bases_read(
+    generated: AuditContext, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lines every price basis reads (``pricing.history_lines``), written once to a work file, price every
+    hit as the audit's every line would: the same amounts and methods, from far fewer lines and columns."""
+    ctx = generated
+    rule_hits = pl.concat(findings._rule_hits(rule, ctx, tmp_path) for rule in get_rules())
+    hits = identify(rule_hits, hit_lines(rule_hits, ctx.lines).collect().lazy()).collect()
+    history = history_lines(hits, ctx).collect()
+    lines = ctx.lines.select(pl.len()).collect().item()
+    assert history.columns == list(HISTORY_COLUMNS) and 0 < history.height < lines / 2
+    assert set(hits["price_basis"]) == set(BASES), "every basis prices some hit"
+    every_line = estimate(hits, ctx).collect()
+    assert every_line["estimated_amount"].null_count() < every_line.height / 10
+    from_history = estimate(hits, replace(ctx, history=history.lazy())).collect()
+    # In no particular order: find_all sorts the findings.
+    assert from_history.sort(pl.all(), nulls_last=True).equals(every_line.sort(pl.all(), nulls_last=True))
+
+    written: list[Path] = []
+    write = findings.work_file
+
+    def spied(plan: pl.LazyFrame, path: Path, **options: bool) -> pl.LazyFrame:
+        written.append(path)
+        return write(plan, path, **options)
+
+    monkeypatch.setattr(findings, "work_file", spied)
+    found = find_all(get_rules(), ctx, work=tmp_path)
+    assert written[-1] == tmp_path / findings.HISTORY_FILE
+    assert list(tmp_path.iterdir()) == []
+    columns = ["rule_id", "claim_id", "line_number", "finding_kind", "estimated_amount", "estimate_method"]
+    assert found.select(columns).sort(columns).equals(from_history.select(columns).sort(columns))

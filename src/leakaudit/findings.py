@@ -16,7 +16,7 @@ import polars as pl
 
 from leakaudit.engine import collect, work_file
 from leakaudit.io import REJECT_KEYS
-from leakaudit.pricing import estimate
+from leakaudit.pricing import estimate, history_lines
 from leakaudit.rules import HIT_SCHEMA, RULE_HIT_SCHEMA, AuditContext, Rule, hit_lines, identify
 from leakaudit.rules.base import count_text
 from leakaudit.schema import MONEY, conform
@@ -30,6 +30,8 @@ FINDING_SCHEMA = pl.Schema(
 )
 
 SORT_KEYS = ("rule_id", "claim_id", "line_number", "finding_kind", "procedure_code", "message")
+#: The work file of the lines the price bases read (``pricing.history_lines``), removed once priced.
+HISTORY_FILE = "pricing.history.parquet"
 
 
 def find_all(
@@ -42,7 +44,8 @@ def find_all(
 
     ``step`` is told what is being done, before each part (each rule, identifying the lines, pricing).
     ``work``: the directory for the rules' staged frames (:meth:`Rule.staged`), each written there before
-    its rule runs and removed after; a temporary directory when not given.
+    its rule runs and removed after, and for the lines the price bases read (:data:`HISTORY_FILE`); a
+    temporary directory when not given.
     """
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
@@ -61,8 +64,16 @@ def find_all(
     step("identifying the lines hit")
     hits = collect(identify(rule_hits, collect(hit_lines(rule_hits, ctx.lines)).lazy()))
     step("pricing the findings")
-    priced = estimate(hits, ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
-    findings = collect(conform(priced, FINDING_SCHEMA))
+    # NOTE: the lines the price bases read are written once, and every tier reads them there (see
+    # ``pricing.history_lines``); unordered, as the staged frames: medians and counts do not depend on it.
+    history = work / HISTORY_FILE
+    try:
+        collect(work_file(history_lines(hits, ctx), history, maintain_order=False))
+        priced_ctx = replace(ctx, history=pl.scan_parquet(history, glob=False))
+        priced = estimate(hits, priced_ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
+        findings = collect(conform(priced, FINDING_SCHEMA))
+    finally:
+        history.unlink(missing_ok=True)
     return findings.sort(list(SORT_KEYS), nulls_last=True)
 
 

@@ -260,4 +260,5 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
         ),
         PriceTier("CMS reference price", ("price_code", REFERENCE_RELEASE), reference_for_usual_product, stage=1),
     ),
+    reads=lambda: any_codeset(*ADMINISTRATION_SETS, *PRODUCT_SETS).contains(pl.col("procedure_code")),
 )

@@ -61,13 +61,27 @@ def payer_then_every_payer(
     )
 
 
+#: The line columns the tiers read: the lines they are given hold only these (``pricing.history_lines``).
+#: A tier that comes to read another adds it here; its hits fail to be priced until then.
+HISTORY_COLUMNS = (
+    *("encounter_id", "procedure_code", "modifiers", "units", "rendering_npi"),
+    *("payer_id", "paid_amount", "service_date", "diagnosis_codes"),
+)
+
+
 @dataclass(frozen=True)
 class PriceBasis:
-    """A named way of valuing a hit, tried tier by tier: its tiers in order, their stages in order too."""
+    """A named way of valuing a hit, tried tier by tier: its tiers in order, their stages in order too.
+
+    ``reads``: the lines its tiers read (a condition on them), besides the lines of its hits' codes that a
+    tier with ``codes_from`` reads; None when that is all (or when its other tiers read reference data
+    only). The tiers are given only the lines some basis reads (``pricing.history_lines``).
+    """
 
     name: str
     description: str
     tiers: tuple[PriceTier, ...]
+    reads: Callable[[], pl.Expr] | None = None
 
     def __post_init__(self) -> None:
         stages = [tier.stage for tier in self.tiers]

@@ -18,13 +18,18 @@ from leakaudit.rules import AuditContext
 from leakaudit.rules.brace_without_lcode import UNKNOWN_REGION
 
 
+def _is_lcode() -> pl.Expr:
+    """The line bills an orthotic L-code."""
+    return codeset("orthotic_lcodes").contains(pl.col("procedure_code"))
+
+
 def _lcode_lines(ctx: AuditContext, *, paid: bool = False) -> pl.LazyFrame:
     """The organisation's L-code lines with their region; each also counts for "unknown region".
 
     With ``paid``, only the lines paid (:func:`primary_payments`).
     """
     code = pl.col("procedure_code")
-    lines = ctx.lines.filter(codeset("orthotic_lcodes").contains(code))
+    lines = ctx.lines.filter(_is_lcode())
     if paid:
         lines = primary_payments(lines.filter(pl.col("paid_amount") > 0))
     # NOTE: one row per region of the line, exploded, rather than the lines read twice and concatenated:
@@ -93,4 +98,5 @@ ORTHOSIS_FOR_REGION = PriceBasis(
         *payer_then_every_payer("organisation history", ("price_code",), region_history),
         PriceTier("CMS DMEPOS fee", ("price_code", REFERENCE_RELEASE), region_reference, stage=1),
     ),
+    reads=_is_lcode,
 )
