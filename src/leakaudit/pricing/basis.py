@@ -62,7 +62,7 @@ def payer_then_every_payer(
 
 
 #: The line columns the tiers read: the lines they are given hold only these (``pricing.history_lines``).
-#: A tier that comes to read another adds it here; its hits fail to be priced until then.
+#: A tier that comes to read another adds it here: until then its table fails, the column not found.
 HISTORY_COLUMNS = (
     *("encounter_id", "procedure_code", "modifiers", "units", "rendering_npi"),
     *("payer_id", "paid_amount", "service_date", "diagnosis_codes"),
