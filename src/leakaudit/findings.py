@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -65,36 +66,40 @@ def find_all(
     hits = collect(identify(rule_hits, collect(hit_lines(rule_hits, ctx.lines)).lazy()))
     step("pricing the findings")
     # NOTE: the lines the price bases read are written once, and every tier reads them there (see
-    # ``pricing.history_lines``); unordered, as the staged frames: medians and counts do not depend on it.
-    history = work / HISTORY_FILE
-    try:
-        collect(work_file(history_lines(hits, ctx), history, maintain_order=False))
-        priced_ctx = replace(ctx, history=pl.scan_parquet(history, glob=False))
-        priced = estimate(hits, priced_ctx).with_columns(ctx.refdata.filing_limits.deadline().alias("filing_deadline"))
-        findings = collect(conform(priced, FINDING_SCHEMA))
-    finally:
-        history.unlink(missing_ok=True)
+    # ``pricing.history_lines``): medians and counts do not depend on their order.
+    with _written({work / HISTORY_FILE: history_lines(hits, ctx)}) as (history,):
+        priced = estimate(hits, replace(ctx, history=history))
+        deadline = ctx.refdata.filing_limits.deadline().alias("filing_deadline")
+        findings = collect(conform(priced.with_columns(deadline), FINDING_SCHEMA))
     return findings.sort(list(SORT_KEYS), nulls_last=True)
+
+
+@contextmanager
+def _written(plans: Mapping[Path, pl.LazyFrame]) -> Iterator[list[pl.LazyFrame]]:
+    """Each plan written to its work file (its key), and scanned from there; the files removed after.
+
+    NOTE: written unordered: what reads a work file of the rules or the pricing does not depend on its
+    row order.
+    """
+    try:
+        for path, plan in plans.items():
+            collect(work_file(plan, path, maintain_order=False))
+        yield [pl.scan_parquet(path, glob=False) for path in plans]
+    finally:
+        for path in plans:
+            path.unlink(missing_ok=True)
 
 
 def _rule_hits(rule: type[Rule], ctx: AuditContext, work: Path) -> pl.DataFrame:
     """``rule``'s hits, refined, in :data:`RULE_HIT_SCHEMA`; its staged frames written in ``work`` first.
 
-    The staged files are removed once the hits are collected. NOTE: written unordered: the checks that read
-    a staged frame do not depend on its row order.
+    The staged files are removed once the hits are collected.
     """
-    files: dict[str, Path] = {}
-    try:
-        for name, plan in rule.staged(ctx).items():
-            files[name] = work / f"{rule.id}.{name}.parquet"
-            collect(work_file(plan, files[name], maintain_order=False))
-        if files:
-            written = {name: pl.scan_parquet(path, glob=False) for name, path in files.items()}
-            ctx = replace(ctx, written={**ctx.written, rule.id: written})
+    staged = rule.staged(ctx)
+    with _written({work / f"{rule.id}.{name}.parquet": plan for name, plan in staged.items()}) as scans:
+        if staged:
+            ctx = replace(ctx, written={**ctx.written, rule.id: dict(zip(staged, scans, strict=True))})
         return collect(conform(rule.refine(ctx, collect(rule.find(ctx))), RULE_HIT_SCHEMA))
-    finally:
-        for path in files.values():
-            path.unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
