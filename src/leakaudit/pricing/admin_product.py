@@ -33,6 +33,7 @@ from leakaudit.rules.drug_admin_without_drug import (
     IMMUNIZATION,
     PRODUCT_SETS,
     admin_kind,
+    administration_or_product,
     is_vaccine_product,
 )
 from leakaudit.rules.same_service import SERVICE_KEY
@@ -260,5 +261,5 @@ PRODUCT_FOR_ADMIN_CODE = PriceBasis(
         ),
         PriceTier("CMS reference price", ("price_code", REFERENCE_RELEASE), reference_for_usual_product, stage=1),
     ),
-    reads=lambda: any_codeset(*ADMINISTRATION_SETS, *PRODUCT_SETS).contains(pl.col("procedure_code")),
+    reads=lambda: administration_or_product(pl.col("procedure_code")),
 )

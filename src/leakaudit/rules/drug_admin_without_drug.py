@@ -48,6 +48,11 @@ def is_vaccine_product(code: pl.Expr) -> pl.Expr:
     return codeset("vaccine_products").contains(code)
 
 
+def administration_or_product(code: pl.Expr) -> pl.Expr:
+    """The code is an administration or a product given with one: the lines this rule (and its price) read."""
+    return any_codeset(*ADMINISTRATION_SETS, *PRODUCT_SETS).contains(code)
+
+
 def lacks_product(kind: pl.Expr, has_drug: pl.Expr, has_vaccine: pl.Expr) -> pl.Expr:
     """Whether an administration of ``kind`` lacks its product on the encounter.
 
@@ -65,7 +70,7 @@ def _relevant(ctx: AuditContext) -> pl.LazyFrame:
     lines, and no window function is needed.
     """
     code = pl.col("procedure_code")
-    return ctx.lines.filter(any_codeset(*ADMINISTRATION_SETS, *PRODUCT_SETS).contains(code)).with_columns(
+    return ctx.lines.filter(administration_or_product(code)).with_columns(
         pl.when(practice_line_in_facility()).then(None).otherwise(admin_kind(code)).alias("admin_kind"),
         is_drug_product(code).alias("is_drug"),
         is_vaccine_product(code).alias("is_vaccine"),
