@@ -98,3 +98,30 @@ def test_the_mue_is_that_of_the_release_in_effect_on_the_date_of_service(tmp_pat
     assert "above the CMS practitioner MUE (MUE 12 (MAI 3, 2025-10 release), 14 units that day)" in said[0]
     assert "(MUE 12 (MAI 3, 2025-10 release), 14 units that day)" in said[1]
     assert "(MUE 8 (MAI 3, 2026-04 release), 10 units that day)" in said[2]
+
+
+def test_refine_adds_up_a_day_over_the_mue_from_the_lines_find_added(tmp_path: Path) -> None:
+    """Without a copy of a service, ``refine`` leaves the days over the MUE as ``find`` found them.
+
+    ``refine`` reads the days' lines again from the staged drug lines, which hold the lines of discarded drug
+    (JW) too: those are no dose, and ``find`` adds up the doses only. P1's day of J1885 (MUE 8) is 9 units
+    billed on two claims, beside 3 units billed as discarded.
+    """
+    rows = [
+        {"claim_id": "C1", "patient_id": "P1", "procedure_code": "J1885", "units": 5},
+        {"claim_id": "C2", "patient_id": "P1", "procedure_code": "J1885", "units": 4},
+        {
+            "claim_id": "C2",
+            "line_number": 2,
+            "patient_id": "P1",
+            "procedure_code": "J1885",
+            "units": 3,
+            "modifiers": "JW",
+        },
+    ]
+    claims = write_claims_csv(tmp_path / "claims.csv", rows)
+    ctx = AuditContext(lines=scan_claim_lines([claims]).audited.select(AUDITED_COLUMNS).collect().lazy())
+    found = JcodeUnitMismatch.find(ctx).collect()
+    assert found["message"].str.contains("9 units that day").to_list() == [True]
+    refined = JcodeUnitMismatch.refine(ctx, found).collect()
+    assert refined.select(found.columns).equals(found)
