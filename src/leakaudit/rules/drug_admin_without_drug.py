@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from leakaudit.engine import collect
 from leakaudit.refdata import any_codeset, codeset
 from leakaudit.rules.base import (
     ANCHOR,
@@ -63,14 +64,14 @@ def lacks_product(kind: pl.Expr, has_drug: pl.Expr, has_vaccine: pl.Expr) -> pl.
     return ((kind == IMMUNIZATION) & ~has_vaccine) | ((kind != IMMUNIZATION) & ~has_drug)
 
 
-def _relevant(ctx: AuditContext) -> pl.LazyFrame:
-    """The administration and product lines, with their ``admin_kind``, ``is_drug`` and ``is_vaccine``.
+def _relevant(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """The administration and product ``lines``, with their ``admin_kind``, ``is_drug`` and ``is_vaccine``.
 
     NOTE: filtered first (one look-up per line), then the kinds told apart: the group-bys see only these
     lines, and no window function is needed.
     """
     code = pl.col("procedure_code")
-    return ctx.lines.filter(administration_or_product(code)).with_columns(
+    return lines.filter(administration_or_product(code)).with_columns(
         pl.when(practice_line_in_facility()).then(None).otherwise(admin_kind(code)).alias("admin_kind"),
         is_drug_product(code).alias("is_drug"),
         is_vaccine_product(code).alias("is_vaccine"),
@@ -132,7 +133,7 @@ class DrugAdminWithoutDrug(Rule):
         """
         kind = pl.col("admin_kind")
         per_encounter_kinds = (
-            _relevant(ctx)
+            _relevant(ctx.lines)
             .group_by("encounter_id")
             .agg(
                 pl.col("is_drug").any().alias("has_drug"),
@@ -151,21 +152,31 @@ class DrugAdminWithoutDrug(Rule):
         """One hit per encounter whose administration codes lack their product."""
         code = pl.col("procedure_code")
         kind = pl.col("admin_kind")
-        lacking = ctx.staged(DrugAdminWithoutDrug)[LACKING]
+        # NOTE: the lines of the encounters lacking a product first: a look-up of one integer column, which the
+        # scan applies before it reads the lines' other columns. Joined to those encounters after, the
+        # administration lines of every encounter were read whole: find took 3.4 s against 2.3 s on 100 M lines.
+        lacking = collect(ctx.staged(DrugAdminWithoutDrug)[LACKING])
         unsatisfied = (
-            _relevant(ctx)
+            _relevant(ctx.lines.filter(pl.col("encounter_id").is_in(lacking["encounter_id"].implode())))
             .filter(kind.is_not_null())
-            .join(lacking, on="encounter_id", how="inner")
+            .join(lacking.lazy(), on="encounter_id", how="inner")
             .filter(lacks_product(kind, pl.col("has_drug"), pl.col("has_vaccine")))
             # The finding sits on the first administration line that lacks its product, non-hydration first.
             .with_columns(anchor_key(kind == HYDRATION))
             # NOTE: cached, the few lines that lack their product: grouped, then the anchor read from them.
             .cache()
         )
-        per_encounter = unsatisfied.group_by("encounter_id").agg(
-            pl.col(ANCHOR).min(),
-            (kind != HYDRATION).any().alias("beyond_hydration"),
-            code.unique().sort().str.join(", ").alias("admin_codes"),
+        # NOTE: each encounter's codes gathered as a list, then made unique, sorted and joined on all the lists
+        # at once: ``unique().sort()`` in the aggregation takes Polars' per-group path (0.5 s against 0.3 s for
+        # the 574 k encounters of 100 M lines).
+        per_encounter = (
+            unsatisfied.group_by("encounter_id")
+            .agg(
+                pl.col(ANCHOR).min(),
+                (kind != HYDRATION).any().alias("beyond_hydration"),
+                code.alias("admin_codes"),
+            )
+            .with_columns(pl.col("admin_codes").list.unique().list.sort().list.join(", "))
         )
         anchored = anchor_lines(unsatisfied, per_encounter)
         product = (
