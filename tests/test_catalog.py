@@ -61,10 +61,39 @@ def test_rule_ids_are_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
-def test_find_does_not_collect() -> None:
-    """Rules return lazy plans: they can run partition by partition."""
-    lines = scan_claim_lines([SAMPLE_CSV]).audited
+def test_find_does_not_collect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rules return lazy plans, and collect none of the lines on the way: they can run partition by partition.
+
+    A plan that reads the lines' file is refused while ``find`` and ``refine`` run (a small table of reference
+    data may be computed: ``engine.ready``).
+    """
+    path = tmp_path / "lines.parquet"
+    scan_claim_lines([SAMPLE_CSV]).audited.collect().write_parquet(path)
+    lines = pl.scan_parquet(path)
+    collect, collect_all = pl.LazyFrame.collect, pl.collect_all
+
+    def refused(*plans: pl.LazyFrame) -> None:
+        if any(str(path) in plan.explain(optimized=False) for plan in plans):
+            raise AssertionError("a rule collected the lines")
+
+    def guarded_collect(plan: pl.LazyFrame, *args: object, **kwargs: object) -> pl.DataFrame:
+        refused(plan)
+        return collect(plan, *args, **kwargs)  # type: ignore[arg-type]
+
+    def guarded_collect_all(plans: list[pl.LazyFrame], *args: object, **kwargs: object) -> list[pl.DataFrame]:
+        refused(*plans)
+        return collect_all(plans, *args, **kwargs)  # type: ignore[arg-type]
+
     for rule in get_rules():
-        found = rule.find(AuditContext(lines=lines))
+        ctx = AuditContext(lines=lines)
+        with monkeypatch.context() as guard:
+            guard.setattr(pl.LazyFrame, "collect", guarded_collect)
+            guard.setattr(pl, "collect_all", guarded_collect_all)
+            found = rule.find(ctx)
         assert isinstance(found, pl.LazyFrame)
-        assert isinstance(rule.refine(AuditContext(lines=lines), found.collect()), pl.LazyFrame)
+        hits = found.collect()
+        with monkeypatch.context() as guard:
+            guard.setattr(pl.LazyFrame, "collect", guarded_collect)
+            guard.setattr(pl, "collect_all", guarded_collect_all)
+            refined = rule.refine(ctx, hits)
+        assert isinstance(refined, pl.LazyFrame)
