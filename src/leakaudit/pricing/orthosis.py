@@ -13,14 +13,8 @@ from leakaudit.pricing.basis import (
     primary_payments,
 )
 from leakaudit.pricing.reference import REFERENCE_RELEASE, each_release, reference_unit_prices
-from leakaudit.refdata import codeset
 from leakaudit.rules import AuditContext
-from leakaudit.rules.brace_without_lcode import UNKNOWN_REGION
-
-
-def _is_lcode() -> pl.Expr:
-    """The line bills an orthotic L-code."""
-    return codeset("orthotic_lcodes").contains(pl.col("procedure_code"))
+from leakaudit.rules.brace_without_lcode import UNKNOWN_REGION, is_lcode
 
 
 def _lcode_lines(ctx: AuditContext, *, paid: bool = False) -> pl.LazyFrame:
@@ -29,7 +23,7 @@ def _lcode_lines(ctx: AuditContext, *, paid: bool = False) -> pl.LazyFrame:
     With ``paid``, only the lines paid (:func:`primary_payments`).
     """
     code = pl.col("procedure_code")
-    lines = ctx.lines.filter(_is_lcode())
+    lines = ctx.lines.filter(is_lcode(code))
     if paid:
         lines = primary_payments(lines.filter(pl.col("paid_amount") > 0))
     # NOTE: one row per region of the line, exploded, rather than the lines read twice and concatenated:
@@ -98,5 +92,5 @@ ORTHOSIS_FOR_REGION = PriceBasis(
         *payer_then_every_payer("organisation history", ("price_code",), region_history),
         PriceTier("CMS DMEPOS fee", ("price_code", REFERENCE_RELEASE), region_reference, stage=1),
     ),
-    reads=_is_lcode,
+    reads=lambda: is_lcode(pl.col("procedure_code")),
 )

@@ -11,6 +11,11 @@ from leakaudit.rules.context import AuditContext
 UNKNOWN_REGION = "unknown region"
 
 
+def is_lcode(code: pl.Expr) -> pl.Expr:
+    """The code is an orthotic L-code: the device this rule finds missing, and the lines its price reads."""
+    return codeset("orthotic_lcodes").contains(code)
+
+
 class BraceWithoutLcode(Rule):
     """An orthosis (brace, splint, boot, sling, collar) was supplied at a visit but no L-code was billed.
 
@@ -59,7 +64,7 @@ class BraceWithoutLcode(Rule):
             ctx.lines.filter(read | supply_code)
             .with_columns(
                 codeset("em_visits").contains(code).alias("is_visit"),
-                codeset("orthotic_lcodes").contains(code).alias("is_lcode"),
+                is_lcode(code).alias("is_lcode"),
                 (
                     (codeset("generic_supplies").contains(code) | supply_code)
                     & orthotics.names_orthosis(description)
