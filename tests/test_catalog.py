@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -84,16 +86,19 @@ def test_find_does_not_collect(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         refused(*plans)
         return collect_all(plans, *args, **kwargs)  # type: ignore[arg-type]
 
-    for rule in get_rules():
-        ctx = AuditContext(lines=lines)
+    @contextmanager
+    def guarded() -> Iterator[None]:
         with monkeypatch.context() as guard:
             guard.setattr(pl.LazyFrame, "collect", guarded_collect)
             guard.setattr(pl, "collect_all", guarded_collect_all)
+            yield
+
+    for rule in get_rules():
+        ctx = AuditContext(lines=lines)
+        with guarded():
             found = rule.find(ctx)
         assert isinstance(found, pl.LazyFrame)
         hits = found.collect()
-        with monkeypatch.context() as guard:
-            guard.setattr(pl.LazyFrame, "collect", guarded_collect)
-            guard.setattr(pl, "collect_all", guarded_collect_all)
+        with guarded():
             refined = rule.refine(ctx, hits)
         assert isinstance(refined, pl.LazyFrame)
