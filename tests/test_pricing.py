@@ -15,6 +15,7 @@ from conftest import write_claims_csv
 from leakaudit.findings import find_all
 from leakaudit.io import scan_claim_lines
 from leakaudit.pricing import PriceBasis, PriceTier, estimate
+from leakaudit.pricing.admin_product import PRODUCT_FOR_ADMIN_CODE
 from leakaudit.refdata import import_file, load_refdata
 from leakaudit.rules import AUDITED_COLUMNS, AuditContext
 from leakaudit.rules.drug_admin_without_drug import DrugAdminWithoutDrug
@@ -155,4 +156,56 @@ def test_a_cms_reference_price_is_that_of_the_release_in_effect_on_the_date_of_s
         ("C1", Decimal("2.10"), "2025-04"),
         ("C2", Decimal("2.53"), "2025-10"),
         ("C3", Decimal("2.10"), "2025-04"),
+    ]
+
+
+def test_an_administrations_every_payer_tiers_are_built_only_for_the_hits_its_payers_tier_leaves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AETNA paid the drug given with 96372 for M17.11 on 5 encounters: its median values AETNA's own finding.
+
+    Only a finding of a payer without such history (SELF) needs the tiers of every payer, the provider
+    and the organisation: they are built for it, and not otherwise (each of their group-bys holds a table
+    of every paid encounter).
+    """
+    built: list[str] = []
+
+    def spied(tier: PriceTier) -> PriceTier:
+        def table(ctx: AuditContext) -> pl.LazyFrame:
+            built.append(tier.name)
+            return tier.table(ctx)
+
+        return replace(tier, table=table)
+
+    basis = PRODUCT_FOR_ADMIN_CODE
+    monkeypatch.setattr(
+        leakaudit.pricing, "BASES", {basis.name: replace(basis, tiers=tuple(spied(t) for t in basis.tiers))}
+    )
+    given = {"procedure_code": "96372", "diagnosis_codes": "M17.11", "payer_id": "AETNA"}
+    paid: list[dict[str, object]] = []
+    for n in range(5):
+        visit = {"claim_id": f"E{n}", "patient_id": f"E{n}"}
+        paid += [{**given, **visit}, {**given, **visit, "line_number": 2, "procedure_code": "J3301", "paid_amount": 15}]
+    missing = [{**given, "claim_id": "H1", "patient_id": "H1"}]
+    without_history = {**given, "claim_id": "H2", "patient_id": "H2", "payer_id": "SELF"}
+
+    def audit(rows: list[dict[str, object]]) -> list[tuple[str, Decimal, str]]:
+        built.clear()
+        lines = scan_claim_lines([write_claims_csv(tmp_path / "claims.csv", rows)]).audited.select(AUDITED_COLUMNS)
+        found = find_all([DrugAdminWithoutDrug], AuditContext(lines=lines)).sort("claim_id")
+        return list(found.select("claim_id", "estimated_amount", "estimate_method").rows())
+
+    by_payer = "median product payment on 5 of the organisation's paid encounters with 96372 for diagnosis M17.11"
+    assert audit(paid + missing) == [("H1", Decimal("15.00"), by_payer + " from payer AETNA")]
+    assert built == ["organisation history for the diagnosis from the payer"]
+
+    assert audit([*paid, *missing, without_history]) == [
+        ("H1", Decimal("15.00"), by_payer + " from payer AETNA"),
+        ("H2", Decimal("15.00"), by_payer),
+    ]
+    assert built == [
+        "organisation history for the diagnosis from the payer",
+        "organisation history for the diagnosis",
+        "provider history",
+        "organisation history",
     ]
