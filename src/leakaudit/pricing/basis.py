@@ -41,7 +41,8 @@ class PriceTier:
     (sharing what they read), and those of a later stage only while the earlier ones leave a hit of the
     basis unpriced (the CMS reference tiers: the organisation's history usually prices every hit, and a
     reference tier that reads the lines again, to find the usual product or L-code, costs as much as the
-    history).
+    history; or the tiers of every payer after the claim's payer's, when each holds a table of every paid
+    encounter: ``pricing.admin_product``).
     """
 
     name: str
