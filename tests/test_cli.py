@@ -667,6 +667,7 @@ def test_progress_shows_on_a_terminal_only(
     # The longest stage says which rule runs, then identifying the lines and pricing.
     assert "rules and pricing: rule 1 of 4, " in shown and "rules and pricing: rule 4 of 4, " in shown
     assert "rules and pricing: pricing the findings" in shown
+    assert "counting the rows read" in shown  # a CSV file scanned alone is counted then: a pass over it
     export = tmp_path / "export.csv"
     export.write_text("claim_id,line_number\nC1,1\n")
     with pytest.raises(InputError):
