@@ -28,7 +28,7 @@ def count_rows(path: Path, csv_format: CsvFormat = PLAIN_CSV) -> int:
         counting = scan_source([path], truncate_long_rows=True, csv_format=csv_format)
         try:
             return int(counting.select(first.count() + first.null_count()).collect(engine=ENGINE).item())
-        except pl.exceptions.ComputeError as err:
+        except pl.exceptions.PolarsError as err:
             if not refused_quotes(err):
                 raise
             return int(counting.select(pl.len()).collect(engine=ENGINE).item())
