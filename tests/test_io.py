@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from conftest import write_claims_csv, write_compressed
+from conftest import SAMPLE_CSV, write_claims_csv, write_compressed
 from leakaudit.io import (
     ClaimLines,
     ColumnMapping,
@@ -1028,3 +1028,43 @@ def test_files_without_a_byte_are_inputs_without_rows(tmp_path: Path) -> None:
     assert alone.audited.collect().height == 0 and alone.rejects.collect().height == 0
     assert alone.audited.collect_schema() == scan_claim_lines([claims]).audited.collect_schema()
     assert alone.rows_by_file() == {str(empty_csv): 0}
+
+
+def test_a_parquet_file_of_row_groups_too_large_to_stream_is_audited_from_a_copy_alike(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polars holds a whole row group decoded: an export written as one row group (pyarrow before 13 wrote up
+    to 64 Mi rows in one) is copied in small ones first. The sample lines, one row group beside a CSV file,
+    give the same findings, rejects (named by the original file and row) and summary either way."""
+    import pyarrow.parquet as pq
+
+    import leakaudit.io.row_groups
+    import leakaudit.pipeline
+
+    export = tmp_path / "exports"
+    export.mkdir()
+    lines, head = pl.read_csv(SAMPLE_CSV, infer_schema=False), 3000
+    pq.write_table(lines.head(head).to_arrow(), export / "a.parquet", row_group_size=head)
+    lines.slice(head).write_csv(export / "b.csv")
+    run_audit([export], tmp_path / "as-is", findings_only=True, progress=True)
+    assert "copying the Parquet files" not in capsys.readouterr().err
+    monkeypatch.setattr(leakaudit.io.row_groups, "LARGEST_ROW_GROUP", 1000)
+    monkeypatch.setattr(leakaudit.io.row_groups, "COPY_ROW_GROUP", 700)
+    copied: dict[Path, Path] = {}
+
+    def copy_then_spoil(paths: list[Path], work: Path) -> dict[Path, Path]:
+        copied.update(leakaudit.io.row_groups.copy_oversized(paths, work))
+        for original in copied:
+            original.write_bytes(b"gone")  # from here on the audit reads the copy, also for rejected values
+        return copied
+
+    monkeypatch.setattr(leakaudit.pipeline, "copy_oversized", copy_then_spoil)
+    run_audit([export], tmp_path / "copied", findings_only=True, progress=True)
+    assert "copying the Parquet files written in row groups too large to stream" in capsys.readouterr().err
+    assert list(copied) == [export / "a.parquet"]
+    assert not any(copy.exists() for copy in copied.values())  # removed with the work directory
+    for name in ("findings.parquet", "findings.csv", "rejects.csv", "repeats.csv", "summary.json"):
+        assert (tmp_path / "copied" / name).read_bytes() == (tmp_path / "as-is" / name).read_bytes(), name
+    rejects = pl.read_csv(tmp_path / "copied" / "rejects.csv")  # named by the original file, values read back
+    assert rejects.height > 0 and rejects["source_file"].str.ends_with("a.parquet").all()
+    assert rejects["value"].is_not_null().any()

@@ -47,10 +47,12 @@ from leakaudit.io import (
     Repeated,
     RepeatTally,
     audited_rows,
+    copy_oversized,
     find_long_rows,
     find_repeated,
     find_reversals,
     ordered_rejects,
+    oversized,
     refused_long_rows,
     refused_quotes,
     repeat_ranges,
@@ -379,11 +381,17 @@ class _Refused(Exception):
 def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stages: tqdm[Any]) -> ClaimLines:
     """Write the work files (:data:`_PARSED_FILE`, :data:`_REJECTS_FILE` in ``work``); return the lines as read.
 
-    Where the scan refuses a CSV file, the audit reads it another way and scans again, each way at most
-    once: a file whose quotes Polars cannot pair is read from a rewritten copy (``io.quotes``), and rows
-    with more fields than their header are rejected (``io.long_rows``).
+    A Parquet file written in row groups too large to stream is read from a copy in smaller ones
+    (``io.row_groups``). Where the scan refuses a CSV file, the audit reads it another way and scans again,
+    each way at most once: a file whose quotes Polars cannot pair is read from a rewritten copy
+    (``io.quotes``), and rows with more fields than their header are rejected (``io.long_rows``).
     """
     out = work.parent
+    if oversized(claim_lines.files):
+        stages.set_postfix_str("copying the Parquet files written in row groups too large to stream")
+        with _writing_work_files(work):
+            claim_lines = claim_lines.with_rewritten(copy_oversized(claim_lines.files, work / "copied"), mapping)
+        stages.set_postfix_str("reading and validating")
     done: set[str] = set()
     while True:
         try:

@@ -28,6 +28,7 @@ from leakaudit.io.reversals import (
     set_aside,
     with_credits_taken,
 )
+from leakaudit.io.row_groups import copy_oversized, oversized
 from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import check_keys, read_toml
 
@@ -50,6 +51,7 @@ __all__ = [
     "Repeated",
     "audited_rows",
     "check_keys",
+    "copy_oversized",
     "count_rows",
     "credited_units",
     "encounter_key",
@@ -58,6 +60,7 @@ __all__ = [
     "find_reversals",
     "load_mapping",
     "ordered_rejects",
+    "oversized",
     "read_toml",
     "refused_long_rows",
     "refused_quotes",

@@ -97,7 +97,8 @@ class _FileGroup:
     long_rows: frozenset[int] = frozenset()
     #: How the CSV files are written (the mapping's options).
     csv_format: CsvFormat = PLAIN_CSV
-    #: The files to read, in ``paths`` order, where some were rewritten (see ``io.quotes``); else ``paths``.
+    #: The files to read, in ``paths`` order, where some were rewritten or copied (see ``io.quotes``,
+    #: ``io.row_groups``); else ``paths``.
     rewritten: tuple[Path, ...] | None = None
 
     @property
@@ -241,7 +242,7 @@ class ClaimLines:
         return self._regrouped(_with_long_rows(self.groups, self.files, long_rows), mapping)
 
     def with_rewritten(self, rewritten: Mapping[Path, Path], mapping: ColumnMapping | None = None) -> ClaimLines:
-        """The same files, those in ``rewritten`` read from their rewritten copies (see ``io.quotes``).
+        """The same files, those in ``rewritten`` read from their copies (see ``io.quotes``, ``io.row_groups``).
 
         Rows are still numbered and named by the original files. A group's row counts are counted again
         for its rewritten files: Polars counted the originals' rows by quotes it could not pair.
