@@ -1068,3 +1068,23 @@ def test_a_parquet_file_of_row_groups_too_large_to_stream_is_audited_from_a_copy
     rejects = pl.read_csv(tmp_path / "copied" / "rejects.csv")  # named by the original file, values read back
     assert rejects.height > 0 and rejects["source_file"].str.ends_with("a.parquet").all()
     assert rejects["value"].is_not_null().any()
+
+
+def test_a_parquet_file_whose_rows_do_not_decode_when_copied_names_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its footer reads, so it is copied; a page of it does not decode: the audit stops on an InputError
+    naming the file, as the scan of it would, not on pyarrow's own error."""
+    import pyarrow.parquet as pq
+
+    import leakaudit.io.row_groups
+
+    lines = pl.read_csv(SAMPLE_CSV, infer_schema=False)
+    path = tmp_path / "export.parquet"
+    pq.write_table(lines.to_arrow(), path, row_group_size=lines.height)
+    data = bytearray(path.read_bytes())
+    data[2000:3000] = bytes(b ^ 0x5A for b in data[2000:3000])  # inside the first column's pages
+    path.write_bytes(bytes(data))
+    monkeypatch.setattr(leakaudit.io.row_groups, "LARGEST_ROW_GROUP", 1000)
+    with pytest.raises(InputError, match=r"export\.parquet: cannot read its rows to copy them"):
+        run_audit([path], tmp_path / "out", findings_only=True)

@@ -15,7 +15,6 @@ validated in 2.0 GB instead of 9.5 GB; the audit 51.5 s and 2.0 GB. The same lin
 GB as Polars writes them, 3.0 GB in row groups of 1 Mi rows, 3.4 GB of 4 Mi (the most not copied).
 
 >>> import tempfile
->>> import pyarrow as pa
 >>> folder = Path(tempfile.mkdtemp())
 >>> pq.write_table(pa.table({"claim_id": [f"C{n}" for n in range(10)]}), folder / "a.parquet", row_group_size=10)
 >>> [path.name for path in oversized([folder / "a.parquet"], largest=4)]
@@ -31,8 +30,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
+from leakaudit.io.errors import InputError
 from leakaudit.io.sources import file_format
 
 #: A Parquet file with a row group of more rows than this is read from a copy in smaller ones.
@@ -78,8 +79,17 @@ def copy_oversized(
         with pq.ParquetWriter(
             target, source.schema_arrow, compression="lz4", use_dictionary=False, write_statistics=False
         ) as writer:
-            for batch in source.iter_batches(batch_size=rows):
-                writer.write_batch(batch, row_group_size=rows)
+            batches = source.iter_batches(batch_size=rows)
+            while True:
+                try:
+                    batch = next(batches, None)
+                except (OSError, pa.ArrowException) as err:  # a page that does not decode
+                    raise InputError(
+                        f"{path}: cannot read its rows to copy them in smaller row groups: {err}"
+                    ) from None
+                if batch is None:
+                    break
+                writer.write_batch(batch, row_group_size=rows)  # a full disk is the audit's to report
         copied, expected = pq.read_metadata(target).num_rows, source.metadata.num_rows
         if copied != expected:  # the audit counts the copy's rows as the original's
             raise RuntimeError(f"{path}: copied {copied} of its {expected} rows to {target}")
