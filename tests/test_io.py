@@ -1052,8 +1052,8 @@ def test_a_parquet_file_of_row_groups_too_large_to_stream_is_audited_from_a_copy
     monkeypatch.setattr(leakaudit.io.row_groups, "COPY_ROW_GROUP", 700)
     copied: dict[Path, Path] = {}
 
-    def copy_then_spoil(paths: list[Path], work: Path) -> dict[Path, Path]:
-        copied.update(leakaudit.io.row_groups.copy_oversized(paths, work))
+    def copy_then_spoil(large: dict[int, Path], work: Path) -> dict[Path, Path]:
+        copied.update(leakaudit.io.row_groups.copy_oversized(large, work))
         for original in copied:
             original.write_bytes(b"gone")  # from here on the audit reads the copy, also for rejected values
         return copied

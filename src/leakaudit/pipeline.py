@@ -387,10 +387,11 @@ def _validate(claim_lines: ClaimLines, work: Path, mapping: ColumnMapping, stage
     (``io.quotes``), and rows with more fields than their header are rejected (``io.long_rows``).
     """
     out = work.parent
-    if oversized(claim_lines.files):
+    large = oversized(claim_lines.files)
+    if large:
         stages.set_postfix_str("copying the Parquet files written in row groups too large to stream")
         with _writing_work_files(work):
-            claim_lines = claim_lines.with_rewritten(copy_oversized(claim_lines.files, work / "copied"), mapping)
+            claim_lines = claim_lines.with_rewritten(copy_oversized(large, work / "copied"), mapping)
         stages.set_postfix_str("reading and validating")
     done: set[str] = set()
     while True:

@@ -17,9 +17,10 @@ GB as Polars writes them, 3.0 GB in row groups of 1 Mi rows, 3.4 GB of 4 Mi (the
 >>> import tempfile
 >>> folder = Path(tempfile.mkdtemp())
 >>> pq.write_table(pa.table({"claim_id": [f"C{n}" for n in range(10)]}), folder / "a.parquet", row_group_size=10)
->>> [path.name for path in oversized([folder / "a.parquet"], largest=4)]
-['a.parquet']
->>> copies = copy_oversized([folder / "a.parquet"], folder / "work", largest=4, rows=3)
+>>> large = oversized([folder / "a.parquet"], largest=4)
+>>> {index: path.name for index, path in large.items()}
+{0: 'a.parquet'}
+>>> copies = copy_oversized(large, folder / "work", rows=3)
 >>> copy = pq.ParquetFile(copies[folder / "a.parquet"])
 >>> copy.metadata.num_row_groups, copy.read().column("claim_id").to_pylist() == [f"C{n}" for n in range(10)]
 (4, True)
@@ -27,7 +28,7 @@ GB as Polars writes them, 3.0 GB in row groups of 1 Mi rows, 3.4 GB of 4 Mi (the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -42,35 +43,31 @@ LARGEST_ROW_GROUP = 4 * 1024 * 1024
 COPY_ROW_GROUP = 128 * 1024
 
 
-def oversized(paths: Sequence[Path], largest: int | None = None) -> list[Path]:
-    """The Parquet files of ``paths`` with a row group of more than ``largest`` rows (read from their footers).
+def oversized(paths: Sequence[Path], largest: int | None = None) -> dict[int, Path]:
+    """The Parquet files of ``paths`` with a row group of more than ``largest`` rows, by their position in ``paths``.
 
-    ``largest``: :data:`LARGEST_ROW_GROUP` unless given.
+    Read from their footers. ``largest``: :data:`LARGEST_ROW_GROUP` unless given.
     """
     largest = LARGEST_ROW_GROUP if largest is None else largest
-    found = []
-    for path in paths:
+    found = {}
+    for index, path in enumerate(paths):
         if file_format(path) != "parquet":
             continue
         metadata = pq.read_metadata(path)
         if any(metadata.row_group(i).num_rows > largest for i in range(metadata.num_row_groups)):
-            found.append(path)
+            found[index] = path
     return found
 
 
-def copy_oversized(
-    paths: Sequence[Path], work: Path, largest: int | None = None, rows: int | None = None
-) -> dict[Path, Path]:
-    """Copy each of ``paths`` that is :func:`oversized` into ``work`` in row groups of ``rows``; original -> copy.
+def copy_oversized(files: Mapping[int, Path], work: Path, rows: int | None = None) -> dict[Path, Path]:
+    """Copy each of ``files`` (:func:`oversized`) into ``work`` in row groups of ``rows``; original -> copy.
 
-    ``rows``: :data:`COPY_ROW_GROUP` unless given. A copy is named by its file's position in ``paths`` (two
-    inputs may share a name), and holds every column and row of the original, in order.
+    ``rows``: :data:`COPY_ROW_GROUP` unless given. A copy is named by its file's position among the inputs
+    (two may share a name), and holds every column and row of the original, in order.
     """
     rows = COPY_ROW_GROUP if rows is None else rows
     copies = {}
-    for index, path in enumerate(paths):
-        if path not in oversized([path], largest):
-            continue
+    for index, path in files.items():
         work.mkdir(parents=True, exist_ok=True)
         target = work / f"{index:07d}.parquet"
         source = pq.ParquetFile(path)
