@@ -37,9 +37,10 @@ BASES: dict[str, PriceBasis] = {
 def history_lines(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
     """The lines of the organisation's history (``ctx.all_lines``) that the price bases of ``hits`` read.
 
-    Those a basis :attr:`~PriceBasis.reads`, and those of its hits' codes that a tier with ``codes_from``
-    reads; only the columns a tier reads (:data:`~leakaudit.pricing.basis.HISTORY_COLUMNS`). Given to
-    :func:`estimate` as ``ctx.history``, they price the hits as every line would.
+    Those a basis :attr:`~PriceBasis.reads`, and those its tiers read for its hits
+    (:meth:`~PriceTier.lines_read`: their codes); only the columns a tier reads
+    (:data:`~leakaudit.pricing.basis.HISTORY_COLUMNS`). Given to :func:`estimate` as ``ctx.history``, they
+    price the hits as every line would.
 
     NOTE: for a work file that every tier reads instead of the audit's: a few of the codes' lines scattered
     through the audit's lines cost a scan of all of them, each tier again. Pricing in the audit, the file
@@ -52,10 +53,7 @@ def history_lines(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
             continue
         if basis.reads is not None:
             wanted.append(basis.reads())
-        for tier in basis.tiers:
-            if tier.codes_from is not None:
-                codes = mine[tier.codes_from].drop_nulls().unique()
-                wanted.append(pl.col("procedure_code").is_in(codes.implode()))
+        wanted += [read for tier in basis.tiers if (read := tier.lines_read(mine)) is not None]
     lines = ctx.all_lines.select(HISTORY_COLUMNS)
     return lines.filter(pl.any_horizontal(wanted)) if wanted else lines.head(0)
 
@@ -90,10 +88,8 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
             for t, tier in tiers:
                 # A tier reads the organisation's history as ``lines``: the audit's lines, also when the
                 # hits are one partition's.
-                history = ctx.all_lines
-                if tier.codes_from is not None:
-                    wanted = unpriced[tier.codes_from].drop_nulls().unique()
-                    history = history.filter(pl.col("procedure_code").is_in(wanted.implode()))
+                read = tier.lines_read(unpriced)
+                history = ctx.all_lines if read is None else ctx.all_lines.filter(read)
                 tier_ctx = replace(ctx, lines=history, history=None)
                 plans.append(
                     tier.table(tier_ctx).select(

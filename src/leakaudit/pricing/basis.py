@@ -51,6 +51,12 @@ class PriceTier:
     codes_from: str | None = None
     stage: int = 0
 
+    def lines_read(self, hits: pl.DataFrame) -> pl.Expr | None:
+        """The lines the table reads to price ``hits``: those of their ``codes_from`` codes; None for every line."""
+        if self.codes_from is None:
+            return None
+        return pl.col("procedure_code").is_in(hits[self.codes_from].drop_nulls().unique().implode())
+
 
 def payer_then_every_payer(
     name: str, keys: tuple[str, ...], table: Callable[..., pl.LazyFrame], codes_from: str | None = None
