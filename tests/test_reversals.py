@@ -31,20 +31,21 @@ def _line(claim: str, number: int, day: str, code: str, units: int, patient: str
     }
 
 
-def test_each_credit_reverses_the_earliest_charge_of_its_encounter_code_and_units(claims_csv) -> None:  # type: ignore[no-untyped-def]
-    path = claims_csv(
-        [
-            _line("A", 1, "2025-03-14", "J3301", 4, "P1"),  # reversed by row 3
-            _line("A", 2, "2025-03-14", "J3301", 4, "P1"),  # rebilled: stays
-            _line("A", 3, "2025-03-14", "J3301", -4, "P1"),
-            _line("B", 1, "2025-03-14", "J3301", 2, "P1"),  # other units: stays
-            _line("C", 1, "2025-03-15", "J3301", -4, "P1"),  # another day: reverses nothing here
-            _line("D", 1, "2025-03-14", "96372", 1, "P2"),  # two credits, one charge
-            _line("D", 2, "2025-03-14", "96372", -1, "P2"),
-            _line("D", 3, "2025-03-14", "96372", -1, "P2"),
-            _line("E", 1, "2025-03-14", "99213", 0, "P3"),  # no units: no credit
-        ]
-    )
+@pytest.mark.parametrize("rows", ["as billed", "reversed"])
+def test_each_credit_reverses_the_first_charge_of_its_encounter_code_and_units(claims_csv, rows: str) -> None:  # type: ignore[no-untyped-def]
+    """The first by claim and line number, whatever the order of the rows: the lines reversed also come first."""
+    billed = [
+        _line("A", 1, "2025-03-14", "J3301", 4, "P1"),  # reversed by A3
+        _line("A", 2, "2025-03-14", "J3301", 4, "P1"),  # rebilled: stays
+        _line("A", 3, "2025-03-14", "J3301", -4, "P1"),
+        _line("B", 1, "2025-03-14", "J3301", 2, "P1"),  # other units: stays
+        _line("C", 1, "2025-03-15", "J3301", -4, "P1"),  # another day: reverses nothing here
+        _line("D", 1, "2025-03-14", "96372", 1, "P2"),  # two credits, one charge
+        _line("D", 2, "2025-03-14", "96372", -1, "P2"),
+        _line("D", 3, "2025-03-14", "96372", -1, "P2"),
+        _line("E", 1, "2025-03-14", "99213", 0, "P3"),  # no units: no credit
+    ]
+    path = claims_csv(billed if rows == "as billed" else billed[::-1])
     lines = scan_claim_lines([path]).audited
     got = find_reversals(lines).join(lines.select("line_id", "claim_id", "line_number").collect(), on="line_id")
     assert got.sort("claim_id", "line_number").select("claim_id", "line_number", "kind").rows() == [
@@ -57,13 +58,13 @@ def test_each_credit_reverses_the_earliest_charge_of_its_encounter_code_and_unit
     ]
 
 
-def test_a_partial_credit_takes_its_units_off_the_earliest_charge_that_bills_as_many(claims_csv) -> None:  # type: ignore[no-untyped-def]
+def test_a_partial_credit_takes_its_units_off_the_first_charge_that_bills_as_many(claims_csv) -> None:  # type: ignore[no-untyped-def]
     path = claims_csv(
         [
             _line("A", 1, "2025-03-14", "J3301", 6, "P1"),  # 6 less 2: audited as 4
             _line("A", 2, "2025-03-14", "J3301", -2, "P1"),
             _line("B", 1, "2025-03-14", "J3301", 2, "P2"),  # too few to take 2 + 1 off
-            _line("B", 2, "2025-03-14", "J3301", 8, "P2"),  # the earliest that bills more: 8 less 3
+            _line("B", 2, "2025-03-14", "J3301", 8, "P2"),  # the first that bills more: 8 less 3
             _line("B", 3, "2025-03-14", "J3301", 8, "P2"),
             _line("B", 4, "2025-03-14", "J3301", -2, "P2"),  # reverses B1 exactly
             _line("B", 5, "2025-03-14", "J3301", -2, "P2"),  # left: 2 ...

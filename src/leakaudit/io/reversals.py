@@ -6,13 +6,15 @@ negative charge is read so too, see :func:`credited_units`). Read as charges, a 
 a finding (an expired code reversed, a brace "billed as 99070" reversed), and the charge it reverses
 still counted as billed: a J-code voided on the encounter still "satisfied" its administration, an
 L-code voided still "accompanied" the brace. So before the rules, each credit line takes out one
-charge it reverses: the earliest line (in the order the inputs are read) of the same encounter and
-code billing as many units. Both are set aside, and every rule sees the encounter as it stands after
-the correction. A credit line with no such charge is a partial credit: it takes units off a charge
-of more (``-2`` of J3301 corrects the ``6`` billed to ``4``). The units of an encounter's and code's
-credits left so are taken off its earliest charge not reversed that bills at least as many; that charge
-stays audited, with the units left (or, left with none, is reversed: ``-2`` twice voids the ``4``). A
-credit line with no such charge either (its charge in an earlier export) is set aside alone.
+charge it reverses: of the encounter's lines of the same code billing as many units, the first by
+claim number and line number (not by the order of the input's rows, so that an export sorted
+otherwise sets aside the same lines). Both are set aside, and every rule sees the encounter as it
+stands after the correction. A credit line with no such charge is a partial credit: it takes units
+off a charge of more (``-2`` of J3301 corrects the ``6`` billed to ``4``). The units of an
+encounter's and code's credits left so are taken off its first charge (in that order) not reversed
+that bills at least as many; that charge stays audited, with the units left (or, left with none, is
+reversed: ``-2`` twice voids the ``4``). A credit line with no such charge either (its charge in an
+earlier export) is set aside alone.
 
 Lines billing zero units are no credit: they stay audited, as billed.
 
@@ -24,6 +26,8 @@ without the 1 M lines set aside 2.3 s more (11.4 s in all, against 8.4 s without
 >>> lines = pl.LazyFrame(
 ...     {
 ...         "line_id": [1, 2, 3, 4, 5, 6, 7],
+...         "claim_id": ["C1", "C1", "C1", "C1", "C2", "C3", "C3"],
+...         "line_number": [1, 2, 3, 4, 1, 1, 2],
 ...         "encounter_id": [7, 7, 7, 7, 8, 9, 9],
 ...         "procedure_code": ["99070", "99070", "99070", "J3301", "L1812", "J3301", "J3301"],
 ...         "units": [1, -1, 1, 4, -1, 6, -2],
@@ -52,6 +56,8 @@ REVERSAL_SCHEMA = pl.Schema({"line_id": pl.UInt64(), "kind": pl.String(), "units
 #: A credit reverses a charge of the same encounter, code and number of units.
 _MATCH = ("encounter_id", "procedure_code", "_units")
 _CODE = ("encounter_id", "procedure_code")
+#: The order of the charges a credit may reverse; ``line_id`` tells apart two lines of one claim and number.
+_ORDER = ("claim_id", "line_number", "line_id")
 
 
 def find_reversals(lines: pl.LazyFrame) -> pl.DataFrame:
@@ -64,19 +70,22 @@ def find_reversals(lines: pl.LazyFrame) -> pl.DataFrame:
     if credits.is_empty():
         return pl.DataFrame(schema=REVERSAL_SCHEMA)
     wanted = credits.group_by(_MATCH).agg(pl.len().alias("_credits"))
-    # The charges of the encounters and codes credited, in input order.
+    # The charges of the encounters and codes credited, by claim and line number. NOTE: the encounters first,
+    # a look-up of one integer column that the scan applies before it reads the others: read for every line,
+    # the claim numbers made this 0.50 s on 10 M lines (20 k credits), against 0.30 s so.
+    encounters = credits["encounter_id"].unique().implode()
     charges = (
-        lines.filter(units > 0)
-        .select("line_id", *_CODE, units.alias("_units"))
+        lines.filter(pl.col("encounter_id").is_in(encounters) & (units > 0))
+        .select(*_CODE, units.alias("_units"), *_ORDER)
         .join(wanted.select(_CODE).unique().lazy(), on=_CODE, how="semi")
         .collect(engine=ENGINE)
-        .sort("line_id")
+        .sort(*_ORDER, nulls_last=True)
     )
-    # Of each group's charges of as many units as its credits, the earliest as many as its credits.
+    # Of each group's charges of as many units as its credits, the first as many as its credits.
     reversed_ = charges.join(wanted, on=_MATCH, how="inner", maintain_order="left").filter(
         pl.int_range(pl.len()).over(_MATCH) < pl.col("_credits")
     )
-    # The credits left (more credits than charges of their units) take their units off the earliest other
+    # The credits left (more credits than charges of their units) take their units off the first other
     # charge of the encounter and code that bills at least as many.
     left = (
         wanted.join(reversed_.group_by(_MATCH).agg(pl.len().alias("_matched")), on=_MATCH, how="left")
