@@ -20,8 +20,8 @@ from leakaudit.rules.jcode_unit_mismatch import DOSAGE_UNIT_MEASURES, NDC_UNIT_M
 CREDITED_UNITS = "CASE WHEN units > 0 AND charge_amount < 0 THEN -units ELSE units END"
 #: The claim lines the rules read, from ``{lines}`` (a table expression), with their encounter key; without
 #: the credit lines (negative units, or the units billed at a negative charge) and the charges they
-#: reverse: for each, the earliest charge (in the order ``{order}``, the inputs' as leakaudit reads them)
-#: of its encounter, code and units.
+#: reverse: for each, the first charge by claim and line number (leakaudit's ``io.reversals``) of its
+#: encounter, code and units.
 LINES = """
 CREATE TEMP VIEW all_lines AS
 SELECT * REPLACE ({units} AS units),
@@ -36,7 +36,7 @@ WITH credits AS (
   SELECT enc, procedure_code, units, count(*) AS n FROM credits GROUP BY ALL
 ), charges AS (
   SELECT claim_id, line_number, n,
-    row_number() OVER (PARTITION BY enc, procedure_code, units ORDER BY {order}) AS k
+    row_number() OVER (PARTITION BY enc, procedure_code, units ORDER BY claim_id, line_number) AS k
   FROM all_lines JOIN wanted USING (enc, procedure_code, units)
   WHERE all_lines.units > 0
 )
@@ -178,13 +178,16 @@ WITH drug_lines AS (
   SELECT * FROM matching WHERE mai <> 1
   QUALIFY claim_id = first_value(claim_id) OVER (
     PARTITION BY enc, procedure_code, modifiers, units, rendering_npi, payer_id
-    ORDER BY coalesce(paid_amount, 0) DESC, {order})
+    ORDER BY coalesce(paid_amount, 0) DESC, claim_id, line_number)
 ), mue AS (
   SELECT * FROM matching WHERE mai = 1 AND billed > mue
   UNION ALL BY NAME
   SELECT * EXCLUDE (day_units) FROM (
     SELECT *, sum(billed) OVER (PARTITION BY enc, procedure_code, payer_id) AS day_units FROM day_lines
-    QUALIFY row_number() OVER (PARTITION BY enc, procedure_code, payer_id ORDER BY {order}) = 1
+    -- The day's line of the most units (leakaudit's ``_days_over_mue``), then as copies are ordered.
+    QUALIFY row_number() OVER (
+      PARTITION BY enc, procedure_code, payer_id
+      ORDER BY billed DESC, coalesce(paid_amount, 0) DESC, claim_id, line_number) = 1
   ) WHERE day_units > mue
 ), typical AS (
   SELECT procedure_code, rendering_npi, median(units::DOUBLE) AS typical_units
@@ -220,27 +223,26 @@ SELECT claim_id, line_number FROM outside
 """
 
 #: Of the hits on copies of one service (the same encounter, code, modifiers, units and provider) on several
-#: claims, those on the claim whose line was paid most, then the first in the ``{order}`` (leakaudit's
+#: claims, those on the claim whose line was paid most, then the first by claim and line number (leakaudit's
 #: ``rules.same_service``). The jcode hits are kept apart by their kind (units over the dose or under).
 ONCE_PER_SERVICE = """QUALIFY claim_id = first_value(claim_id) OVER (
   PARTITION BY {kind}enc, procedure_code, modifiers, units, rendering_npi
-  ORDER BY coalesce(paid_amount, 0) DESC, {order})"""
+  ORDER BY coalesce(paid_amount, 0) DESC, claim_id, line_number)"""
 
 
-def detect(con: duckdb.DuckDBPyConnection, lines: str, order: str, reference: str, units: str = CREDITED_UNITS) -> None:
-    """Run the four detections over the table expression ``lines``, its rows read in the ``order`` of its
-    columns named, its ``units`` the SQL expression given; print each one's count of hits."""
+def detect(con: duckdb.DuckDBPyConnection, lines: str, reference: str, units: str = CREDITED_UNITS) -> None:
+    """Run the four detections over the table expression ``lines``, its ``units`` the SQL expression given;
+    print each one's count of hits."""
     detections = DETECTIONS.format(
         reference=reference,
         facility=FACILITY,
-        once_per_service=ONCE_PER_SERVICE.format(kind="", order=order),
-        once_per_service_and_kind=ONCE_PER_SERVICE.format(kind="exposure, ", order=order),
+        once_per_service=ONCE_PER_SERVICE.format(kind=""),
+        once_per_service_and_kind=ONCE_PER_SERVICE.format(kind="exposure, "),
         is_drug=IS_DRUG.format(code="procedure_code"),
-        order=order,
         ndc_units=NDC_UNITS,
         dosage_units=DOSAGE_UNITS,
     )
-    con.execute(MACROS + LINES.format(lines=lines, order=order, units=units) + detections)
+    con.execute(MACROS + LINES.format(lines=lines, units=units) + detections)
     for table in ("drug_admin", "brace", "jcode", "expired"):
         print(table, con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
@@ -252,9 +254,4 @@ if __name__ == "__main__":
     if len(sys.argv) > 3:
         con.execute(f"SET memory_limit = '{sys.argv[3]}'")
         con.execute(f"SET temp_directory = '{sys.argv[4]}'")
-    detect(
-        con,
-        f"read_parquet('{claims}', filename = true, file_row_number = true)",
-        "filename, file_row_number",
-        reference,
-    )
+    detect(con, f"read_parquet('{claims}')", reference)

@@ -111,4 +111,4 @@ if __name__ == "__main__":
     print("audited", audited, "rejected", rejected)
     valid = f"(SELECT * FROM read_parquet('{work}') WHERE reject_column IS NULL)"
     # The work file's units already read a void written at a negative charge as a credit (and it holds no charges).
-    detect(con, valid, "source_file, source_row", reference, units="units")
+    detect(con, valid, reference, units="units")

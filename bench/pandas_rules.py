@@ -78,11 +78,11 @@ def between(code: pd.Series, low: str, high: str) -> pd.Series:
 
 def once_per_service(hits: pd.DataFrame, *kept_apart: str) -> pd.DataFrame:
     """Of the hits on copies of one service (the same encounter, code, modifiers, units and provider) on several
-    claims, those on the claim whose line was paid most, then the first in input order (leakaudit's
+    claims, those on the claim whose line was paid most, then the first by claim and line number (leakaudit's
     ``rules.same_service``)."""
     key = [*kept_apart, "enc", "procedure_code", "modifiers", "units", "rendering_npi"]
     ranked = hits.assign(paid=hits["paid_amount"].astype(float).fillna(0)).sort_values(
-        ["paid", "order"], ascending=[False, True]
+        ["paid", "claim_id", "line_number"], ascending=[False, True, True]
     )
     lead = ranked.groupby(key, dropna=False)["claim_id"].transform("first")
     return ranked[ranked["claim_id"] == lead]
@@ -91,21 +91,20 @@ def once_per_service(hits: pd.DataFrame, *kept_apart: str) -> pd.DataFrame:
 def main(claims: Path, reference: Path) -> None:
     frames = [pd.read_parquet(p, columns=COLUMNS) for p in sorted(claims.glob("*.parquet"))]
     lines = pd.concat(frames, ignore_index=True)
-    lines["order"] = np.arange(len(lines))
     lines["enc"] = np.where(
         lines["patient_id"].notna(),
         "P:" + lines["patient_id"].astype(str) + "|" + lines["service_date"].astype(str),
         "C:" + lines["claim_id"],
     )
-    # Credit lines (negative units, or the units billed at a negative charge) and, for each, the earliest
-    # charge of its encounter, code and units.
+    # Credit lines (negative units, or the units billed at a negative charge) and, for each, the first charge
+    # of its encounter, code and units by claim and line number.
     lines["units"] = lines["units"].astype(float)
     by_charge = (lines["units"] > 0) & (lines["charge_amount"].astype(float) < 0)
     lines.loc[by_charge, "units"] = -lines.loc[by_charge, "units"]
     credits = lines[lines["units"] < 0]
     key = ["enc", "procedure_code", "units"]
     wanted = credits.assign(units=-credits["units"]).groupby(key).size().rename("n").reset_index()
-    charges = lines[lines["units"] > 0].reset_index().merge(wanted, on=key).sort_values("index")
+    charges = lines[lines["units"] > 0].reset_index().merge(wanted, on=key).sort_values(["claim_id", "line_number"])
     reversed_ = charges.loc[charges.groupby(key).cumcount() < charges["n"], "index"]
     lines = lines.drop(index=credits.index.union(pd.Index(reversed_)))
     code = lines["procedure_code"]
@@ -201,7 +200,11 @@ def main(claims: Path, reference: Path) -> None:
     )
     line_mue = matching[(matching["mai"] == 1) & (matching["units"] > matching["mue"])]
     # A payer's day adds each service once: a claim billed again to it repeats its lines.
-    day = once_per_service(matching[matching["mai"] != 1], "payer_id").sort_values("order")
+    # The day's line of the most units, then as copies are ordered.
+    day = once_per_service(matching[matching["mai"] != 1], "payer_id")
+    day = day.assign(paid=day["paid_amount"].astype(float).fillna(0)).sort_values(
+        ["units", "paid", "claim_id", "line_number"], ascending=[False, False, True, True]
+    )
     day_key = ["enc", "procedure_code", "payer_id"]
     day_units = day.groupby(day_key, dropna=False)["units"].transform("sum")
     day_mue = day[day_units > day["mue"]].drop_duplicates(day_key)

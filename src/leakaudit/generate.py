@@ -27,7 +27,8 @@ errors are planted in them at the rates of :data:`PLANT_RATES`:
   Some of the lines with an NDC carry a quantity written wrong, a hundred times the dose
   (:data:`NDC_TYPO_SHARE`): above the MUE, it is no dose, and the typical units find them too.
   And a second dose of the drug billed the same day takes the day's units above the CMS MUE
-  (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows;
+  (:data:`ABOVE_MUE_RATE`): the payer denies both lines, and the loss is the units the MUE allows,
+  found on the dose of the more units (the first, of two alike);
 - ``expired-code``: S0013 billed after its termination on 2025-12-31 instead of J0013.
 
 A drug charge voided by a credit line and never billed again (the correction that did not post) is
@@ -399,7 +400,9 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
             ndc_quantity=units * dose * np.where(typo | typo_right, NDC_TYPO_FACTOR, 1.0),
             modifiers=np.where(free, v.id("FB"), v.id(None)),
         )
-        add(above, **drug_line, units=second, charge=second * rate * 3.0, paid=0.0, ndc_quantity=second * dose)
+        second_numbers = add(
+            above, **drug_line, units=second, charge=second * rate * 3.0, paid=0.0, ndc_quantity=second * dose
+        )
         add(
             wastes,
             **drug_line,
@@ -411,8 +414,10 @@ def _part(seed: int, part: int, first: int, count: int, total: int) -> tuple[pl.
         )
         plant("drug-admin-without-drug", missing | voided, admin_numbers, product_paid)
         plant("jcode-unit-mismatch", under, numbers, product_paid * (units - billed) / units)
-        # What the MUE allows of the day, at the line's price per unit.
-        plant("jcode-unit-mismatch", above, numbers, product_paid * mue / units)
+        # What the MUE allows of the day, at the line's price per unit; on the dose of the more units.
+        plant(
+            "jcode-unit-mismatch", above, np.where(second > billed, second_numbers, numbers), product_paid * mue / units
+        )
 
     mask = is_("immunization")
     add(mask, procedure_code="90471", units=1.0, charge=45.0, paid=paid(18.0))

@@ -18,10 +18,10 @@ from typing import ClassVar
 
 import polars as pl
 
-from leakaudit.io import LINE_ID_BITS, encounter_key
+from leakaudit.io import encounter_key
 from leakaudit.refdata import codeset
 from leakaudit.rules.context import AuditContext
-from leakaudit.rules.same_service import COPY_COLUMNS, SERVICE_KEY, once_per_service
+from leakaudit.rules.same_service import COPY_COLUMNS, SERVICE_KEY, first_in_order, once_per_service
 from leakaudit.schema import MONEY, QUANTITY, conform
 
 #: Kinds of finding. Only ``lost_revenue`` counts towards estimated leakage; ``compliance_exposure``
@@ -178,33 +178,36 @@ class Rule:
 
 
 ANCHOR = "_anchor_key"
-#: The bits of an anchor key that hold the line's ``line_id``; the priorities sit above them.
-_LINE_BITS = LINE_ID_BITS
 
 
 def anchor_key(*priority: pl.Expr) -> pl.Expr:
-    """A whole number whose minimum is the line a finding sits on: ``priority`` first, then input order.
+    """A small whole number whose minimum marks the lines a finding may sit on: ``priority`` first.
 
     Each priority is a condition; a line where it holds comes after lines where it does not (the first
-    priority weighs most). Among equals the first line of the input wins (``line_id``: file, then row),
-    so the same input always anchors the same line. Rules that find one problem per encounter (or per
-    day and code) take ``min()`` of this key in their group-by and join the line back with
-    :func:`anchor_lines`. NOTE: an integer, not ``struct(...).sort_by(...).first()`` (which made
-    Polars 2.1 produce string arrays that later panicked) nor a text key (3x slower on 10 M lines).
+    priority weighs most). Rules that find one problem per encounter take ``min()`` of this key in their
+    group-by, and :func:`anchor_lines` picks of the lines that have it the first in
+    :func:`~leakaudit.rules.same_service.line_order`, whatever the order of the input.
+
+    NOTE: the priorities alone, not ``line_id`` in the bits below them: the minimum of such a key (one
+    integer group-by) was the first line of the input, and the same lines exported in another order then
+    anchored another copy of a crossed-over service, priced at the other payer's history.
     """
-    key = pl.col("line_id").cast(pl.UInt64)
+    key = pl.lit(0, pl.UInt8)
     for weight, condition in enumerate(reversed(priority)):
-        key = key + condition.cast(pl.UInt64) * pl.lit(1 << (_LINE_BITS + weight), pl.UInt64)
+        key = key + condition.cast(pl.UInt8) * pl.lit(1 << weight, pl.UInt8)
     return key.alias(ANCHOR)
 
 
-def anchor_lines(lines: pl.LazyFrame, groups: pl.LazyFrame) -> pl.LazyFrame:
-    """Join each group (with its ``min()`` of :func:`anchor_key` as ``_anchor_key``) to its anchor line."""
-    anchors = groups.filter(pl.col(ANCHOR).is_not_null()).select(
-        (pl.col(ANCHOR) % pl.lit(1 << _LINE_BITS, pl.UInt64)).alias("line_id"), pl.exclude(ANCHOR, "line_id")
-    )
-    shared = set(anchors.collect_schema().names()) & set(lines.collect_schema().names()) - {"line_id"}
-    return lines.join(anchors.drop(shared), on="line_id", how="inner")
+def anchor_lines(lines: pl.LazyFrame, groups: pl.LazyFrame, *keys: str) -> pl.LazyFrame:
+    """Each group of ``keys`` (with its ``min()`` of :func:`anchor_key`) joined to its anchor line.
+
+    Of the group's ``lines`` whose key is the group's minimum, the anchor is the first in
+    :func:`~leakaudit.rules.same_service.line_order`.
+    """
+    anchors = groups.filter(pl.col(ANCHOR).is_not_null())
+    shared = set(anchors.collect_schema().names()) & set(lines.collect_schema().names()) - {*keys, ANCHOR}
+    candidates = lines.join(anchors.drop(shared), on=[*keys, ANCHOR], how="inner")
+    return first_in_order(candidates, *keys).drop(ANCHOR)
 
 
 def practice_line_in_facility() -> pl.Expr:

@@ -79,7 +79,8 @@ class BraceWithoutLcode(Rule):
         # not every E/M visit; their lines are cached (grouped, then the anchor line is read from them).
         with_evidence = marked.filter(evidence).select("encounter_id").unique()
         marked = marked.join(with_evidence, on="encounter_id", how="semi").cache()
-        # The finding sits on the supply line that should have been the L-code (management lines after).
+        # The finding sits on the supply line that should have been the L-code (management lines after), the
+        # first in line_order of several.
         marked = marked.with_columns(anchor_key(pl.col("is_management")))
         per_encounter = (
             marked.group_by("encounter_id")
@@ -93,7 +94,7 @@ class BraceWithoutLcode(Rule):
             .filter(pl.col("has_visit") & pl.col("has_lcode").not_())
         )
         flagged = (
-            anchor_lines(marked, per_encounter)
+            anchor_lines(marked.filter(evidence), per_encounter, "encounter_id")
             .with_columns(
                 pl.coalesce(
                     orthotics.region_of_description(description),

@@ -157,7 +157,8 @@ class DrugAdminWithoutDrug(Rule):
             .filter(kind.is_not_null())
             .join(lacking, on="encounter_id", how="inner")
             .filter(lacks_product(kind, pl.col("has_drug"), pl.col("has_vaccine")))
-            # The finding sits on the first administration line that lacks its product, non-hydration first.
+            # The finding sits on an administration line that lacks its product, non-hydration first, then the
+            # first in line_order: the one paid most (of an encounter crossed over, the primary payer's).
             .with_columns(anchor_key(kind == HYDRATION))
             # NOTE: cached, the few lines that lack their product: grouped, then the anchor read from them.
             .cache()
@@ -174,7 +175,7 @@ class DrugAdminWithoutDrug(Rule):
             )
             .with_columns(pl.col("admin_codes").list.unique().list.sort().list.join(", "))
         )
-        anchored = anchor_lines(unsatisfied, per_encounter)
+        anchored = anchor_lines(unsatisfied, per_encounter, "encounter_id")
         product = (
             pl.when(pl.col("admin_kind") == IMMUNIZATION)
             .then(pl.lit("vaccine"))

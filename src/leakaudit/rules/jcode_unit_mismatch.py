@@ -8,10 +8,7 @@ from leakaudit.engine import mapped, ready
 from leakaudit.refdata import ndc10_labels, ndc11
 from leakaudit.refdata.releases import in_effect
 from leakaudit.rules.base import (
-    ANCHOR,
     Rule,
-    anchor_key,
-    anchor_lines,
     count_text,
     has_modifier,
     hits,
@@ -21,7 +18,7 @@ from leakaudit.rules.base import (
 )
 from leakaudit.rules.context import AuditContext
 from leakaudit.rules.drug_admin_without_drug import is_drug_product
-from leakaudit.rules.same_service import one_copy, services_by
+from leakaudit.rules.same_service import first_in_order, one_copy, services_by
 from leakaudit.stats import median_by
 
 #: How each X12 NDC unit of measure relates to a dosage descriptor unit: (kind of quantity, factor to
@@ -56,16 +53,19 @@ DOSE_ABOVE_MUE = "dose_above_mue"
 DISCARDED = "discarded"
 #: The MUE release in effect on a line's date of service (see :func:`_mue_table`).
 MUE_RELEASE = "_mue_release"
+#: A day's payer as a categorical key (see :func:`_days_over_mue`).
+_PAYER = "_payer"
 #: The staged frame (:meth:`JcodeUnitMismatch.staged`) of the drug lines checked, converted, and of those
 #: billed as discarded (:data:`DISCARDED`).
 CONVERTED = "converted"
-#: The columns of :data:`CONVERTED`, those the checks read (``modifiers`` and ``claim_id``: the copies of a
-#: service that ``refine`` adds once). NOTE: the others left out, the file is written in two thirds of the
-#: time (3.5 M drug lines: 2.4 s against 3.2 s).
+#: The columns of :data:`CONVERTED`, those the checks read (``modifiers``, ``claim_id`` and ``line_number``:
+#: the copies of a service that ``refine`` adds once, and the order of a day's lines). NOTE: the others left
+#: out, the file is written in two thirds of the time (3.5 M drug lines: 2.4 s against 3.2 s).
 CONVERTED_COLUMNS = (
     *("line_id", "encounter_id", "service_date", "payer_id", "rendering_npi", "procedure_code", "units"),
     *("paid_amount", "ndc", "ndc_quantity", "ndc_unit", "dosage", "billing_units_per_item", "via_crosswalk"),
-    *("expected_units", "billed", "mue_code", "mue", "mai", DOSE_ABOVE_MUE, "modifiers", "claim_id", DISCARDED),
+    *("expected_units", "billed", "mue_code", "mue", "mai", DOSE_ABOVE_MUE, "modifiers", "claim_id"),
+    *("line_number", DISCARDED),
 )
 
 
@@ -343,16 +343,30 @@ def _with_mue(converted: pl.LazyFrame) -> pl.LazyFrame:
 def _days_over_mue(day_lines: pl.LazyFrame) -> pl.LazyFrame:
     """The anchor line of each patient's day whose units of an MAI 2/3 code for one payer pass its MUE.
 
-    ``day_lines`` hold :func:`anchor_key`. Each gains ``day_units``, the day's units of its code.
+    Each gains ``day_units``, the day's units of its code. The anchor is the day's line of the most units,
+    the first in ``line_order`` of several: copies of the day on two claims (a crossover, a rebill)
+    anchor the same service, so ``same_service`` counts them once.
     NOTE: the payer is a categorical key, its text held once: a text key cost 0.16 GB more on 100 M lines.
+    The days and their lines of the most units are found from the few columns that say them, and those
+    lines joined whole by ``line_id``: joined whole on the day's key, the lines held for the join took
+    1.9 GB more on 100 M drug-heavy lines (5.2 GB against 3.3 GB); so, 3.7 GB.
     """
+    keys = ("encounter_id", "mue_code", _PAYER)
+    most = "_most_billed"
+    payer = pl.col("payer_id").cast(pl.Categorical).alias(_PAYER)
+    keyed = day_lines.select("encounter_id", "mue_code", payer, "line_id", "billed", "mue")
     day_totals = (
-        day_lines.group_by("encounter_id", "mue_code", pl.col("payer_id").cast(pl.Categorical))
-        .agg(pl.col(ANCHOR).min(), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
+        keyed.group_by(keys)
+        .agg(pl.col("billed").max().alias(most), pl.col("billed").sum().alias("day_units"), pl.col("mue").first())
         .filter(pl.col("day_units") > pl.col("mue"))
         .drop("mue")
     )
-    return anchor_lines(day_lines, day_totals)
+    heaviest = (
+        keyed.join(day_totals, on=keys, how="inner", nulls_equal=True)
+        .filter(pl.col("billed") == pl.col(most))
+        .select("line_id", "day_units")
+    )
+    return first_in_order(day_lines.join(heaviest, on="line_id", how="inner"), "encounter_id", "mue_code", "payer_id")
 
 
 def _typical_units(counted: pl.LazyFrame, *by: str) -> pl.LazyFrame:
@@ -627,7 +641,7 @@ class JcodeUnitMismatch(Rule):
         # Medicare and the same 15 to Medicaid are not 30 that day). The hits on such copies are then one
         # finding (``same_service``). Here every line of the payer's day is added, also a claim billed
         # again after a denial: ``refine`` reads the days found over the MUE again, adding such copies once.
-        day_mue = _days_over_mue(with_mue.filter(pl.col("mai") != 1).with_columns(anchor_key()))
+        day_mue = _days_over_mue(with_mue.filter(pl.col("mai") != 1))
         mue_hits = pl.concat([line_mue, day_mue.select(line_mue.collect_schema().names())])
 
         # Far below the provider's typical units, for lines without an NDC quantity or whose NDC quantity
@@ -742,7 +756,7 @@ class JcodeUnitMismatch(Rule):
         day_lines = one_copy(_with_mue(lines), "payer_id").filter(pl.col("mai") != 1)
         # The typical units found for each day (its code's, of the anchor's provider), kept through find.
         typical = days.group_by("encounter_id", "procedure_code", "payer_id").agg(pl.col(TYPICAL_DOSE).min())
-        over_mue = _days_over_mue(day_lines.with_columns(anchor_key())).join(
+        over_mue = _days_over_mue(day_lines).join(
             typical.lazy(), on=["encounter_id", "procedure_code", "payer_id"], how="left", nulls_equal=True
         )
         again = _mue_flagged(over_mue, ctx.refdata.releases_of("mue"))

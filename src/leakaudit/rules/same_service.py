@@ -14,9 +14,13 @@ same payer is a copy too. Two services of the same code and units given the same
 provider on two claims are counted once as well: the estimate errs low, never high.
 
 Among the copies flagged by one rule with one kind of finding, the finding stays on the claim whose
-line was paid most (the primary's, or the rebill that was paid), then on the first line in input
-order. Its message names the other claims and their payers, which need the same correction. Rules
-that find one problem per encounter already flag one copy: nothing changes for them.
+line comes first in :func:`line_order`: the line paid most (the primary's, or the rebill that was
+paid), then the lowest claim number. Its message names the other claims and their payers, which need
+the same correction. Rules that find one problem per encounter already flag one copy: nothing changes
+for them.
+
+Which line a finding sits on never depends on the order of the input's rows: an export sorted by
+claim, by posting date or not at all gives the same findings.
 
 What counts or adds up services does the same: a provider's typical units count each service once
 (:func:`services_by`), a day's units held against the MUE add a payer's copies once
@@ -38,21 +42,66 @@ import polars as pl
 #: What makes two lines on different claims copies of one service.
 SERVICE_KEY = ("encounter_id", "procedure_code", "modifiers", "units", "rendering_npi")
 #: The line columns :func:`once_per_service` reads besides :data:`SERVICE_KEY`.
-COPY_COLUMNS = ("claim_id", "payer_id", "paid_amount")
+COPY_COLUMNS = ("claim_id", "line_number", "payer_id", "paid_amount")
+#: The line columns :func:`line_order` reads.
+ORDER_COLUMNS = ("paid_amount", "claim_id", "line_number", "line_id")
 
 _LEAD, _OTHERS, _COPIES = "_lead_claim", "_other_claims", "_copies"
 
 
-def _lead_claim() -> pl.Expr:
-    """Of a group of copies, the claim whose line was paid most, then the first line in input order.
+def line_order(value: pl.Expr) -> pl.Expr:
+    """``value`` sorted by the order of lines that settles which of equals a finding sits on.
 
-    Unpaid and unknown alike come last. A total order, so the same input always keeps the same copy.
+    The line paid most first (of a service crossed over, the primary payer's copy; of a claim denied and
+    billed again, the rebill paid), unpaid and unknown alike last; then by claim number and line number;
+    then by ``line_id``, which tells apart what little is left (two lines of one claim with one number).
+    The order of the input's rows does not enter: the same lines exported in any order give the same
+    findings.
+
+    >>> lines = pl.DataFrame(
+    ...     {
+    ...         "line_id": [1, 2, 3, 4],
+    ...         "claim_id": ["C9", "C2", "C2", "C1"],
+    ...         "line_number": [1, 2, 1, 1],
+    ...         "paid_amount": [80.0, 0.0, 0.0, None],
+    ...     }
+    ... )
+    >>> lines.select(line_order(pl.col("line_id"))).to_series().to_list()
+    [1, 4, 3, 2]
     """
-    return (
-        pl.col("claim_id")
-        .sort_by([pl.col("paid_amount").fill_null(0), pl.col("line_id")], descending=[True, False])
-        .first()
+    return value.sort_by(
+        [pl.col("paid_amount").fill_null(0), *map(pl.col, ORDER_COLUMNS[1:])],
+        descending=[True, False, False, False],
+        nulls_last=True,
     )
+
+
+def _lead_claim() -> pl.Expr:
+    """Of a group of copies, the claim of the line first in :func:`line_order`."""
+    return line_order(pl.col("claim_id")).first()
+
+
+def first_in_order(candidates: pl.LazyFrame, *keys: str) -> pl.LazyFrame:
+    """Of each group of ``keys``, the one line of ``candidates`` first in :func:`line_order`.
+
+    For a rule that finds one problem per group (an encounter, a patient's day of a code) and has chosen
+    the lines it may sit on: a window, so ``candidates`` should be few. NOTE: a window rather than one sort
+    of them all and the first of each group, which took longer (0.72 s against 0.62 s for
+    drug-admin-without-drug on 10 M lines).
+
+    >>> candidates = pl.LazyFrame(
+    ...     {
+    ...         "encounter_id": [7, 7, 8],
+    ...         "line_id": [1, 2, 3],
+    ...         "claim_id": ["C2", "C1", "C3"],
+    ...         "line_number": [1, 1, 1],
+    ...         "paid_amount": [0.0, 0.0, None],
+    ...     }
+    ... )
+    >>> first_in_order(candidates, "encounter_id").sort("line_id").collect()["claim_id"].to_list()
+    ['C1', 'C3']
+    """
+    return candidates.filter(pl.col("line_id") == line_order(pl.col("line_id")).first().over(keys))
 
 
 def one_copy(lines: pl.LazyFrame, *within: str) -> pl.LazyFrame:
@@ -77,6 +126,7 @@ def one_copy(lines: pl.LazyFrame, *within: str) -> pl.LazyFrame:
     ...         "units": [15] * 4,
     ...         "rendering_npi": ["1"] * 4,
     ...         "claim_id": ["C1", "C1", "C2", "C2"],
+    ...         "line_number": [1, 2, 1, 2],
     ...         "paid_amount": [0.0, 0.0, 80.0, 80.0],
     ...     }
     ... )
@@ -190,6 +240,7 @@ def once_per_service(hits: pl.LazyFrame) -> pl.LazyFrame:
     ...         "units": [56, 56, 56],
     ...         "rendering_npi": ["1"] * 3,
     ...         "claim_id": ["C2", "C1", "C3"],
+    ...         "line_number": [1, 1, 1],
     ...         "payer_id": ["MCD", "MCR", "MCR"],
     ...         "paid_amount": [0.3, 1.2, 0.0],
     ...     }
