@@ -520,29 +520,27 @@ class JcodeUnitMismatch(Rule):
     """Drug units billed do not match the dose given, exceed the CMS MUE, are far below the usual dose, or are none.
 
     Why it leaks:
-        Drug codes are billed in units of the HCPCS dosage descriptor ("per 10 mg", "per 250 mg",
-        "per 1 mL", from the CMS ASP file). When the line carries an NDC quantity, the dose given is
-        converted to billing units (mg, g and IU directly; mL and each through the CMS NDC-HCPCS
-        crosswalk), a partial unit rounded up: fewer units billed is lost revenue, more is compliance
-        exposure (reported apart, not counted as lost revenue). Units above the CMS practitioner MUE
-        (per line for MAI 1, per patient and day for MAI 2 and 3, on one payer's claims, a claim billed
-        again counted once; the MUE of the release in effect on the date of service, of those loaded)
-        are denied (high confidence); so is a line billed above its dose whose own units pass the MUE,
-        which is then lost revenue, not exposure (nothing is paid to recoup), valued at the dose up to
-        the MUE. Without an NDC quantity, units far below the provider's own typical
-        units for the code (at most half its median over at least 5 lines) are flagged at low
-        confidence. An NDC quantity that gives a dose above the code's MUE is taken as written wrong
-        (CMS pays no more than the MUE, set at the most a patient is given): the line is checked as one
-        without an NDC quantity, and its message asks to check the quantity. A drug line billing no
-        units (zero) is paid $0: with an NDC quantity the dose check finds every unit missing; without
-        one that converts, the line is flagged at medium confidence (it surely pays nothing; how many
-        units it should bill is estimated). Lines with the JW (wasted drug) modifier bill the
-        discarded amount, not the dose: they are not checked themselves, and their units count towards
-        the dose of the same code on the encounter (a vial's 400 mg on the administered line, billed as
-        38 units of 10 mg and 2 more JW, is billed in full), and towards its typical units. Lines with
-        the FB modifier bill a drug given to the practice without cost (a free sample, CMS HCPCS
-        modifier FB): nothing is lost on them, and they are not checked, nor counted in a day's units
-        for the MUE or in typical units.
+        Drug codes are billed in units of the HCPCS dosage descriptor ("per 10 mg", "per 250 mg", "per 1 mL",
+        from the CMS ASP file). When the line carries an NDC quantity, the dose given is converted to billing
+        units (mg, g and IU directly; mL and each through the CMS NDC-HCPCS crosswalk), a partial unit rounded
+        up: fewer units billed is lost revenue, more is compliance exposure (reported apart, not counted as lost
+        revenue). Units above the CMS practitioner MUE (per line for MAI 1, per patient and day for MAI 2 and 3,
+        on one payer's claims, a claim billed again counted once; the MUE of the release in effect on the date
+        of service, of those loaded) are denied (high confidence; a day's finding sits on its dose of the most
+        units); so is a line billed above its dose whose own units pass the MUE, which is then lost revenue, not
+        exposure (nothing is paid to recoup), valued at the dose up to the MUE. Without an NDC quantity, units
+        far below the provider's own typical units for the code (at most half its median over at least 5 lines)
+        are flagged at low confidence. An NDC quantity that gives a dose above the code's MUE is taken as
+        written wrong (CMS pays no more than the MUE, set at the most a patient is given): the line is checked
+        as one without an NDC quantity, and its message asks to check the quantity. A drug line billing no units
+        (zero) is paid $0: with an NDC quantity the dose check finds every unit missing; without one that
+        converts, the line is flagged at medium confidence (it surely pays nothing; how many units it should
+        bill is estimated). Lines with the JW (wasted drug) modifier bill the discarded amount, not the dose:
+        they are not checked themselves, and their units count towards the dose of the same code on the
+        encounter (a vial's 400 mg on the administered line, billed as 38 units of 10 mg and 2 more JW, is
+        billed in full), and towards its typical units. Lines with the FB modifier bill a drug given to the
+        practice without cost (a free sample, CMS HCPCS modifier FB): nothing is lost on them, and they are not
+        checked, nor counted in a day's units for the MUE or in typical units.
 
     How the loss is estimated:
         The missing units (or, for exposure, the extra units; for an MUE denial, the units CMS allows,
