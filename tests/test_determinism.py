@@ -8,6 +8,7 @@ sizes its thread pool when it is imported (``POLARS_MAX_THREADS``).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -79,3 +80,7 @@ def test_the_same_lines_in_another_order_give_the_same_findings(tmp_path: Path) 
     assert findings.n_unique("rule_id") == 4
     for name in ("findings.parquet", "findings.csv"):
         assert (as_billed / name).read_bytes() == (other / name).read_bytes(), name
+    summaries = [json.loads((out / "summary.json").read_text(encoding="utf-8")) for out in (as_billed, other)]
+    assert summaries[0]["reversals"]["credit_lines"] > 0
+    for key in ("findings", "estimated_total", "rules", "reversals"):
+        assert summaries[0][key] == summaries[1][key], key
