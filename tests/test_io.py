@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import json
 import os
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ import polars as pl
 import pytest
 
 from conftest import SAMPLE_CSV, write_claims_csv, write_compressed
+from leakaudit.cli import ExitCode, main
 from leakaudit.io import (
     ClaimLines,
     ColumnMapping,
@@ -182,6 +184,40 @@ def test_values_are_normalised(claims_csv) -> None:  # type: ignore[no-untyped-d
     assert row["ndc_unit"] == "ME"
     assert row["patient_id"] is None  # missing optional column: not known
     assert scan_claim_lines([path]).audited.select(encounter_key()).collect().item() == "C:C1"
+
+
+def test_a_placeholder_patient_is_no_patient(claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """Regression: exports write 000000 or UNKNOWN where the patient is not known. Read as a patient, every line
+    of a day bearing it was one encounter: another patient's drug satisfied an injection, and units of many
+    patients added up against the MUE. Each such line is now its claim's own visit, and the run counts them."""
+    path = claims_csv(
+        [
+            {"claim_id": "C1", "procedure_code": "96372", "patient_id": "000000"},
+            {"claim_id": "C2", "procedure_code": "J3301", "patient_id": "000000"},
+            {"claim_id": "C3", "procedure_code": "99213", "patient_id": " Unknown "},
+            {"claim_id": "C4", "procedure_code": "99213", "patient_id": ""},
+            {"claim_id": "C5", "procedure_code": "99213", "patient_id": "0042"},
+            {"claim_id": "C6", "procedure_code": "99213", "patient_id": "UNKNOWN-7"},
+        ]
+    )
+    lines = scan_claim_lines([path]).audited.select("claim_id", "patient_id", encounter_key()).collect()
+    assert lines.sort("claim_id").rows() == [
+        ("C1", None, "C:C1"),
+        ("C2", None, "C:C2"),
+        ("C3", None, "C:C3"),
+        ("C4", None, "C:C4"),
+        ("C5", "0042", "P:0042|2025-03-14"),
+        ("C6", "UNKNOWN-7", "P:UNKNOWN-7|2025-03-14"),
+    ]
+    assert main(["audit", str(path), "--out", str(tmp_path / "out")]) == ExitCode.OK
+    said = capsys.readouterr().out
+    assert "4 lines without a patient (none given, or a placeholder such as 000000 or UNKNOWN)" in said
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["lines_without_patient"] == 4
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'placeholder such as 000000): each its claim\'s own visit</th><td class="num">4</td>' in html
+    findings = pl.read_parquet(tmp_path / "out" / "findings.parquet")
+    assert findings.filter(pl.col("procedure_code") == "96372")["claim_id"].to_list() == ["C1"]
 
 
 def test_a_procedure_code_written_with_its_modifiers_is_split(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

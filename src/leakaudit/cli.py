@@ -210,6 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else "."
             )
         )
+    if summary["lines_without_patient"]:
+        print(
+            f"{_count(summary['lines_without_patient'], 'line')} without a patient (none given, or a placeholder "
+            "such as 000000 or UNKNOWN): each is taken as its claim's own visit."
+        )
     for warning in (rejects_warning(result), repeats_warning(result)):
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)

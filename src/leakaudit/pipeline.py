@@ -159,6 +159,7 @@ def run_audit(
                 pl.col("service_date").min().alias("first"),
                 pl.col("service_date").max().alias("last"),
                 (pl.col("units") < 0).sum().alias("credits"),
+                pl.col("patient_id").null_count().alias("without_patient"),
             ).collect()
             stages.set_postfix_str("setting aside credit lines and the charges they reverse")
             reversals = find_reversals(lines) if profile["credits"][0] else pl.DataFrame(schema=REVERSAL_SCHEMA)
@@ -614,6 +615,9 @@ def _summary(
             "first": first.isoformat() if first else None,
             "last": last.isoformat() if last else None,
         },
+        # Audited lines of no patient (none given, or a placeholder: io.reader.PATIENT_PLACEHOLDERS): each
+        # line's encounter is its claim.
+        "lines_without_patient": int(profile["without_patient"][0]),
         "findings": findings.height,
         "claims_affected": findings["claim_id"].n_unique(),
         "estimated_total": _dollars(lost_revenue["estimated_amount"].sum()),

@@ -702,6 +702,13 @@ def _first(cases: list[tuple[pl.Expr, pl.Expr]]) -> pl.Expr:
 
 #: Columns holding lists of codes (see :func:`_join_codes`).
 _CODE_LISTS = ("modifiers", "diagnosis_codes")
+_UNKNOWN_WORDS = ("UNKNOWN", "UNK", "NONE", "NULL", "N/A", "NA", "TBD", "TEMP", "NOT AVAILABLE")
+#: What practice-management systems write for a patient they do not know: zeros, or a word (as written,
+#: in capitals, in small letters or capitalised). Read as no patient (see :func:`_final_value`).
+PATIENT_PLACEHOLDERS = frozenset(
+    ["-", "--", "?", *("0" * n for n in range(1, 21))]
+    + [spelt for word in _UNKNOWN_WORDS for spelt in (word, word.lower(), word.capitalize())]
+)
 #: Prefix of the stage-one columns holding each source column's stripped text.
 _TEXT = "__text_"
 #: Prefix of the stage-one columns saying whether each typed source column holds a value.
@@ -931,13 +938,23 @@ def _final_value(name: str) -> pl.Expr:
     :data:`_WRITTEN`) is the code alone, and ``modifiers`` gains those, after its own, each once. A line of
     units with a negative charge is a void written as some systems write it, the units as billed and the
     charge negated: its units are negated, so that it is a credit line as any other (``io.reversals``).
+    A placeholder patient (:data:`PATIENT_PLACEHOLDERS`) is no patient: read as one, every line of a day
+    that bears it would be one encounter, many patients' drugs, braces and units taken together.
 
     >>> codes, modifiers = ["99213-25", "J3301", "L1812 RT"], ["25", "JW", ""]
     >>> parsed = pl.DataFrame({"procedure_code": codes, "modifiers": modifiers, _WRITTEN: ["25", None, "RT"]})
     >>> parsed.select(_final_value("procedure_code"), _final_value("modifiers")).rows()
     [('99213', '25'), ('J3301', 'JW'), ('L1812', 'RT')]
+    >>> pl.select(patient_id=pl.Series(["P0042", "000000", "Unknown", "0042"])).select(_final_value("patient_id"))[
+    ...     "patient_id"
+    ... ].to_list()
+    ['P0042', None, None, '0042']
     """
     written = pl.col(_WRITTEN)
+    if name == "patient_id":
+        # NOTE: a look-up of the text as written (already stripped): 0.05 s per 10 M lines, where a pattern
+        # matching any case took 0.15 s.
+        return pl.when(pl.col(name).is_in(sorted(PATIENT_PLACEHOLDERS))).then(None).otherwise(pl.col(name)).alias(name)
     if name == "units":
         return credited_units()
     if name == "procedure_code":

@@ -152,6 +152,9 @@ class ReportContext:
         "Audited lines set aside before the rules: credit lines (credit_lines) and the charges they reverse "
         "(charges_reversed); and the charges partial credits take units off (charges_reduced), still audited."
     )
+    lines_without_patient: int = doc(
+        "Audited lines without a patient (none given, or a placeholder such as 000000), each its claim's own visit."
+    )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
     older_total: Decimal = doc("Lost revenue past its timely-filing deadline on as_of.")
@@ -235,6 +238,7 @@ def build_report_context(
         repeats_within_a_file=summary["repeats_within_a_file"],
         repeats_by_file_pair=summary["repeats_by_file_pair"],
         reversals=summary["reversals"],
+        lines_without_patient=summary["lines_without_patient"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
         older_total=_total(lost.filter(pl.col("recoverable").not_())),
