@@ -220,6 +220,28 @@ def test_a_placeholder_patient_is_no_patient(claims_csv, tmp_path: Path, capsys:
     assert findings.filter(pl.col("procedure_code") == "96372")["claim_id"].to_list() == ["C1"]
 
 
+def test_an_exports_own_placeholder_patient_is_named_in_the_mapping(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A placeholder of the export's own spelling is read as no patient once the mapping names it."""
+    path = claims_csv(
+        [
+            {"claim_id": "C1", "procedure_code": "99213", "patient_id": "PT-UNK"},
+            {"claim_id": "C2", "procedure_code": "99213", "patient_id": " PT-UNK "},
+            {"claim_id": "C3", "procedure_code": "99213", "patient_id": "000000"},
+            {"claim_id": "C4", "procedure_code": "99213", "patient_id": "PT-0001"},
+        ]
+    )
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[options]\npatient_placeholders = [" PT-UNK"]\n')
+    for mapped, kept in ((None, ["PT-UNK", "PT-UNK", None, "PT-0001"]), (mapping, [None, None, None, "PT-0001"])):
+        lines = scan_claim_lines([path], load_mapping(mapped)).audited.select("claim_id", "patient_id").collect()
+        assert lines.sort("claim_id")["patient_id"].to_list() == kept
+    for bad in ('"PT-UNK"', '["PT-UNK", 0]', '[""]'):
+        mapping.write_text(f"[options]\npatient_placeholders = {bad}\n")
+        with pytest.raises(InputError) as refused:
+            load_mapping(mapping)
+        assert str(refused.value).startswith(f"{mapping}: [options] patient_placeholders must be a list of texts")
+
+
 def test_a_procedure_code_written_with_its_modifiers_is_split(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """Regression: practice-management reports print "99213-25" or "J3301 JW" in the code column. Read as
     codes, each was "neither a CPT nor a HCPCS code" (expired-code) and the J-code satisfied no injection."""
@@ -461,7 +483,8 @@ def test_mapping_errors_name_the_file(tmp_path: Path) -> None:
     [
         (
             '[options]\ndate_fromat = "%m/%d/%Y"',
-            "[options]: unknown key(s) date_fromat: the keys are date_format, separator, skip_lines",
+            "[options]: unknown key(s) date_fromat: the keys are date_format, separator, skip_lines, "
+            "patient_placeholders",
         ),
         ('[column]\nclaim_id = "Claim"', "mapping file: unknown key(s) column: the keys are columns, options"),
         ('[options]\ndate_format = "%d"', "[options] date_format '%d' does not read a date back as written"),

@@ -10,6 +10,7 @@ A mapping is a small TOML file (see ``docs/mapping.md``)::
     date_format = "%m/%d/%Y"
     separator = "|"
     skip_lines = 3   # lines of title above the header
+    patient_placeholders = ["PT-UNK"]   # more ways the export writes an unknown patient
 
     [payer_types]    # the export's financial classes, as payer types
     "Medicare Replacement" = "medicare_advantage"
@@ -49,6 +50,9 @@ class ColumnMapping:
     #: The export's own payer types (financial classes), as :func:`payer_type_key` writes them, each with
     #: the canonical payer type it is (``[payer_types]``).
     payer_types: dict[str, str] = field(default_factory=dict)
+    #: The export's own ways of writing an unknown patient, as written, besides those every export's are
+    #: (``io.reader.PATIENT_PLACEHOLDERS``): read as no patient.
+    patient_placeholders: tuple[str, ...] = ()
 
     @property
     def csv_format(self) -> CsvFormat:
@@ -91,12 +95,19 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     if not isinstance(skip_lines, int) or isinstance(skip_lines, bool) or skip_lines < 0:
         raise InputError(f"{path}: [options] skip_lines must be a whole number of lines (0 or more), such as 3")
     payer_types = _payer_types(data.get("payer_types", {}), path)
+    placeholders = options.get("patient_placeholders", [])
+    if not isinstance(placeholders, list) or not all(isinstance(p, str) and p.strip() for p in placeholders):
+        raise InputError(
+            f'{path}: [options] patient_placeholders must be a list of texts, such as ["PT-UNK", "NO PATIENT"]'
+        )
     return ColumnMapping(
         columns=dict(columns),
         date_format=date_format,
         separator=separator,
         skip_lines=skip_lines,
         payer_types=payer_types,
+        # As the reader compares them: stripped.
+        patient_placeholders=tuple(p.strip() for p in placeholders),
     )
 
 
@@ -126,7 +137,7 @@ def _payer_types(table: object, path: Path) -> dict[str, str]:
 
 
 #: The keys of a mapping's ``[options]``.
-_OPTIONS = ("date_format", "separator", "skip_lines")
+_OPTIONS = ("date_format", "separator", "skip_lines", "patient_placeholders")
 
 
 def _reads_dates(date_format: str) -> bool:

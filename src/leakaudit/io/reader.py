@@ -597,7 +597,7 @@ def _parse_group(group: _FileGroup, mapping: ColumnMapping, *, with_value: bool 
         .with_columns(texts)
         .with_columns(values)
         .select(
-            *(_final_value(c.name) for c in LINE_COLUMNS),
+            *(_final_value(c.name, mapping.patient_placeholders) for c in LINE_COLUMNS),
             "line_id",
             _first([(pl.lit(name), bad) for name, bad, _ in checks]).alias("reject_column"),
             _first([(pl.lit(reason), bad) for _, bad, reason in checks]).alias("reject_reason"),
@@ -931,15 +931,16 @@ def _written_modifiers(code_text: pl.Expr) -> pl.Expr:
     return suffix.str.replace_all(_MODIFIER_SEPARATORS, ",").str.strip_chars(",")
 
 
-def _final_value(name: str) -> pl.Expr:
+def _final_value(name: str, placeholders: tuple[str, ...] = ()) -> pl.Expr:
     """The canonical column ``name`` as audited, from its parsed value (the last stage of validation).
 
     Lists of codes left empty are null. A procedure code written with its modifiers (``99213-25``, see
     :data:`_WRITTEN`) is the code alone, and ``modifiers`` gains those, after its own, each once. A line of
     units with a negative charge is a void written as some systems write it, the units as billed and the
     charge negated: its units are negated, so that it is a credit line as any other (``io.reversals``).
-    A placeholder patient (:data:`PATIENT_PLACEHOLDERS`) is no patient: read as one, every line of a day
-    that bears it would be one encounter, many patients' drugs, braces and units taken together.
+    A placeholder patient (:data:`PATIENT_PLACEHOLDERS`, and the mapping's own ``placeholders``) is no
+    patient: read as one, every line of a day that bears it would be one encounter, many patients' drugs,
+    braces and units taken together.
 
     >>> codes, modifiers = ["99213-25", "J3301", "L1812 RT"], ["25", "JW", ""]
     >>> parsed = pl.DataFrame({"procedure_code": codes, "modifiers": modifiers, _WRITTEN: ["25", None, "RT"]})
@@ -954,7 +955,8 @@ def _final_value(name: str) -> pl.Expr:
     if name == "patient_id":
         # NOTE: a look-up of the text as written (already stripped): 0.05 s per 10 M lines, where a pattern
         # matching any case took 0.15 s.
-        return pl.when(pl.col(name).is_in(sorted(PATIENT_PLACEHOLDERS))).then(None).otherwise(pl.col(name)).alias(name)
+        unknown = pl.col(name).is_in(sorted(PATIENT_PLACEHOLDERS.union(placeholders)))
+        return pl.when(unknown).then(None).otherwise(pl.col(name)).alias(name)
     if name == "units":
         return credited_units()
     if name == "procedure_code":
