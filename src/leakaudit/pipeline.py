@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 from tqdm import tqdm
 
-from leakaudit.engine import ENGINE, work_file
+from leakaudit.engine import ENGINE, collect, work_file
 from leakaudit.findings import (
     FINDING_KEY,
     FINDING_SCHEMA,
@@ -514,7 +514,7 @@ def _write_work_files(
     """
     try:
         parsed = claim_lines.parsed.select(*AUDITED_COLUMNS, *REJECT_COLUMNS)
-        work_file(parsed, parsed_file).collect(engine=ENGINE)
+        collect(work_file(parsed, parsed_file))
         claim_lines.rejects_in(pl.scan_parquet(parsed_file, glob=False)).sink_parquet(rejects_file, engine=ENGINE)
     except pl.exceptions.PolarsError as err:
         if _disk_full(err):
