@@ -200,9 +200,8 @@ def main(claims: Path, reference: Path) -> None:
     )
     line_mue = matching[(matching["mai"] == 1) & (matching["units"] > matching["mue"])]
     # A payer's day adds each service once: a claim billed again to it repeats its lines.
-    # The day's line of the most units, then as copies are ordered.
-    day = once_per_service(matching[matching["mai"] != 1], "payer_id")
-    day = day.assign(paid=day["paid_amount"].astype(float).fillna(0)).sort_values(
+    # The day's line of the most units, then as copies are ordered (once_per_service's ``paid``).
+    day = once_per_service(matching[matching["mai"] != 1], "payer_id").sort_values(
         ["units", "paid", "claim_id", "line_number"], ascending=[False, False, True, True]
     )
     day_key = ["enc", "procedure_code", "payer_id"]
