@@ -13,7 +13,15 @@ from pathlib import Path
 
 from leakaudit.generate import generate
 from leakaudit.io import InputError, load_mapping
-from leakaudit.pipeline import DEFAULT_OUT, OutputError, rejects_warning, repeats_warning, run_audit
+from leakaudit.pipeline import (
+    DEFAULT_OUT,
+    OutputError,
+    counted,
+    crowded_warning,
+    rejects_warning,
+    repeats_warning,
+    run_audit,
+)
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
 from leakaudit.refdata.releases import BY_DATE_OF_SERVICE, dates_in_effect
 from leakaudit.report import ReportOptions, logo_data_uri
@@ -198,27 +206,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     rejected = f"{summary['rows_rejected']:,} rejected"
     if repeats:
         rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {repeats:,} repeating a claim line)"
-    print(f"Read {_count(summary['rows_read'], 'row')}: {summary['rows_audited']:,} audited, {rejected}.")
+    print(f"Read {counted(summary['rows_read'], 'row')}: {summary['rows_audited']:,} audited, {rejected}.")
     reversals = summary["reversals"]
     if reversals["credit_lines"]:
         print(
-            f"Set aside before the rules: {_count(reversals['credit_lines'], 'credit line')} "
-            f"(negative units or charges) and {_count(reversals['charges_reversed'], 'charge')} they reverse"
+            f"Set aside before the rules: {counted(reversals['credit_lines'], 'credit line')} "
+            f"(negative units or charges) and {counted(reversals['charges_reversed'], 'charge')} they reverse"
             + (
-                f"; {_count(reversals['charges_reduced'], 'charge')} partly credited, audited with the units left."
+                f"; {counted(reversals['charges_reduced'], 'charge')} partly credited, audited with the units left."
                 if reversals["charges_reduced"]
                 else "."
             )
         )
     if summary["lines_without_patient"]:
         print(
-            f"{_count(summary['lines_without_patient'], 'line')} without a patient (none given, or a placeholder "
+            f"{counted(summary['lines_without_patient'], 'line')} without a patient (none given, or a placeholder "
             "such as 000000 or UNKNOWN): each is taken as its claim's own visit."
         )
-    for warning in (rejects_warning(result), repeats_warning(result)):
+    for warning in (rejects_warning(result), repeats_warning(result), crowded_warning(result)):
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)
-    print(f"{_count(summary['findings'], 'finding')}, estimated lost revenue ${summary['estimated_total']:,.2f}.")
+    print(f"{counted(summary['findings'], 'finding')}, estimated lost revenue ${summary['estimated_total']:,.2f}.")
     beside = summary["findings_with_rejected_rows"]
     if beside["findings"]:
         print(
@@ -230,15 +238,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         written = "report.html, findings.xlsx, " + written
     print(f"Wrote in {result.out_dir}: {written}")
     return ExitCode.OK
-
-
-def _count(number: int, noun: str) -> str:
-    """``number`` of ``noun``, with thousands separators and the noun's plural as needed.
-
-    >>> _count(1, "row"), _count(2923, "row"), _count(0, "finding")
-    ('1 row', '2,923 rows', '0 findings')
-    """
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 if __name__ == "__main__":

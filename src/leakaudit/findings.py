@@ -103,17 +103,17 @@ def _rule_hits(rule: type[Rule], ctx: AuditContext, work: Path) -> pl.DataFrame:
 
 
 @dataclass(frozen=True)
-class RejectedBeside:
-    """The findings, each saying so where a row of its claim or visit was rejected, and those that do."""
+class Noted:
+    """The findings, a note added to the message of some (a rejected row beside them, a crowded visit), and those."""
 
     findings: pl.DataFrame
-    #: The findings with a rejected row on their claim or visit, as in ``findings``.
+    #: The findings noted, as in ``findings``.
     marked: pl.DataFrame
 
 
 def with_rejected_rows(
     findings: pl.DataFrame, rejected: pl.LazyFrame, lines: pl.LazyFrame, rules: Sequence[type[Rule]]
-) -> RejectedBeside:
+) -> Noted:
     """Tell on each finding the rows of its claim, or of its visit (patient, date of service), that were rejected.
 
     ``rejected`` are the rows not audited with :data:`~leakaudit.io.REJECT_KEYS` (``ClaimLines.rejects``);
@@ -129,7 +129,7 @@ def with_rejected_rows(
     mapping lacks) and the finding stands; the analyst corrects the rows and audits again.
     """
     if findings.is_empty():
-        return RejectedBeside(findings, findings.clear())
+        return Noted(findings, findings.clear())
     numbered = findings.with_row_index(_FINDING)
     rows = rejected.select("line_id", "source_file", "source_row", "column", *REJECT_KEYS)
     shown = (_FINDING, "line_id", "source_file", "source_row", "column", "claim_id", "line_number")
@@ -141,7 +141,7 @@ def with_rejected_rows(
     )
     matched = collect(pl.concat([by_claim.select(shown), by_visit.select(shown)]).unique([_FINDING, "line_id"]))
     if matched.is_empty():
-        return RejectedBeside(findings, findings.clear())
+        return Noted(findings, findings.clear())
     claims = matched["claim_id"].drop_nulls().unique()
     held = lines.filter(pl.col("claim_id").is_in(claims.implode())).select("claim_id", "line_number").unique()
     unseen = matched.lazy().join(held, on=["claim_id", "line_number"], how="anti")
@@ -181,7 +181,7 @@ def with_rejected_rows(
         pl.when(beside_one).then(pl.col("message") + note).otherwise(pl.col("message")).alias("message"),
         pl.when(beside_one & missing_code).then(pl.lit("low")).otherwise(pl.col("confidence")).alias("confidence"),
     )
-    return RejectedBeside(
+    return Noted(
         findings=marked.select(findings.columns),
         marked=marked.filter(beside_one).select(findings.columns),
     )
@@ -189,6 +189,58 @@ def with_rejected_rows(
 
 #: The column numbering the findings while their rejected rows are looked up.
 _FINDING = "_finding"
+
+
+def on_crowded_visits(findings: pl.DataFrame, visits: pl.DataFrame, rules: Sequence[type[Rule]]) -> Noted:
+    """Tell on each finding that rests on other lines of its visit whether that visit is crowded.
+
+    ``visits`` are ``io.crowded.find_crowded_visits``: days of a patient id with more claims than one
+    patient has, likely a placeholder for many. A rule that :attr:`~leakaudit.rules.Rule.rests_on_other_lines`
+    took those patients' lines as one visit, and another patient's may be what its finding rests on: the
+    finding there is of ``low`` confidence, and its message says how many claims the day holds and what to
+    do. A finding of what the visit lacks stands (a drug missing from all those patients' lines is missing
+    from the patient's). The findings keep their order.
+
+    >>> from leakaudit.rules import get_rule
+    >>> findings = pl.DataFrame(
+    ...     {
+    ...         "rule_id": ["jcode-unit-mismatch", "drug-admin-without-drug", "jcode-unit-mismatch"],
+    ...         "patient_id": ["999999", "999999", "P7"],
+    ...         "service_date": [dt.date(2025, 3, 14)] * 3,
+    ...         "message": ["J3301 billed 60 units, above the MUE."] * 3,
+    ...         "confidence": ["high", "medium", "high"],
+    ...     }
+    ... )
+    >>> visits = pl.DataFrame({"patient_id": ["999999"], "service_date": [dt.date(2025, 3, 14)], "claims": [41]})
+    >>> rules = [get_rule("jcode-unit-mismatch"), get_rule("drug-admin-without-drug")]
+    >>> noted = on_crowded_visits(findings, visits, rules)
+    >>> noted.findings["confidence"].to_list(), noted.marked.height
+    (['low', 'medium', 'high'], 1)
+    >>> print(noted.marked["message"][0])  # doctest: +NORMALIZE_WHITESPACE
+    J3301 billed 60 units, above the MUE. Crowded visit: 41 claims of this patient id on this day, likely
+    many patients under one id that stands for an unknown patient: if so, name it under
+    patient_placeholders in a --map file and audit again.
+    """
+    visit_rules = [rule.id for rule in rules if rule.rests_on_other_lines]
+    if findings.is_empty() or visits.is_empty() or not visit_rules:
+        return Noted(findings, findings.clear())
+    crowded = visits.select("patient_id", "service_date", pl.col("claims").alias(_CLAIMS))
+    joined = findings.join(crowded, on=["patient_id", "service_date"], how="left", maintain_order="left")
+    on_one = pl.col(_CLAIMS).is_not_null() & pl.col("rule_id").is_in(visit_rules)
+    note = pl.format(
+        " Crowded visit: {} claims of this patient id on this day, likely many patients under one id that stands "
+        "for an unknown patient: if so, name it under patient_placeholders in a --map file and audit again.",
+        _CLAIMS,
+    )
+    marked = joined.with_columns(
+        pl.when(on_one).then(pl.col("message") + note).otherwise(pl.col("message")).alias("message"),
+        pl.when(on_one).then(pl.lit("low")).otherwise(pl.col("confidence")).alias("confidence"),
+    )
+    return Noted(findings=marked.select(findings.columns), marked=marked.filter(on_one).select(findings.columns))
+
+
+#: The column of a finding's crowded visit's claims while they are looked up.
+_CLAIMS = "_visit_claims"
 
 
 def rule_totals(findings: pl.DataFrame, rule_ids: Sequence[str], as_of: dt.date | None = None) -> pl.DataFrame:

@@ -27,12 +27,14 @@ from leakaudit.findings import (
     FINDING_SCHEMA,
     compare_findings,
     find_all,
+    on_crowded_visits,
     rule_totals,
     with_rejected_rows,
 )
 from leakaudit.io import (
     BAD_DATE_REASON,
     CREDIT,
+    CROWDED_CLAIMS,
     REDUCED,
     REJECT_COLUMNS,
     REJECT_KEYS,
@@ -48,6 +50,8 @@ from leakaudit.io import (
     RepeatTally,
     audited_rows,
     copy_oversized,
+    crowded_patients,
+    find_crowded_visits,
     find_long_rows,
     find_repeated,
     find_reversals,
@@ -161,6 +165,8 @@ def run_audit(
                 (pl.col("units") < 0).sum().alias("credits"),
                 pl.col("patient_id").null_count().alias("without_patient"),
             ).collect()
+            stages.set_postfix_str("looking for visits of more claims than one patient has")
+            crowded = find_crowded_visits(lines)
             stages.set_postfix_str("setting aside credit lines and the charges they reverse")
             reversals = find_reversals(lines) if profile["credits"][0] else pl.DataFrame(schema=REVERSAL_SCHEMA)
             lines = _corrected(lines, reversals, Path(work) / _CORRECTED_LINES_FILE)
@@ -174,7 +180,8 @@ def run_audit(
                 )
             rejected_rows = pl.scan_parquet(Path(work) / _REJECTS_FILE, glob=False)
             beside = with_rejected_rows(findings, rejected_rows, _audited_lines(Path(work)), rules)
-            findings = beside.findings
+            crowd = on_crowded_visits(beside.findings, crowded, rules)
+            findings = crowd.findings
             stages.update()
             rows_audited = int(profile["rows"][0])
             # NOTE: a CSV file read by a scan of its own is counted here, a pass over it (100 M lines: 7 s).
@@ -182,7 +189,8 @@ def run_audit(
             rejected = _account(out, claim_lines, rows_audited, invalid, repeated)
 
         summary = _summary(rules, findings, rejected, rows_audited, profile)
-        summary["findings_with_rejected_rows"] = _with_rejected_rows(beside.marked)
+        summary["findings_with_rejected_rows"] = _noted(beside.marked)
+        summary["crowded_visits"] = _crowded_visits(crowded, crowd.marked)
         summary["reversals"] = {
             "credit_lines": int((reversals["kind"] == CREDIT).sum()),
             "charges_reversed": int((reversals["kind"] == REVERSED).sum()),
@@ -312,6 +320,41 @@ def repeats_warning(result: AuditResult) -> str | None:
         "from its last row. If the export has a row per payment or adjustment, the other rows' amounts are left out: "
         "export one row per claim line (docs/schema.md)."
     )
+
+
+def crowded_warning(result: AuditResult) -> str | None:
+    """A warning when a patient id has more claims on a day than one patient has (``io.crowded``).
+
+    Most likely the id a system writes for every patient it does not know: read as one patient, each of
+    its days is one visit, and the rules take its patients' drugs, braces and units together. The warning
+    names the ids (those of the most such days first) and the mapping option that reads one as no patient.
+    """
+    crowded = result.summary["crowded_visits"]
+    if not crowded["visits"]:
+        return None
+    shown = crowded["patients"][:3]
+    ids = "; ".join(
+        f"{p['patient_id']} ({counted(p['visits'], 'day')}, {p['most_claims']:,} claims on {p['on']})" for p in shown
+    )
+    others = crowded["patient_ids"] - len(shown)
+    more = f"; and {counted(others, 'other id')}" if others else ""
+    low = crowded["findings_on_them"]["findings"]
+    return (
+        f"{counted(crowded['visits'], 'visit')} of more than {CROWDED_CLAIMS} claims of one patient id on one day "
+        f"({crowded['lines']:,} lines): {ids}{more}. Each such day is read as one visit, many patients' drugs, "
+        f"braces and units together; {counted(low, 'finding')} on them {'is' if low == 1 else 'are'} of low "
+        "confidence. If an id stands for an unknown patient, name it under patient_placeholders in a --map file "
+        "(docs/mapping.md) and audit again."
+    )
+
+
+def counted(number: int, noun: str) -> str:
+    """``number`` of ``noun``, with thousands separators and the noun's plural as needed.
+
+    >>> counted(1, "row"), counted(2923, "row"), counted(0, "finding")
+    ('1 row', '2,923 rows', '0 findings')
+    """
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _check_state(state: str, refdata: RefData) -> None:
@@ -628,10 +671,11 @@ def _summary(
     }
 
 
-def _with_rejected_rows(marked: pl.DataFrame) -> dict[str, Any]:
-    """``summary.json``'s count of the findings beside a rejected row (see ``findings.with_rejected_rows``).
+def _noted(marked: pl.DataFrame) -> dict[str, Any]:
+    """``summary.json``'s count of the findings noted: beside a rejected row, or on a crowded visit.
 
-    Their lost revenue is in the totals too: it hangs on rows the audit did not see.
+    See ``findings.with_rejected_rows`` and ``findings.on_crowded_visits``. Their lost revenue is in the
+    totals too: it hangs on rows the audit did not see, or on a visit that may be many patients'.
     """
     lost = marked.filter(pl.col("finding_kind") == "lost_revenue")
     return {
@@ -639,6 +683,21 @@ def _with_rejected_rows(marked: pl.DataFrame) -> dict[str, Any]:
         "claims": marked["claim_id"].n_unique(),
         "estimated_total": _dollars(lost["estimated_amount"].sum()),
         "low_confidence": int((marked["confidence"] == "low").sum()),
+    }
+
+
+def _crowded_visits(visits: pl.DataFrame, marked: pl.DataFrame) -> dict[str, Any]:
+    """``summary.json``'s crowded visits (``io.crowded``): how many, their lines and ids, the findings on them.
+
+    ``patients`` lists the ten ids of the most such visits (``io.crowded.crowded_patients``).
+    """
+    return {
+        "more_claims_than": CROWDED_CLAIMS,
+        "visits": visits.height,
+        "lines": int(visits["lines"].sum()),
+        "patient_ids": visits["patient_id"].n_unique(),
+        "patients": crowded_patients(visits),
+        "findings_on_them": _noted(marked),
     }
 
 

@@ -1,6 +1,7 @@
 """Input layer: files, directories and globs of claim lines -> canonical LazyFrames and rejects."""
 
 from leakaudit.io.counting import count_rows
+from leakaudit.io.crowded import CROWDED_CLAIMS, crowded_patients, find_crowded_visits
 from leakaudit.io.duplicates import REPEATED_REASON, Repeated, find_repeated
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import find_long_rows, refused_long_rows
@@ -35,6 +36,7 @@ from leakaudit.io.toml_files import check_keys, read_toml
 __all__ = [
     "BAD_DATE_REASON",
     "CREDIT",
+    "CROWDED_CLAIMS",
     "LINE_ID_BITS",
     "REDUCED",
     "REJECTED_ROW_SCHEMA",
@@ -54,7 +56,9 @@ __all__ = [
     "copy_oversized",
     "count_rows",
     "credited_units",
+    "crowded_patients",
     "encounter_key",
+    "find_crowded_visits",
     "find_long_rows",
     "find_repeated",
     "find_reversals",

@@ -655,6 +655,10 @@ def source_row(line_id: pl.Expr) -> pl.Expr:
     return (line_id % (1 << ROW_BITS)).cast(pl.Int64)
 
 
+#: The bit of an ``encounter_id`` keyed by claim (a line without a patient): every other id is below it.
+CLAIM_ENCOUNTER = 1 << 63
+
+
 def encounter_id() -> pl.Expr:
     """A whole number naming the encounter of a line, for grouping and joining: see :func:`encounter_key`.
 
@@ -674,7 +678,7 @@ def encounter_id() -> pl.Expr:
     return (
         pl.when(pl.col("patient_id").is_not_null())
         .then(patient * (1 << 32) + day)
-        .otherwise(claim + pl.lit(1 << 63, pl.UInt64))
+        .otherwise(claim + pl.lit(CLAIM_ENCOUNTER, pl.UInt64))
         .alias("encounter_id")
     )
 

@@ -155,6 +155,11 @@ class ReportContext:
     lines_without_patient: int = doc(
         "Audited lines without a patient (none given, or a placeholder such as 000000), each its claim's own visit."
     )
+    crowded_visits: dict[str, Any] = doc(
+        "Visits (patient and date of service) of more claims (more_claims_than) than one patient has: how many "
+        "(visits), their lines, the patient ids (patient_ids) and the findings on them (findings_on_them: "
+        "findings, claims, estimated_total, low_confidence)."
+    )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
     older_total: Decimal = doc("Lost revenue past its timely-filing deadline on as_of.")
@@ -239,6 +244,7 @@ def build_report_context(
         repeats_by_file_pair=summary["repeats_by_file_pair"],
         reversals=summary["reversals"],
         lines_without_patient=summary["lines_without_patient"],
+        crowded_visits=summary["crowded_visits"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
         older_total=_total(lost.filter(pl.col("recoverable").not_())),

@@ -119,6 +119,11 @@ class Rule:
     #: A finding says a code is missing from its visit: a rejected row of the visit may bill it, so a
     #: finding beside one is of low confidence (``findings.with_rejected_rows``).
     finds_a_missing_code: ClassVar[bool] = False
+    #: A finding rests on other lines of its visit (patient and date of service) than its own, billed:
+    #: the supply line beside an E/M visit, the day's other doses against the MUE. On a crowded visit, many
+    #: patients' lines under one id, those may be another patient's: it is of low confidence
+    #: (``findings.on_crowded_visits``). A finding of what the visit lacks does not.
+    rests_on_other_lines: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)

@@ -48,6 +48,7 @@ class BraceWithoutLcode(Rule):
     id = "brace-without-lcode"
     title = "Brace supplied without an L-code"
     finds_a_missing_code = True
+    rests_on_other_lines = True
 
     @staticmethod
     def find(ctx: AuditContext) -> pl.LazyFrame:

@@ -564,6 +564,7 @@ class JcodeUnitMismatch(Rule):
 
     id = "jcode-unit-mismatch"
     title = "Drug units that do not match the dose"
+    rests_on_other_lines = True
 
     @staticmethod
     def staged(ctx: AuditContext) -> dict[str, pl.LazyFrame]:

@@ -1,0 +1,109 @@
+"""Crowded visits (``io.crowded``): a patient id with more claims on a day than one patient has."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from leakaudit.cli import ExitCode, main
+from leakaudit.io import CROWDED_CLAIMS
+
+
+def _lines() -> list[dict[str, Any]]:
+    """One day of a practice: an id for unknown patients on 21 claims, and two real patients' busy days.
+
+    Each of the placeholder's claims but the last bills an injection (96372) and its drug (J3301, 40 mg:
+    4 units), by one of five providers; the last bills the injection alone, and a vaccine's administration
+    (90471) without a vaccine, on none of the claims. Patient P20 has 20 claims that
+    day (as many as a day may hold), patient P25 a facility claim of 25 lines.
+    """
+    placeholder = "999999"
+    rows: list[dict[str, Any]] = []
+    for n in range(1, CROWDED_CLAIMS + 2):
+        claim = f"X{n:02d}"
+        common = {
+            "claim_id": claim,
+            "patient_id": placeholder,
+            "payer_id": "MCR-TX",
+            "payer_type": "medicare",
+            "rendering_npi": f"100000000{n % 5}",
+        }
+        rows.append(
+            {**common, "line_number": 1, "procedure_code": "96372", "charge_amount": "40.00", "paid_amount": "17.00"}
+        )
+        if n > CROWDED_CLAIMS:
+            rows.append({**common, "line_number": 2, "procedure_code": "90471", "charge_amount": "25.00"})
+        else:
+            rows.append(
+                {
+                    **common,
+                    "line_number": 2,
+                    "procedure_code": "J3301",
+                    "units": 4,
+                    "charge_amount": "30.00",
+                    "paid_amount": "6.00",
+                }
+            )
+    for n in range(1, CROWDED_CLAIMS + 1):
+        rows.append({"claim_id": f"B{n:02d}", "patient_id": "P20", "procedure_code": "99213", "paid_amount": "70.00"})
+    for n in range(1, 26):
+        rows.append({"claim_id": "F01", "line_number": n, "patient_id": "P25", "procedure_code": "99213"})
+    return rows
+
+
+def _audit(path: Path, out: Path, *args: str) -> tuple[dict[str, Any], pl.DataFrame]:
+    assert main(["audit", str(path), "--out", str(out), *args]) == ExitCode.OK
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    return summary, pl.read_parquet(out / "findings.parquet")
+
+
+def test_a_patient_id_of_more_claims_a_day_than_one_patient_has_is_reported_and_its_findings_low(  # type: ignore[no-untyped-def]
+    claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: an id written for every unknown patient (999999) made each day one visit of many patients.
+
+    The doses of J3301 of its five providers (4 units each) passed the daily MUE of 16 together: a denial
+    that is not, reported with confidence. And the drug of one claim "satisfied" the injection of another, whose drug
+    is missing: a loss not found. The audit cannot tell such an id from a patient, but no patient has 21
+    claims in a day: it says so, names the id, and the findings of that day turn to low confidence. Named
+    in the mapping, the id is no patient, and the findings are each claim's own.
+    """
+    path = claims_csv(_lines())
+    summary, findings = _audit(path, tmp_path / "out")
+    warned = capsys.readouterr().err
+    assert "1 visit of more than 20 claims of one patient id on one day (42 lines): 999999 (1 day, 21 claims" in warned
+    assert "name it under patient_placeholders in a --map file" in warned
+    crowded = summary["crowded_visits"]
+    assert (crowded["visits"], crowded["lines"], crowded["patient_ids"]) == (1, 42, 1)
+    assert crowded["patients"] == [
+        {"patient_id": "999999", "visits": 1, "lines": 42, "most_claims": 21, "on": "2025-03-14"}
+    ]
+    on_the_day = findings.filter(pl.col("patient_id") == "999999")
+    mue_day = on_the_day.filter(pl.col("message").str.contains("MUE"))
+    assert mue_day["rule_id"].to_list() == ["jcode-unit-mismatch"]
+    assert mue_day["confidence"].to_list() == ["low"]
+    assert "Crowded visit: 21 claims of this patient id on this day" in mue_day["message"][0]
+    # The vaccine missing from every claim of the day is missing from the patient's: that finding stands. The
+    # injection's drug, billed on the other claims, hides that X21's is missing.
+    missing = on_the_day.filter(pl.col("rule_id") == "drug-admin-without-drug")
+    assert missing.select("claim_id", "procedure_code", "confidence").rows() == [("X21", "90471", "medium")]
+    assert "Crowded" not in missing["message"][0]
+    assert crowded["findings_on_them"]["findings"] == crowded["findings_on_them"]["low_confidence"] == 1
+    assert findings.filter(pl.col("patient_id").is_in(["P20", "P25"]))["message"].str.contains("Crowded").sum() == 0
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert 'one day: likely many patients under one id</th><td class="num">1</td>' in html
+    assert "1 patient id has more claims on a day than one patient has (more than 20), on 1 day (42 lines)" in html
+
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[options]\npatient_placeholders = ["999999"]\n')
+    summary, findings = _audit(path, tmp_path / "mapped", "--map", str(mapping), "--findings-only")
+    assert "Crowded" not in capsys.readouterr().err
+    assert summary["crowded_visits"]["visits"] == 0
+    assert findings.filter(pl.col("message").str.contains("MUE")).is_empty()
+    missing_drug = findings.filter(pl.col("rule_id") == "drug-admin-without-drug")
+    assert missing_drug["claim_id"].to_list() == ["X21"]
+    assert missing_drug["confidence"].to_list() == ["medium"]
