@@ -19,7 +19,8 @@ def _lines() -> list[dict[str, Any]]:
     Each of the placeholder's claims but the last bills an injection (96372) and its drug (J3301, 40 mg:
     4 units), by one of five providers; the last bills the injection alone, and a vaccine's administration
     (90471) without a vaccine, on none of the claims. Patient P20 has 20 claims that
-    day (as many as a day may hold), patient P25 a facility claim of 25 lines.
+    day (as many as a day may hold), patient P25 a facility claim of 25 lines. Three days later patient P30
+    has an injection without its drug: the practice's only paid injections with a drug are the placeholder's.
     """
     placeholder = "999999"
     rows: list[dict[str, Any]] = []
@@ -52,6 +53,7 @@ def _lines() -> list[dict[str, Any]]:
         rows.append({"claim_id": f"B{n:02d}", "patient_id": "P20", "procedure_code": "99213", "paid_amount": "70.00"})
     for n in range(1, 26):
         rows.append({"claim_id": "F01", "line_number": n, "patient_id": "P25", "procedure_code": "99213"})
+    rows.append({"claim_id": "D01", "patient_id": "P30", "service_date": "2025-03-17", "procedure_code": "96372"})
     return rows
 
 
@@ -94,9 +96,14 @@ def test_a_patient_id_of_more_claims_a_day_than_one_patient_has_is_reported_and_
     assert "Crowded" not in missing["message"][0]
     assert crowded["findings_on_them"]["findings"] == crowded["findings_on_them"]["low_confidence"] == 1
     assert findings.filter(pl.col("patient_id").is_in(["P20", "P25"]))["message"].str.contains("Crowded").sum() == 0
+    # The crowded day is no price history: its "visit" paid twenty patients' drugs at once.
+    p30 = findings.filter(pl.col("patient_id") == "P30")
+    assert p30["estimated_amount"].to_list() == [None]
+    assert p30["estimate_method"][0].endswith("no drug or vaccine was billed with 96372 in this history")
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert 'one day: likely many patients under one id</th><td class="num">1</td>' in html
     assert "1 patient id has more claims on a day than one patient has (more than 20), on 1 day (42 lines)" in html
+    assert "more than 20 claims (see Data quality) are left out of the paid history" in html
 
     mapping = tmp_path / "map.toml"
     mapping.write_text('[options]\npatient_placeholders = ["999999"]\n')
@@ -104,6 +111,7 @@ def test_a_patient_id_of_more_claims_a_day_than_one_patient_has_is_reported_and_
     assert "Crowded" not in capsys.readouterr().err
     assert summary["crowded_visits"]["visits"] == 0
     assert findings.filter(pl.col("message").str.contains("MUE")).is_empty()
-    missing_drug = findings.filter(pl.col("rule_id") == "drug-admin-without-drug")
-    assert missing_drug["claim_id"].to_list() == ["X21"]
-    assert missing_drug["confidence"].to_list() == ["medium"]
+    missing_drug = findings.filter(pl.col("rule_id") == "drug-admin-without-drug").sort("claim_id")
+    assert missing_drug.select("claim_id", "confidence").rows() == [("D01", "medium"), ("X21", "medium")]
+    # Each claim its own visit, the injections with their drug are price history again.
+    assert missing_drug["estimated_amount"].is_not_null().all()

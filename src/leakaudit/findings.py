@@ -40,19 +40,23 @@ def find_all(
     ctx: AuditContext,
     step: Callable[[str], object] = lambda _: None,
     work: Path | None = None,
+    *,
+    not_history: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Run every rule, price the hits, and return the sorted findings table.
 
     ``step`` is told what is being done, before each part (each rule, identifying the lines, pricing).
     ``work``: the directory for the rules' staged frames (:meth:`Rule.staged`), each written there before
     its rule runs and removed after, and for the lines the price bases read (:data:`HISTORY_FILE`); a
-    temporary directory when not given.
+    temporary directory when not given. ``not_history``: the ``encounter_id`` of visits whose lines the
+    price bases leave out (crowded visits, ``io.crowded``: many patients' products paid on one "visit"
+    would be one payment of them all).
     """
     if not rules:
         return pl.DataFrame(schema=FINDING_SCHEMA)
     if work is None:
         with tempfile.TemporaryDirectory(prefix="leakaudit-") as temporary:
-            return find_all(rules, ctx, step, Path(temporary))
+            return find_all(rules, ctx, step, Path(temporary), not_history=not_history)
     # NOTE: each rule's hits are collected on their own (they are findings-sized, a small share of the
     # lines): memory peaks at the largest rule instead of the sum of all rules running at once, and
     # pricing builds its history tables only for the codes the hits need. A rule's ``refine`` is given
@@ -67,7 +71,10 @@ def find_all(
     step("pricing the findings")
     # NOTE: the lines the price bases read are written once, and every tier reads them there (see
     # ``pricing.history_lines``): medians and counts do not depend on their order.
-    with _written({work / HISTORY_FILE: history_lines(hits, ctx)}) as (history,):
+    history_read = history_lines(hits, ctx)
+    if not_history is not None and not not_history.is_empty():
+        history_read = history_read.filter(pl.col("encounter_id").is_in(not_history.implode()).not_())
+    with _written({work / HISTORY_FILE: history_read}) as (history,):
         priced = estimate(hits, replace(ctx, history=history))
         deadline = ctx.refdata.filing_limits.deadline().alias("filing_deadline")
         findings = collect(conform(priced.with_columns(deadline), FINDING_SCHEMA))

@@ -177,6 +177,7 @@ def run_audit(
                     AuditContext(lines=lines, refdata=refdata, state=state),
                     step=lambda doing: stages.set_postfix_str(f"rules and pricing: {doing}"),
                     work=Path(work),
+                    not_history=crowded["encounter_id"],
                 )
             rejected_rows = pl.scan_parquet(Path(work) / _REJECTS_FILE, glob=False)
             beside = with_rejected_rows(findings, rejected_rows, _audited_lines(Path(work)), rules)
