@@ -343,9 +343,9 @@ def crowded_warning(result: AuditResult) -> str | None:
     return (
         f"{counted(crowded['visits'], 'visit')} of more than {CROWDED_CLAIMS} claims of one patient id on one day "
         f"({crowded['lines']:,} lines): {ids}{more}. Each such day is read as one visit, many patients' drugs, "
-        f"braces and units together; {counted(low, 'finding')} on them {'is' if low == 1 else 'are'} of low "
-        "confidence. If an id stands for an unknown patient, name it under patient_placeholders in a --map file "
-        "(docs/mapping.md) and audit again."
+        "braces and units together, and left out of the paid history that values findings; "
+        f"{counted(low, 'finding')} on them {'is' if low == 1 else 'are'} of low confidence. If an id stands for "
+        "an unknown patient, name it under patient_placeholders in a --map file (docs/mapping.md) and audit again."
     )
 
 

@@ -8,7 +8,9 @@ of that id one visit of many patients: one patient's drug "satisfies" another's 
 not found), and the units of everyone's doses of a day pass the MUE together (a denial that is not). A
 patient has a few claims a day (the practice's, a crossover copy, a rebill), not dozens: a visit of
 more than :data:`CROWDED_CLAIMS` claims is reported, so that the analyst names the id in the mapping
-(``patient_placeholders``) and audits again; its findings say so meanwhile (``findings.on_crowded_visits``).
+(``patient_placeholders``) and audits again. Meanwhile its findings that rest on other lines of the visit
+say so (``findings.on_crowded_visits``), and its lines are no price history (``findings.find_all``'s
+``not_history``: one "visit" would have paid many patients' drugs).
 
 NOTE: one pass over the lines counting each visit's lines (a visit of more claims has more lines), then
 the claims of the few visits of more lines than that: 0.4 s per 10 M lines.
