@@ -17,10 +17,10 @@ def _lines() -> list[dict[str, Any]]:
     """One day of a practice: an id for unknown patients on 21 claims, and two real patients' busy days.
 
     Each of the placeholder's claims but the last bills an injection (96372) and its drug (J3301, 40 mg:
-    4 units), by one of five providers; the last bills the injection alone, and a vaccine's administration
-    (90471) without a vaccine, on none of the claims. Patient P20 has 20 claims that
-    day (as many as a day may hold), patient P25 a facility claim of 25 lines. Three days later patient P30
-    has an injection without its drug: the practice's only paid injections with a drug are the placeholder's.
+    4 units), by one of five providers; the last bills the injection alone and a vaccine's administration
+    (90471), with no vaccine on any claim of the day. Patient P20 has 20 claims that day (as many as a day
+    may hold), patient P25 a facility claim of 25 lines. Three days later patient P30 has an injection
+    without its drug: the practice's only paid injections with a drug are the placeholder's.
     """
     placeholder = "999999"
     rows: list[dict[str, Any]] = []
