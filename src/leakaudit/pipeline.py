@@ -345,7 +345,8 @@ def crowded_warning(result: AuditResult) -> str | None:
         f"({crowded['lines']:,} lines): {ids}{more}. Each such day is read as one visit, many patients' drugs, "
         "braces and units together, and left out of the paid history that values findings; "
         f"{counted(low, 'finding')} on them {'is' if low == 1 else 'are'} of low confidence. If an id stands for "
-        "an unknown patient, name it under patient_placeholders in a --map file (docs/mapping.md) and audit again."
+        "an unknown patient, name it in a --map file (docs/mapping.md) and audit again: under [options], "
+        f"patient_placeholders = {json.dumps([p['patient_id'] for p in shown])}"
     )
 
 
