@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from leakaudit.cli import ExitCode, main
-from leakaudit.io import CROWDED_CLAIMS
+from leakaudit.io import CROWDED_CLAIMS, InputError, load_mapping
 
 
 def _lines() -> list[dict[str, Any]]:
@@ -115,3 +115,29 @@ def test_a_patient_id_of_more_claims_a_day_than_one_patient_has_is_reported_and_
     assert missing_drug.select("claim_id", "confidence").rows() == [("D01", "medium"), ("X21", "medium")]
     # Each claim its own visit, the injections with their drug are price history again.
     assert missing_drug["estimated_amount"].is_not_null().all()
+
+
+def test_an_export_whose_patients_have_more_claims_a_day_raises_the_threshold_in_its_mapping(  # type: ignore[no-untyped-def]
+    claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A hospital's export, every department billing on its own claim, may give one patient 21 claims a day.
+
+    The mapping's ``crowded_claims`` says how many claims a day are still one patient's; a value that is
+    no whole number of claims stops the run, naming the file.
+    """
+    path = claims_csv(_lines())
+    mapping = tmp_path / "map.toml"
+    mapping.write_text("[options]\ncrowded_claims = 21\n")
+    summary, findings = _audit(path, tmp_path / "out", "--map", str(mapping), "--findings-only")
+    assert "Crowded" not in capsys.readouterr().err
+    assert (summary["crowded_visits"]["more_claims_than"], summary["crowded_visits"]["visits"]) == (21, 0)
+    assert findings.filter(pl.col("message").str.contains("MUE"))["confidence"].to_list() == ["high"]
+    mapping.write_text("[options]\ncrowded_claims = 20\n")
+    summary, _ = _audit(path, tmp_path / "out", "--map", str(mapping), "--findings-only")
+    assert "raise crowded_claims under [options]" in capsys.readouterr().err
+    assert summary["crowded_visits"]["visits"] == 1
+    for bad in ("0", '"30"', "true", "2.5"):
+        mapping.write_text(f"[options]\ncrowded_claims = {bad}\n")
+        with pytest.raises(InputError) as refused:
+            load_mapping(mapping)
+        assert str(refused.value).startswith(f"{mapping}: [options] crowded_claims must be a whole number of claims")

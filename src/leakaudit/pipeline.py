@@ -166,7 +166,8 @@ def run_audit(
                 pl.col("patient_id").null_count().alias("without_patient"),
             ).collect()
             stages.set_postfix_str("looking for visits of more claims than one patient has")
-            crowded = find_crowded_visits(lines)
+            crowded_claims = mapping.crowded_claims or CROWDED_CLAIMS
+            crowded = find_crowded_visits(lines, crowded_claims)
             stages.set_postfix_str("setting aside credit lines and the charges they reverse")
             reversals = find_reversals(lines) if profile["credits"][0] else pl.DataFrame(schema=REVERSAL_SCHEMA)
             lines = _corrected(lines, reversals, Path(work) / _CORRECTED_LINES_FILE)
@@ -191,7 +192,7 @@ def run_audit(
 
         summary = _summary(rules, findings, rejected, rows_audited, profile)
         summary["findings_with_rejected_rows"] = _noted(beside.marked)
-        summary["crowded_visits"] = _crowded_visits(crowded, crowd.marked)
+        summary["crowded_visits"] = _crowded_visits(crowded, crowd.marked, crowded_claims)
         summary["reversals"] = {
             "credit_lines": int((reversals["kind"] == CREDIT).sum()),
             "charges_reversed": int((reversals["kind"] == REVERSED).sum()),
@@ -341,11 +342,13 @@ def crowded_warning(result: AuditResult) -> str | None:
     more = f"; and {counted(others, 'other id')}" if others else ""
     low = crowded["findings_on_them"]["findings"]
     return (
-        f"{counted(crowded['visits'], 'visit')} of more than {CROWDED_CLAIMS} claims of one patient id on one day "
+        f"{counted(crowded['visits'], 'visit')} of more than {crowded['more_claims_than']} claims of one patient id "
+        "on one day "
         f"({crowded['lines']:,} lines): {ids}{more}. Each such day is read as one visit, many patients' drugs, "
         "braces and units together, and left out of the paid history that values findings; "
-        f"{counted(low, 'finding')} on them {'is' if low == 1 else 'are'} of low confidence. If an id stands for "
-        "an unknown patient, name it in a --map file (docs/mapping.md) and audit again: under [options], "
+        f"{counted(low, 'finding')} on them {'is' if low == 1 else 'are'} of low confidence. If an id is a patient "
+        "with that many claims a day, raise crowded_claims under [options] in a --map file. If it stands for "
+        "an unknown patient, name it there (docs/mapping.md) and audit again: under [options], "
         f"patient_placeholders = {json.dumps([p['patient_id'] for p in shown])}"
     )
 
@@ -688,13 +691,13 @@ def _noted(marked: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def _crowded_visits(visits: pl.DataFrame, marked: pl.DataFrame) -> dict[str, Any]:
+def _crowded_visits(visits: pl.DataFrame, marked: pl.DataFrame, more_than: int) -> dict[str, Any]:
     """``summary.json``'s crowded visits (``io.crowded``): how many, their lines and ids, the findings on them.
 
     ``patients`` lists the ten ids of the most such visits (``io.crowded.crowded_patients``).
     """
     return {
-        "more_claims_than": CROWDED_CLAIMS,
+        "more_claims_than": more_than,
         "visits": visits.height,
         "lines": int(visits["lines"].sum()),
         "patient_ids": visits["patient_id"].n_unique(),

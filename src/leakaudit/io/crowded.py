@@ -53,10 +53,12 @@ CROWDED_SCHEMA = pl.Schema(
 )
 
 
-def find_crowded_visits(lines: pl.LazyFrame) -> pl.DataFrame:
-    """The visits of ``lines`` with more than :data:`CROWDED_CLAIMS` claims, by patient and date.
+def find_crowded_visits(lines: pl.LazyFrame, more_than: int = CROWDED_CLAIMS) -> pl.DataFrame:
+    """The visits of ``lines`` with more claims than ``more_than``, by patient and date.
 
-    Lines without a patient are each their claim's own visit, never crowded.
+    Lines without a patient are each their claim's own visit, never crowded. A mapping may set another
+    threshold (``crowded_claims``), for an export where one patient's day may hold more claims (every
+    department of a hospital billing on its own claim).
 
     NOTE: the first pass reads ``encounter_id`` alone, whose ids of a claim's visit (no patient) are
     :data:`~leakaudit.io.reader.CLAIM_ENCOUNTER` and above: leaving out the lines without a patient by
@@ -66,7 +68,7 @@ def find_crowded_visits(lines: pl.LazyFrame) -> pl.DataFrame:
     crowded = (
         of_a_patient.group_by("encounter_id")
         .agg(pl.len())
-        .filter(pl.col("len") > CROWDED_CLAIMS)
+        .filter(pl.col("len") > more_than)
         .collect(engine=ENGINE)["encounter_id"]
     )
     if crowded.is_empty():
@@ -79,7 +81,7 @@ def find_crowded_visits(lines: pl.LazyFrame) -> pl.DataFrame:
             pl.col("claim_id").n_unique().alias("claims"),
             pl.len().alias("lines"),
         )
-        .filter(pl.col("claims") > CROWDED_CLAIMS)
+        .filter(pl.col("claims") > more_than)
         .collect(engine=ENGINE)
     )
     return visits.cast(CROWDED_SCHEMA).select(CROWDED_SCHEMA.names()).sort("patient_id", "service_date")

@@ -11,6 +11,7 @@ A mapping is a small TOML file (see ``docs/mapping.md``)::
     separator = "|"
     skip_lines = 3   # lines of title above the header
     patient_placeholders = ["PT-UNK"]   # more ways the export writes an unknown patient
+    crowded_claims = 30   # a patient's day of more claims is taken as many patients' (default 20)
 
     [payer_types]    # the export's financial classes, as payer types
     "Medicare Replacement" = "medicare_advantage"
@@ -53,6 +54,9 @@ class ColumnMapping:
     #: The export's own ways of writing an unknown patient, as written, besides those every export's are
     #: (``io.reader.PATIENT_PLACEHOLDERS``): read as no patient.
     patient_placeholders: tuple[str, ...] = ()
+    #: A visit of more claims than this is taken as many patients' under one id (``io.crowded``); None for
+    #: :data:`~leakaudit.io.crowded.CROWDED_CLAIMS`.
+    crowded_claims: int | None = None
 
     @property
     def csv_format(self) -> CsvFormat:
@@ -100,6 +104,14 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
         raise InputError(
             f'{path}: [options] patient_placeholders must be a list of texts, such as ["PT-UNK", "NO PATIENT"]'
         )
+    crowded_claims = options.get("crowded_claims")
+    if crowded_claims is not None and (
+        not isinstance(crowded_claims, int) or isinstance(crowded_claims, bool) or crowded_claims < 1
+    ):
+        raise InputError(
+            f"{path}: [options] crowded_claims must be a whole number of claims (1 or more), such as 30: a "
+            "patient's day of more claims is taken as many patients' under one id"
+        )
     return ColumnMapping(
         columns=dict(columns),
         date_format=date_format,
@@ -108,6 +120,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
         payer_types=payer_types,
         # As the reader compares them: stripped.
         patient_placeholders=tuple(p.strip() for p in placeholders),
+        crowded_claims=crowded_claims,
     )
 
 
@@ -137,7 +150,7 @@ def _payer_types(table: object, path: Path) -> dict[str, str]:
 
 
 #: The keys of a mapping's ``[options]``.
-_OPTIONS = ("date_format", "separator", "skip_lines", "patient_placeholders")
+_OPTIONS = ("date_format", "separator", "skip_lines", "patient_placeholders", "crowded_claims")
 
 
 def _reads_dates(date_format: str) -> bool:
