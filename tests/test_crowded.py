@@ -108,7 +108,7 @@ def test_a_patient_id_of_more_claims_a_day_than_one_patient_has_is_reported_and_
     mapping = tmp_path / "map.toml"
     mapping.write_text('[options]\npatient_placeholders = ["999999"]\n')
     summary, findings = _audit(path, tmp_path / "mapped", "--map", str(mapping), "--findings-only")
-    assert "Crowded" not in capsys.readouterr().err
+    assert "claims of one patient id on one day" not in capsys.readouterr().err
     assert summary["crowded_visits"]["visits"] == 0
     assert findings.filter(pl.col("message").str.contains("MUE")).is_empty()
     missing_drug = findings.filter(pl.col("rule_id") == "drug-admin-without-drug").sort("claim_id")
@@ -129,7 +129,7 @@ def test_an_export_whose_patients_have_more_claims_a_day_raises_the_threshold_in
     mapping = tmp_path / "map.toml"
     mapping.write_text("[options]\ncrowded_claims = 21\n")
     summary, findings = _audit(path, tmp_path / "out", "--map", str(mapping), "--findings-only")
-    assert "Crowded" not in capsys.readouterr().err
+    assert "claims of one patient id on one day" not in capsys.readouterr().err
     assert (summary["crowded_visits"]["more_claims_than"], summary["crowded_visits"]["visits"]) == (21, 0)
     assert findings.filter(pl.col("message").str.contains("MUE"))["confidence"].to_list() == ["high"]
     mapping.write_text("[options]\ncrowded_claims = 20\n")
@@ -141,3 +141,24 @@ def test_an_export_whose_patients_have_more_claims_a_day_raises_the_threshold_in
         with pytest.raises(InputError) as refused:
             load_mapping(mapping)
         assert str(refused.value).startswith(f"{mapping}: [options] crowded_claims must be a whole number of claims")
+
+
+def test_a_patient_id_mapped_from_the_wrong_column_is_warned_of_as_such(  # type: ignore[no-untyped-def]
+    claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Most lines on crowded days: the column feeding ``patient_id`` is more likely wrong than an id.
+
+    A mapping that takes the patient from the export's insurance column makes every payer's day one visit.
+    """
+    rows = [{"claim_id": f"C{n:02d}", "Primary Insurance": "MCR", "procedure_code": "99213"} for n in range(30)]
+    rows += [{"claim_id": "D01", "Primary Insurance": "BCBS", "procedure_code": "99213"}]
+    path = claims_csv(rows)
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[columns]\npatient_id = "Primary Insurance"\n')
+    summary, _ = _audit(path, tmp_path / "out", "--map", str(mapping), "--findings-only")
+    warned = capsys.readouterr().err
+    assert summary["crowded_visits"]["patients"][0]["patient_id"] == "MCR"
+    assert "MCR (1 day, 30 claims on 2025-03-14). 97% of the lines audited are on such days: check which" in warned
+    assert "export column feeds patient_id" in warned
+    assert main(["audit", str(path), "--out", str(tmp_path / "plain"), "--findings-only"]) == ExitCode.OK
+    assert "claims of one patient id on one day" not in capsys.readouterr().err

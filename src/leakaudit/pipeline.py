@@ -330,10 +330,18 @@ def crowded_warning(result: AuditResult) -> str | None:
     Most likely the id a system writes for every patient it does not know: read as one patient, each of
     its days is one visit, and the rules take its patients' drugs, braces and units together. The warning
     names the ids (those of the most such days first) and the mapping option that reads one as no patient.
+    When such days hold most of the lines, the column itself is more likely wrong (``patient_id`` mapped
+    from the payer, the practice or the provider): the warning says so first.
     """
     crowded = result.summary["crowded_visits"]
     if not crowded["visits"]:
         return None
+    column = (
+        f"{crowded['lines'] / result.summary['rows_audited']:.0%} of the lines audited are on such days: check which "
+        "export column feeds patient_id (a --map file maps it: docs/mapping.md). "
+        if 2 * crowded["lines"] > result.summary["rows_audited"]
+        else ""
+    )
     shown = crowded["patients"][:3]
     ids = "; ".join(
         f"{p['patient_id']} ({counted(p['visits'], 'day')}, {p['most_claims']:,} claims on {p['on']})" for p in shown
@@ -344,7 +352,7 @@ def crowded_warning(result: AuditResult) -> str | None:
     return (
         f"{counted(crowded['visits'], 'visit')} of more than {crowded['more_claims_than']} claims of one patient id "
         "on one day "
-        f"({crowded['lines']:,} lines): {ids}{more}. Each such day is read as one visit, many patients' drugs, "
+        f"({crowded['lines']:,} lines): {ids}{more}. {column}Each such day is read as one visit, many patients' drugs, "
         "braces and units together, and left out of the paid history that values findings; "
         f"{counted(low, 'finding')} on them {'is' if low == 1 else 'are'} of low confidence. If an id is a patient "
         "with that many claims a day, raise crowded_claims under [options] in a --map file. If it stands for "
