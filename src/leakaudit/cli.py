@@ -18,6 +18,7 @@ from leakaudit.pipeline import (
     OutputError,
     counted,
     crowded_warning,
+    paid_amounts_warning,
     rejects_warning,
     repeats_warning,
     run_audit,
@@ -223,7 +224,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{counted(summary['lines_without_patient'], 'line')} without a patient (none given, or a placeholder "
             "such as 000000 or UNKNOWN): each is taken as its claim's own visit."
         )
-    for warning in (rejects_warning(result), repeats_warning(result), crowded_warning(result)):
+    warnings = (rejects_warning(result), repeats_warning(result), crowded_warning(result), paid_amounts_warning(result))
+    for warning in warnings:
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)
     print(f"{counted(summary['findings'], 'finding')}, estimated lost revenue ${summary['estimated_total']:,.2f}.")

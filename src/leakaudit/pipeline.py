@@ -35,6 +35,7 @@ from leakaudit.io import (
     BAD_DATE_REASON,
     CREDIT,
     CROWDED_CLAIMS,
+    PAID_VS_CHARGE,
     REDUCED,
     REJECT_COLUMNS,
     REJECT_KEYS,
@@ -57,6 +58,9 @@ from leakaudit.io import (
     find_reversals,
     ordered_rejects,
     oversized,
+    paid_amounts,
+    paid_vs_charge,
+    paid_warning,
     refused_long_rows,
     refused_quotes,
     repeat_ranges,
@@ -165,6 +169,7 @@ def run_audit(
                 (pl.col("units") < 0).sum().alias("credits"),
                 pl.col("patient_id").null_count().alias("without_patient"),
             ).collect()
+            amounts = paid_amounts(_valid_rows(Path(work)))
             stages.set_postfix_str("looking for visits of more claims than one patient has")
             crowded_claims = mapping.crowded_claims or CROWDED_CLAIMS
             crowded = find_crowded_visits(lines, crowded_claims)
@@ -193,6 +198,7 @@ def run_audit(
         summary = _summary(rules, findings, rejected, rows_audited, profile)
         summary["findings_with_rejected_rows"] = _noted(beside.marked)
         summary["crowded_visits"] = _crowded_visits(crowded, crowd.marked, crowded_claims)
+        summary["paid_amounts"] = amounts
         summary["reversals"] = {
             "credit_lines": int((reversals["kind"] == CREDIT).sum()),
             "charges_reversed": int((reversals["kind"] == REVERSED).sum()),
@@ -359,6 +365,11 @@ def crowded_warning(result: AuditResult) -> str | None:
         "an unknown patient, name it there (docs/mapping.md) and audit again: under [options], "
         f"patient_placeholders = {json.dumps([p['patient_id'] for p in shown])}"
     )
+
+
+def paid_amounts_warning(result: AuditResult) -> str | None:
+    """A warning when the paid amounts look like another column's: see ``io.amounts``."""
+    return paid_warning(result.summary["paid_amounts"])
 
 
 def counted(number: int, noun: str) -> str:
@@ -547,6 +558,11 @@ def _disk_full_error(out: Path, err: Exception) -> OutputError:
 
 def _audited_lines(work: Path) -> pl.LazyFrame:
     """The lines to audit: the rows of the work file :data:`_PARSED_FILE` with every value valid."""
+    return _valid_rows(work).drop(PAID_VS_CHARGE)
+
+
+def _valid_rows(work: Path) -> pl.LazyFrame:
+    """The rows of the work file :data:`_PARSED_FILE` with every value valid, as written (repeats among them)."""
     return audited_rows(pl.scan_parquet(work / _PARSED_FILE, glob=False))
 
 
@@ -569,7 +585,7 @@ def _write_work_files(
     a way not yet ``repaired``, :class:`InputError` on any other failure to read the input.
     """
     try:
-        parsed = claim_lines.parsed.select(*AUDITED_COLUMNS, *REJECT_COLUMNS)
+        parsed = claim_lines.parsed.select(*AUDITED_COLUMNS, paid_vs_charge(), *REJECT_COLUMNS)
         collect(work_file(parsed, parsed_file))
         claim_lines.rejects_in(pl.scan_parquet(parsed_file, glob=False)).sink_parquet(rejects_file, engine=ENGINE)
     except pl.exceptions.PolarsError as err:

@@ -1,5 +1,6 @@
 """Input layer: files, directories and globs of claim lines -> canonical LazyFrames and rejects."""
 
+from leakaudit.io.amounts import PAID_VS_CHARGE, paid_amounts, paid_vs_charge, paid_warning
 from leakaudit.io.counting import count_rows
 from leakaudit.io.crowded import CROWDED_CLAIMS, crowded_patients, find_crowded_visits
 from leakaudit.io.duplicates import REPEATED_REASON, Repeated, find_repeated
@@ -38,6 +39,7 @@ __all__ = [
     "CREDIT",
     "CROWDED_CLAIMS",
     "LINE_ID_BITS",
+    "PAID_VS_CHARGE",
     "REDUCED",
     "REJECTED_ROW_SCHEMA",
     "REJECT_COLUMNS",
@@ -65,6 +67,9 @@ __all__ = [
     "load_mapping",
     "ordered_rejects",
     "oversized",
+    "paid_amounts",
+    "paid_vs_charge",
+    "paid_warning",
     "read_toml",
     "refused_long_rows",
     "refused_quotes",

@@ -1,0 +1,91 @@
+"""Paid amounts that are another column's: the charge itself, or the claim's payment on every line.
+
+Most findings are valued from the organisation's paid history, so ``paid_amount`` sets their dollars. A
+mapping that feeds it from the export's charges (``Charges`` for ``Payments``) makes every line paid in
+full: the history is then the charges, often two to three times what payers pay. One that feeds it from
+the claim's payment repeats the claim's total on each of its lines: lines paid more than they charged,
+and medians of whole claims. Neither fails a check of its own (each value is a valid amount), so the
+audit counts, of the lines charged (a positive charge) whose paid amount is known, those paid exactly
+their charge and those paid more, and warns when nearly all are paid their charge (denials and
+contractual discounts make that rare) or many more than it (no payer pays above the charge).
+
+NOTE: the comparison is a column of the work file the validating pass writes (:data:`PAID_VS_CHARGE`,
+a small whole number), as the charge is not among the columns the rules read; the profile of the lines
+counts it.
+
+>>> lines = pl.DataFrame(
+...     {"charge_amount": [100, 100, 100, 0, 100], "paid_amount": [100, 80, 120, 0, None]},
+...     schema={"charge_amount": pl.Decimal(18, 2), "paid_amount": pl.Decimal(18, 2)},
+... )
+>>> lines.select(paid_vs_charge())[PAID_VS_CHARGE].to_list()
+[0, -1, 1, None, None]
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+#: The work-file column comparing a line's paid amount to its charge: -1 less, 0 the same, 1 more; null
+#: where the charge is not positive (a credit, a free line) or the paid amount is not known.
+PAID_VS_CHARGE = "paid_vs_charge"
+#: Of the lines charged with a known paid amount, the share paid exactly their charge at which the
+#: audit warns: a practice's denials and contractual discounts leave far fewer.
+PAID_THE_CHARGE_SHARE = 0.9
+#: The share paid more than their charge at which it warns: a payer pays at most the charge.
+PAID_ABOVE_CHARGE_SHARE = 0.1
+
+
+def paid_vs_charge() -> pl.Expr:
+    """:data:`PAID_VS_CHARGE` of a line, from its parsed ``paid_amount`` and ``charge_amount``."""
+    paid, charge = pl.col("paid_amount"), pl.col("charge_amount")
+    compared = pl.when(paid > charge).then(1).when(paid == charge).then(0).otherwise(-1).cast(pl.Int8)
+    return pl.when((charge > 0) & paid.is_not_null()).then(compared).alias(PAID_VS_CHARGE)
+
+
+def paid_amounts(lines: pl.LazyFrame) -> dict[str, int]:
+    """``summary.json``'s ``paid_amounts``: the lines charged with a known paid amount, and how they were paid.
+
+    Of them, those paid exactly their charge and those paid more. ``lines`` hold :data:`PAID_VS_CHARGE`.
+    """
+    compared = pl.col(PAID_VS_CHARGE)
+    counts = lines.select(
+        compared.count().alias("lines_charged_with_paid_known"),
+        (compared == 0).sum().alias("paid_the_charge"),
+        (compared == 1).sum().alias("paid_above_the_charge"),
+    ).collect()
+    return {name: int(value) for name, value in counts.row(0, named=True).items()}
+
+
+def paid_warning(amounts: dict[str, Any]) -> str | None:
+    """A warning when the paid amounts look like another column (see above), else None.
+
+    >>> import textwrap
+    >>> amounts = {"lines_charged_with_paid_known": 1000, "paid_the_charge": 990, "paid_above_the_charge": 0}
+    >>> print(textwrap.fill(paid_warning(amounts), 100))
+    990 of 1,000 lines charged (99%) were paid exactly their charge: is paid_amount mapped from the
+    charges? The paid history that values the findings would be the charges. Check which export column
+    feeds paid_amount (a --map file maps it: docs/mapping.md); if the payers paid the charges in full,
+    nothing is amiss.
+    >>> paid_warning(amounts | {"paid_the_charge": 300, "paid_above_the_charge": 2}) is None
+    True
+    """
+    known = amounts["lines_charged_with_paid_known"]
+    if not known:
+        return None
+    check = "Check which export column feeds paid_amount (a --map file maps it: docs/mapping.md)"
+    equal, above = amounts["paid_the_charge"], amounts["paid_above_the_charge"]
+    if equal >= PAID_THE_CHARGE_SHARE * known:
+        return (
+            f"{equal:,} of {known:,} lines charged ({equal / known:.0%}) were paid exactly their charge: is "
+            "paid_amount mapped from the charges? The paid history that values the findings would be the "
+            f"charges. {check}; if the payers paid the charges in full, nothing is amiss."
+        )
+    if above >= PAID_ABOVE_CHARGE_SHARE * known:
+        return (
+            f"{above:,} of {known:,} lines charged ({above / known:.0%}) were paid more than their charge: is "
+            "paid_amount the claim's payment, repeated on each of its lines? The paid history that values the "
+            f"findings would be whole claims'. {check}; export the payment of each line."
+        )
+    return None
