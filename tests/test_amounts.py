@@ -33,27 +33,34 @@ def _claims() -> list[dict[str, Any]]:
 
 def _audit(path: Path, out: Path, mapping: Path) -> dict[str, Any]:
     """The run's summary.json."""
-    assert main(["audit", str(path), "--out", str(out), "--findings-only", "--map", str(mapping)]) == ExitCode.OK
+    assert main(["audit", str(path), "--out", str(out), "--map", str(mapping)]) == ExitCode.OK
     summary: dict[str, Any] = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     return summary
 
 
 @pytest.mark.parametrize(
-    ("paid_from", "warned"),
+    ("paid_from", "looks_like", "warned"),
     [
-        ("Payments", None),
+        ("Payments", None, None),
         (
             "Charges",
+            "charges",
             "20 of 20 lines charged (100%) were paid exactly their charge: is paid_amount mapped from the charges?",
         ),
         (
             "Claim Paid",
+            "claim",
             "10 of 20 lines charged (50%) were paid more than their charge: is paid_amount the claim's payment",
         ),
     ],
 )
 def test_paid_amounts_of_another_column_are_warned_of(  # type: ignore[no-untyped-def]
-    claims_csv, tmp_path: Path, capsys: pytest.CaptureFixture[str], paid_from: str, warned: str | None
+    claims_csv,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    paid_from: str,
+    looks_like: str | None,
+    warned: str | None,
 ) -> None:
     """Regression: a mapping feeding paid_amount from the charges, or from the claim's payment, valued every finding
     from amounts no payer paid, silently: each value is a valid amount. The run now counts the lines paid
@@ -64,7 +71,10 @@ def test_paid_amounts_of_another_column_are_warned_of(  # type: ignore[no-untype
     summary = _audit(path, tmp_path / "out", mapping)
     err = capsys.readouterr().err
     amounts = summary["paid_amounts"]
-    assert amounts["lines_charged_with_paid_known"] == 20
+    assert (amounts["lines_charged_with_paid_known"], amounts["looks_like"]) == (20, looks_like)
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert ("were paid exactly their charge. Payers rarely do" in html) == (looks_like == "charges")
+    assert ("were paid more than their charge, which payers do not do" in html) == (looks_like == "claim")
     if warned is None:
         assert "paid_amount" not in err
         assert (amounts["paid_the_charge"], amounts["paid_above_the_charge"]) == (0, 0)

@@ -59,6 +59,7 @@ from leakaudit.io import (
     ordered_rejects,
     oversized,
     paid_amounts,
+    paid_doubt,
     paid_vs_charge,
     paid_warning,
     refused_long_rows,
@@ -198,7 +199,7 @@ def run_audit(
         summary = _summary(rules, findings, rejected, rows_audited, profile)
         summary["findings_with_rejected_rows"] = _noted(beside.marked)
         summary["crowded_visits"] = _crowded_visits(crowded, crowd.marked, crowded_claims)
-        summary["paid_amounts"] = amounts
+        summary["paid_amounts"] = amounts | {"looks_like": paid_doubt(amounts)}
         summary["reversals"] = {
             "credit_lines": int((reversals["kind"] == CREDIT).sum()),
             "charges_reversed": int((reversals["kind"] == REVERSED).sum()),

@@ -1,6 +1,6 @@
 """Input layer: files, directories and globs of claim lines -> canonical LazyFrames and rejects."""
 
-from leakaudit.io.amounts import PAID_VS_CHARGE, paid_amounts, paid_vs_charge, paid_warning
+from leakaudit.io.amounts import PAID_VS_CHARGE, paid_amounts, paid_doubt, paid_vs_charge, paid_warning
 from leakaudit.io.counting import count_rows
 from leakaudit.io.crowded import CROWDED_CLAIMS, crowded_patients, find_crowded_visits
 from leakaudit.io.duplicates import REPEATED_REASON, Repeated, find_repeated
@@ -68,6 +68,7 @@ __all__ = [
     "ordered_rejects",
     "oversized",
     "paid_amounts",
+    "paid_doubt",
     "paid_vs_charge",
     "paid_warning",
     "read_toml",

@@ -58,6 +58,26 @@ def paid_amounts(lines: pl.LazyFrame) -> dict[str, int]:
     return {name: int(value) for name, value in counts.row(0, named=True).items()}
 
 
+def paid_doubt(amounts: dict[str, Any]) -> str | None:
+    """Which other column the paid amounts look like (``charges``, ``claim``), by the shares above; else None.
+
+    >>> paid_doubt({"lines_charged_with_paid_known": 10, "paid_the_charge": 9, "paid_above_the_charge": 0})
+    'charges'
+    >>> paid_doubt({"lines_charged_with_paid_known": 10, "paid_the_charge": 0, "paid_above_the_charge": 1})
+    'claim'
+    >>> paid_doubt({"lines_charged_with_paid_known": 0, "paid_the_charge": 0, "paid_above_the_charge": 0}) is None
+    True
+    """
+    known = amounts["lines_charged_with_paid_known"]
+    if not known:
+        return None
+    if amounts["paid_the_charge"] >= PAID_THE_CHARGE_SHARE * known:
+        return "charges"
+    if amounts["paid_above_the_charge"] >= PAID_ABOVE_CHARGE_SHARE * known:
+        return "claim"
+    return None
+
+
 def paid_warning(amounts: dict[str, Any]) -> str | None:
     """A warning when the paid amounts look like another column (see above), else None.
 
@@ -71,18 +91,20 @@ def paid_warning(amounts: dict[str, Any]) -> str | None:
     >>> paid_warning(amounts | {"paid_the_charge": 300, "paid_above_the_charge": 2}) is None
     True
     """
-    known = amounts["lines_charged_with_paid_known"]
-    if not known:
-        return None
+    doubt = paid_doubt(amounts)
+    known, equal, above = (
+        amounts["lines_charged_with_paid_known"],
+        amounts["paid_the_charge"],
+        amounts["paid_above_the_charge"],
+    )
     check = "Check which export column feeds paid_amount (a --map file maps it: docs/mapping.md)"
-    equal, above = amounts["paid_the_charge"], amounts["paid_above_the_charge"]
-    if equal >= PAID_THE_CHARGE_SHARE * known:
+    if doubt == "charges":
         return (
             f"{equal:,} of {known:,} lines charged ({equal / known:.0%}) were paid exactly their charge: is "
             "paid_amount mapped from the charges? The paid history that values the findings would be the "
             f"charges. {check}; if the payers paid the charges in full, nothing is amiss."
         )
-    if above >= PAID_ABOVE_CHARGE_SHARE * known:
+    if doubt == "claim":
         return (
             f"{above:,} of {known:,} lines charged ({above / known:.0%}) were paid more than their charge: is "
             "paid_amount the claim's payment, repeated on each of its lines? The paid history that values the "

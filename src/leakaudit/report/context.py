@@ -160,6 +160,11 @@ class ReportContext:
         "(visits), their lines, the patient ids (patient_ids) and the findings on them (findings_on_them: "
         "findings, claims, estimated_total, low_confidence)."
     )
+    paid_amounts: dict[str, Any] = doc(
+        "Lines charged with a known paid amount (lines_charged_with_paid_known), those paid exactly their "
+        "charge (paid_the_charge) or more (paid_above_the_charge), and the other column the paid amounts look "
+        "like (looks_like: charges, claim, or none)."
+    )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
     older_total: Decimal = doc("Lost revenue past its timely-filing deadline on as_of.")
@@ -245,6 +250,7 @@ def build_report_context(
         reversals=summary["reversals"],
         lines_without_patient=summary["lines_without_patient"],
         crowded_visits=summary["crowded_visits"],
+        paid_amounts=summary["paid_amounts"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
         older_total=_total(lost.filter(pl.col("recoverable").not_())),
