@@ -572,9 +572,11 @@ def _write_work_files(
 ) -> None:
     """One pass over the input writes every row, parsed, to ``parsed_file``; the rejected rows are read from it.
 
-    The parsed rows hold the columns the rules read (:data:`AUDITED_COLUMNS`) and the column at fault with
-    its reason (:data:`REJECT_COLUMNS`), null on the lines to audit (:func:`_audited_lines`). The rejected
-    rows, few as a rule, are then written to ``rejects_file`` from there.
+    The parsed rows hold the columns the rules read (:data:`AUDITED_COLUMNS`), the paid amount against the
+    charge (:data:`~leakaudit.io.PAID_VS_CHARGE`, counted for ``summary.json``, not among the lines to
+    audit) and the column at fault with its reason (:data:`REJECT_COLUMNS`), null on the lines to audit
+    (:func:`_audited_lines`). The rejected rows, few as a rule, are then written to ``rejects_file`` from
+    there.
 
     NOTE: one sink, so that memory does not grow with a file's size. Two sinks of the one validating scan
     (the lines, the rejects) shared it through a cache, which held the rows the slower sink had yet to

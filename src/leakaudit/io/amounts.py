@@ -27,6 +27,8 @@ from typing import Any
 
 import polars as pl
 
+from leakaudit.engine import ENGINE
+
 #: The work-file column comparing a line's paid amount to its charge: -1 less, 0 the same, 1 more; null
 #: where the charge is not positive (a credit, a free line) or the paid amount is not known.
 PAID_VS_CHARGE = "paid_vs_charge"
@@ -54,7 +56,7 @@ def paid_amounts(lines: pl.LazyFrame) -> dict[str, int]:
         compared.count().alias("lines_charged_with_paid_known"),
         (compared == 0).sum().alias("paid_the_charge"),
         (compared == 1).sum().alias("paid_above_the_charge"),
-    ).collect()
+    ).collect(engine=ENGINE)
     return {name: int(value) for name, value in counts.row(0, named=True).items()}
 
 
