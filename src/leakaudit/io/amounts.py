@@ -10,8 +10,8 @@ their charge and those paid more, and warns when nearly all are paid their charg
 contractual discounts make that rare) or many more than it (no payer pays above the charge).
 
 NOTE: the comparison is a column of the work file the validating pass writes (:data:`PAID_VS_CHARGE`,
-a small whole number), as the charge is not among the columns the rules read; the profile of the lines
-counts it.
+a small whole number), as the charge is not among the columns the rules read; a pass over that column
+of the valid rows (repeats among them) counts it.
 
 >>> lines = pl.DataFrame(
 ...     {"charge_amount": [100, 100, 100, 0, 100], "paid_amount": [100, 80, 120, 0, None]},
