@@ -22,6 +22,7 @@ from leakaudit.io.reader import (
 from leakaudit.io.rejects import REPEAT_RANGE_SCHEMA, RepeatTally, ordered_rejects, repeat_ranges
 from leakaudit.io.reversals import (
     CREDIT,
+    LINE_NUMBERING,
     REDUCED,
     REVERSAL_SCHEMA,
     REVERSED,
@@ -39,6 +40,7 @@ __all__ = [
     "CREDIT",
     "CROWDED_CLAIMS",
     "LINE_ID_BITS",
+    "LINE_NUMBERING",
     "PAID_VS_CHARGE",
     "REDUCED",
     "REJECTED_ROW_SCHEMA",

@@ -56,8 +56,10 @@ REVERSAL_SCHEMA = pl.Schema({"line_id": pl.UInt64(), "kind": pl.String(), "units
 #: A credit reverses a charge of the same encounter, code and number of units.
 _MATCH = ("encounter_id", "procedure_code", "_units")
 _CODE = ("encounter_id", "procedure_code")
-#: The order of the charges a credit may reverse; ``line_id`` tells apart two lines of one claim and number.
-_ORDER = ("claim_id", "line_number", "line_id")
+#: The order of a claim's lines, whatever the order of the input's rows: by claim number and line number,
+#: ``line_id`` telling apart two lines of one claim and number. The charges a credit may reverse come in it,
+#: and it settles which of equal lines a finding sits on (``rules.same_service.line_order``, paid most first).
+LINE_NUMBERING = ("claim_id", "line_number", "line_id")
 
 
 def find_reversals(lines: pl.LazyFrame) -> pl.DataFrame:
@@ -76,10 +78,10 @@ def find_reversals(lines: pl.LazyFrame) -> pl.DataFrame:
     encounters = credits["encounter_id"].unique().implode()
     charges = (
         lines.filter(pl.col("encounter_id").is_in(encounters) & (units > 0))
-        .select(*_CODE, units.alias("_units"), *_ORDER)
+        .select(*_CODE, units.alias("_units"), *LINE_NUMBERING)
         .join(wanted.select(_CODE).unique().lazy(), on=_CODE, how="semi")
         .collect(engine=ENGINE)
-        .sort(*_ORDER, nulls_last=True)
+        .sort(*LINE_NUMBERING, nulls_last=True)
     )
     # Of each group's charges of as many units as its credits, the first as many as its credits.
     reversed_ = charges.join(wanted, on=_MATCH, how="inner", maintain_order="left").filter(

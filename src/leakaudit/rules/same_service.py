@@ -39,12 +39,14 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from leakaudit.io import LINE_NUMBERING
+
 #: What makes two lines on different claims copies of one service.
 SERVICE_KEY = ("encounter_id", "procedure_code", "modifiers", "units", "rendering_npi")
 #: The line columns :func:`once_per_service` reads besides :data:`SERVICE_KEY`.
 COPY_COLUMNS = ("claim_id", "line_number", "payer_id", "paid_amount")
-#: The line columns :func:`line_order` reads.
-ORDER_COLUMNS = ("paid_amount", "claim_id", "line_number", "line_id")
+#: The line columns :func:`line_order` reads: the paid amount, then the claim's numbering of its lines.
+ORDER_COLUMNS = ("paid_amount", *LINE_NUMBERING)
 
 _LEAD, _OTHERS, _COPIES = "_lead_claim", "_other_claims", "_copies"
 
@@ -70,7 +72,7 @@ def line_order(value: pl.Expr) -> pl.Expr:
     [1, 4, 3, 2]
     """
     return value.sort_by(
-        [pl.col("paid_amount").fill_null(0), *map(pl.col, ORDER_COLUMNS[1:])],
+        [pl.col("paid_amount").fill_null(0), *map(pl.col, LINE_NUMBERING)],
         descending=[True, False, False, False],
         nulls_last=True,
     )
