@@ -184,14 +184,19 @@ def with_rejected_rows(
         of_them,
     )
     beside_one = count.is_not_null()
+    return _with_note(joined, findings.columns, beside_one, note, low=beside_one & missing_code)
+
+
+def _with_note(joined: pl.DataFrame, columns: Sequence[str], where: pl.Expr, note: pl.Expr, *, low: pl.Expr) -> Noted:
+    """The findings of ``joined`` (``columns`` of them) with ``note`` added to the message ``where`` it holds.
+
+    Those where ``low`` holds turn to low confidence. Also the findings noted; both keep their order.
+    """
     marked = joined.with_columns(
-        pl.when(beside_one).then(pl.col("message") + note).otherwise(pl.col("message")).alias("message"),
-        pl.when(beside_one & missing_code).then(pl.lit("low")).otherwise(pl.col("confidence")).alias("confidence"),
+        pl.when(where).then(pl.col("message") + note).otherwise(pl.col("message")).alias("message"),
+        pl.when(low).then(pl.lit("low")).otherwise(pl.col("confidence")).alias("confidence"),
     )
-    return Noted(
-        findings=marked.select(findings.columns),
-        marked=marked.filter(beside_one).select(findings.columns),
-    )
+    return Noted(findings=marked.select(columns), marked=marked.filter(where).select(columns))
 
 
 #: The column numbering the findings while their rejected rows are looked up.
@@ -239,11 +244,7 @@ def on_crowded_visits(findings: pl.DataFrame, visits: pl.DataFrame, rules: Seque
         "for an unknown patient: if so, name it under patient_placeholders in a --map file and audit again.",
         _CLAIMS,
     )
-    marked = joined.with_columns(
-        pl.when(on_one).then(pl.col("message") + note).otherwise(pl.col("message")).alias("message"),
-        pl.when(on_one).then(pl.lit("low")).otherwise(pl.col("confidence")).alias("confidence"),
-    )
-    return Noted(findings=marked.select(findings.columns), marked=marked.filter(on_one).select(findings.columns))
+    return _with_note(joined, findings.columns, on_one, note, low=on_one)
 
 
 #: The column of a finding's crowded visit's claims while they are looked up.
