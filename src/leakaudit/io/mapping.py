@@ -96,7 +96,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
     if not isinstance(separator, str) or len(separator.encode()) != 1 or separator in '"\r\n':
         raise InputError(f'{path}: [options] separator must be one character, such as "|" or "\\t" (tab)')
     skip_lines = options.get("skip_lines", 0)
-    if not isinstance(skip_lines, int) or isinstance(skip_lines, bool) or skip_lines < 0:
+    if not _whole(skip_lines, least=0):
         raise InputError(f"{path}: [options] skip_lines must be a whole number of lines (0 or more), such as 3")
     payer_types = _payer_types(data.get("payer_types", {}), path)
     placeholders = options.get("patient_placeholders", [])
@@ -105,9 +105,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
             f'{path}: [options] patient_placeholders must be a list of texts, such as ["PT-UNK", "NO PATIENT"]'
         )
     crowded_claims = options.get("crowded_claims")
-    if crowded_claims is not None and (
-        not isinstance(crowded_claims, int) or isinstance(crowded_claims, bool) or crowded_claims < 1
-    ):
+    if crowded_claims is not None and not _whole(crowded_claims, least=1):
         raise InputError(
             f"{path}: [options] crowded_claims must be a whole number of claims (1 or more), such as 30: a "
             "patient's day of more claims is taken as many patients' under one id"
@@ -122,6 +120,15 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
         patient_placeholders=tuple(p.strip() for p in placeholders),
         crowded_claims=crowded_claims,
     )
+
+
+def _whole(value: object, *, least: int) -> bool:
+    """Whether an option's TOML ``value`` is a whole number of ``least`` or more (``true`` is none).
+
+    >>> [_whole(v, least=1) for v in (3, 1, 0, 2.5, "3", True)]
+    [True, True, False, False, False, False]
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def payer_type_key(text: str) -> str:
