@@ -297,6 +297,7 @@ def test_overlapping_exports_audit_each_claim_line_once(
             "audited_file": str(exports / "2025-02.csv"),
             "rows": len(listed),
             "ranges": repeats.height,
+            "claim_numbers_reused": 0,
         }
     ]
     # Each file's rows: the repeats all in the earlier one; the sample's own bad rows in both.
@@ -432,7 +433,13 @@ def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(
     # Each earlier export repeats the last, range for range.
     last = str(exports / "2025-03.csv")
     assert summary["repeats_by_file_pair"] == [
-        {"file": str(exports / f"{month}.csv"), "audited_file": last, "rows": audited, "ranges": repeats.height // 2}
+        {
+            "file": str(exports / f"{month}.csv"),
+            "audited_file": last,
+            "rows": audited,
+            "ranges": repeats.height // 2,
+            "claim_numbers_reused": 0,
+        }
         for month in ("2025-01", "2025-02")
     ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -9,8 +10,9 @@ import polars as pl
 import pytest
 
 from conftest import write_claims_csv
+from leakaudit.cli import ExitCode, main
 from leakaudit.io import RepeatTally, duplicates, find_repeated, repeat_ranges, scan_claim_lines
-from leakaudit.io.duplicates import REPEATED_REASON
+from leakaudit.io.duplicates import REPEATED_REASON, REUSED_REASON
 from leakaudit.io.reader import ROW_BITS
 
 
@@ -54,7 +56,7 @@ def test_no_repeats_writes_nothing(claims_csv, tmp_path: Path) -> None:  # type:
     path: Path = claims_csv([{"claim_id": f"C{i}", "procedure_code": "99213"} for i in range(50)])
     repeated = find_repeated(scan_claim_lines([path]).audited, tmp_path / "work")
     assert repeated.count == 0 and repeated.paths == ()
-    assert repeated.scan().collect().columns == ["line_id", "claim_id", "line_number", "kept_line_id"]
+    assert repeated.scan().collect().columns == ["line_id", "claim_id", "line_number", "kept_line_id", "reused"]
     assert pl.concat(repeat_ranges(repeated, [path])).is_empty()
     assert repeated.by_reason().is_empty()
 
@@ -160,3 +162,115 @@ def _within_a_file(repeated: duplicates.Repeated, files: list[Path]) -> tuple[in
     for _ in tally.counted(repeat_ranges(repeated, files, chunk_rows=1)):
         pass
     return tally.within_a_file()
+
+
+def _system(claims: dict[str, tuple[str, str, list[str]]]) -> list[dict[str, str]]:
+    """The lines of one billing system's export: claim number -> (patient, date of service, codes by line)."""
+    return [
+        {
+            "claim_id": claim,
+            "line_number": str(number),
+            "patient_id": patient,
+            "service_date": date,
+            "procedure_code": code,
+            "units": "4" if code == "J3301" else "1",
+            "paid_amount": "17.00",
+        }
+        for claim, (patient, date, codes) in claims.items()
+        for number, code in enumerate(codes, start=1)
+    ]
+
+
+def test_a_claim_number_another_system_used_again_is_told_from_a_copy_and_warned_of(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: after a migration the old system's claims 1001 and 1002 and the new system's share their
+    numbers. Both exports in one run, the old system's lines were rejected as "repeats" of the new one's, as
+    if the exports overlapped: its injection without a drug (1002) went unaudited, and nothing said why.
+
+    Such a row is of another patient and another date of service than the row kept. It is still not
+    audited (one number cannot be two claims), but counted under a reason of its own, flagged in
+    repeats.csv and warned of, with the way out: a run for each system, which finds the missing drug. A
+    copy of the new system's claim re-exported with its payment, and one whose date was corrected (same
+    patient), stay plain repeats.
+    """
+    old = write_claims_csv(
+        tmp_path / "2024-old-system.csv",
+        _system(
+            {
+                "1001": ("A-77", "2024-05-06", ["96372", "J3301"]),
+                "1002": ("A-78", "2024-05-07", ["96372"]),
+                "1003": ("A-79", "2024-05-07", ["99213"]),
+            }
+        ),
+    )
+    new_claims = {
+        "1001": ("55012", "2025-09-15", ["99213", "99070"]),
+        "1002": ("55013", "2025-09-16", ["99214"]),
+        "2001": ("55020", "2025-10-01", ["99213"]),
+        "2002": ("55021", "2025-10-02", ["99213"]),
+    }
+    first_export = _system(new_claims)
+    first_export[-1]["service_date"] = "2025-10-20"  # corrected in the later export
+    new = write_claims_csv(tmp_path / "2025-new-system.csv", first_export[-2:])
+    again = write_claims_csv(tmp_path / "2025-new-system-rerun.csv", _system(new_claims))
+    exports = [old, new, again]
+    out = tmp_path / "both"
+    assert main(["audit", *map(str, exports), "--out", str(out)]) == ExitCode.OK
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert {"column": "(whole row)", "reason": REUSED_REASON, "count": 3} in summary["rejects_by_reason"]
+    assert {"column": "(whole row)", "reason": REPEATED_REASON, "count": 2} in summary["rejects_by_reason"]
+    first = f"1001 line 1: row 1 of {old}, and row 1 of {again}"
+    assert summary["claim_numbers_reused"] == {"rows": 3, "first": first}
+    assert summary["repeats_within_a_file"]["rows"] == 0
+    assert [(p["file"], p["rows"], p["claim_numbers_reused"]) for p in summary["repeats_by_file_pair"]] == [
+        (str(old), 3, 3),
+        (str(new), 2, 0),
+    ]
+    repeats = pl.read_csv(out / "repeats.csv")
+    assert repeats.select("source_file", "first_row", "last_row", "claim_number_reused").rows() == [
+        (str(old), 1, 3, True),
+        (str(new), 1, 2, False),
+    ]
+    said = capsys.readouterr()
+    copies = "5 rejected (0 with a bad value, 2 repeating a claim line, 3 another claim's number)"
+    assert f"Read 11 rows: 6 audited, {copies}." in said.out
+    warned = said.err
+    assert (
+        f"of another patient and date of service: 3 (in repeats.csv, claim_number_reused); the first: {first}."
+        in warned
+    )
+    assert "Audit the exports of each numbering (each system, or each year) in a run of its own." in warned
+    assert "rows that repeat a claim line" not in warned
+    html = (out / "report.html").read_text(encoding="utf-8")
+    caution = "3 rows bear the claim number and line number of a later row of another patient and date of service"
+    assert f"{caution} (the first: {first})" in html
+    assert '<th class="num">Of which another claim\'s number</th>' in html
+    both = pl.read_parquet(out / "findings.parquet")
+    assert both.filter(pl.col("claim_id") == "1002").is_empty()
+
+    alone = tmp_path / "old-alone"
+    assert main(["audit", str(old), "--out", str(alone), "--findings-only"]) == ExitCode.OK
+    found = pl.read_parquet(alone / "findings.parquet").filter(pl.col("rule_id") == "drug-admin-without-drug")
+    assert found.select("claim_id", "procedure_code").rows() == [("1002", "96372")]
+    assert json.loads((alone / "summary.json").read_text(encoding="utf-8"))["claim_numbers_reused"]["rows"] == 0
+
+
+def test_a_system_numbering_its_claims_anew_each_year_is_no_row_per_payment(tmp_path: Path) -> None:
+    """Within one export, claim 7 of 2024 and claim 7 of 2025 (another patient) are no copy of one line, so
+    they are not counted as a file listing a claim line twice; claim 8, listed twice alike, is."""
+    export = write_claims_csv(
+        tmp_path / "history.csv",
+        _system({"7": ("P1", "2024-01-09", ["99213"]), "8": ("P2", "2024-01-10", ["99213"])})
+        + _system({"7": ("P3", "2025-01-08", ["99214"]), "8": ("P2", "2024-01-10", ["99213"])}),
+    )
+    repeated = find_repeated(scan_claim_lines([export]).audited, tmp_path / "work")
+    assert (repeated.count, repeated.reused) == (2, 1)
+    assert repeated.by_reason().rows() == [("(whole row)", REPEATED_REASON, 1), ("(whole row)", REUSED_REASON, 1)]
+    # Rows 1 and 2 repeat rows 3 and 4 one after the other, but are not one range: in one chunk or two.
+    for chunk_rows in (None, 1):
+        tally = RepeatTally()
+        for _ in tally.counted(repeat_ranges(repeated, [export], chunk_rows=chunk_rows)):
+            pass
+        assert tally.within_a_file() == (1, f"8 line 1: rows 2 and 4 of {export}")
+        assert tally.reused() == (1, f"7 line 1: row 1 of {export}, and row 3 of {export}")

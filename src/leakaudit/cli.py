@@ -21,6 +21,7 @@ from leakaudit.pipeline import (
     paid_amounts_warning,
     rejects_warning,
     repeats_warning,
+    reused_warning,
     run_audit,
 )
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
@@ -205,8 +206,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = result.summary
     repeats = sum(each["repeated"] for each in summary["inputs"])
     rejected = f"{summary['rows_rejected']:,} rejected"
+    reused = summary["claim_numbers_reused"]["rows"]
     if repeats:
-        rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {repeats:,} repeating a claim line)"
+        copies = f"{repeats - reused:,} repeating a claim line" + (
+            f", {reused:,} another claim's number" if reused else ""
+        )
+        rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {copies})"
     print(f"Read {counted(summary['rows_read'], 'row')}: {summary['rows_audited']:,} audited, {rejected}.")
     reversals = summary["reversals"]
     if reversals["credit_lines"]:
@@ -224,7 +229,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{counted(summary['lines_without_patient'], 'line')} without a patient (none given, or a placeholder "
             "such as 000000 or UNKNOWN): each is taken as its claim's own visit."
         )
-    warnings = (rejects_warning(result), repeats_warning(result), crowded_warning(result), paid_amounts_warning(result))
+    warnings = (
+        rejects_warning(result),
+        repeats_warning(result),
+        reused_warning(result),
+        crowded_warning(result),
+        paid_amounts_warning(result),
+    )
     for warning in warnings:
         if warning:
             print(f"leakaudit: warning: {warning}", file=sys.stderr)

@@ -42,6 +42,7 @@ from leakaudit.io import (
     REJECTED_ROW_SCHEMA,
     REPEAT_RANGE_SCHEMA,
     REPEATED_REASON,
+    REUSED_REASON,
     REVERSAL_SCHEMA,
     REVERSED,
     ClaimLines,
@@ -286,7 +287,7 @@ def rejects_warning(result: AuditResult) -> str | None:
     Repeated claim lines are left out: overlapping exports make most rows repeats as they should.
     """
     rows_read = result.summary["rows_read"]
-    invalid = [r for r in result.summary["rejects_by_reason"] if r["reason"] != REPEATED_REASON]
+    invalid = [r for r in result.summary["rejects_by_reason"] if r["reason"] not in (REPEATED_REASON, REUSED_REASON)]
     if not invalid or invalid[0]["count"] * 2 < rows_read:
         return None
     column, reason, count = invalid[0]["column"], invalid[0]["reason"], invalid[0]["count"]
@@ -328,6 +329,25 @@ def repeats_warning(result: AuditResult) -> str | None:
         f"{within['rows']:,} (in repeats.csv); the first: {within['first']}. Each claim line is audited once, "
         "from its last row. If the export has a row per payment or adjustment, the other rows' amounts are left out: "
         "export one row per claim line (docs/schema.md)."
+    )
+
+
+def reused_warning(result: AuditResult) -> str | None:
+    """A warning when a claim line is repeated by a row of another patient and date of service.
+
+    No copy of the line but another claim under the same number: the exports number claims alike (two
+    billing systems, or one that numbers its claims anew each year). Each claim line is audited from its
+    last row only, so the other claims' lines went unaudited, and their findings with them.
+    """
+    reused = result.summary["claim_numbers_reused"]
+    if not reused["rows"]:
+        return None
+    return (
+        "rows with the claim_id and line_number of a later row of another patient and date of service: "
+        f"{reused['rows']:,} (in repeats.csv, claim_number_reused); the first: {reused['first']}. They are other "
+        "claims under the same numbers, not copies: the exports number claims alike (two billing systems, or one "
+        "that numbers its claims anew each year). Each claim line was audited from its later row only, so these "
+        "rows were not audited. Audit the exports of each numbering (each system, or each year) in a run of its own."
     )
 
 
@@ -610,8 +630,10 @@ class _Rejected:
     by_reason: pl.DataFrame
     #: Each input file's rows: read, audited, rejected and of those repeated (see :func:`_inputs`).
     inputs: list[dict[str, Any]]
-    #: The repeats whose audited row is in their own file, and the first described.
+    #: The repeats whose audited row is in their own file, and the first described (copies only).
     within_a_file: dict[str, Any]
+    #: The repeats whose audited row is of another patient and date of service, and the first described.
+    reused: dict[str, Any]
     #: The repeats by file and file of the rows audited in their place: rows and ranges (``repeats.csv``).
     by_file_pair: list[dict[str, Any]]
 
@@ -650,11 +672,13 @@ def _account(
     for pair in pairs:
         repeated_by_file[pair["file"]] = repeated_by_file.get(pair["file"], 0) + pair["rows"]
     within_count, within_first = tally.within_a_file()
+    reused_count, reused_first = tally.reused()
     return _Rejected(
         rows=rows_rejected,
         by_reason=pl.concat([invalid_by_reason, repeated.by_reason()]),
         inputs=_inputs(rows_by_file, dict(invalid_by_file.iter_rows()), repeated_by_file),
         within_a_file={"rows": within_count, "first": within_first},
+        reused={"rows": reused_count, "first": reused_first},
         by_file_pair=pairs,
     )
 
@@ -699,6 +723,7 @@ def _summary(
         "rules": per_rule,
         "rejects_by_reason": rejects_by_reason.to_dicts(),
         "repeats_within_a_file": rejected.within_a_file,
+        "claim_numbers_reused": rejected.reused,
         "repeats_by_file_pair": rejected.by_file_pair,
     }
 

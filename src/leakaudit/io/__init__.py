@@ -3,7 +3,7 @@
 from leakaudit.io.amounts import PAID_VS_CHARGE, paid_amounts, paid_doubt, paid_vs_charge, paid_warning
 from leakaudit.io.counting import count_rows
 from leakaudit.io.crowded import CROWDED_CLAIMS, crowded_patients, find_crowded_visits
-from leakaudit.io.duplicates import REPEATED_REASON, Repeated, find_repeated
+from leakaudit.io.duplicates import REPEATED_REASON, REUSED_REASON, Repeated, find_repeated
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import find_long_rows, refused_long_rows
 from leakaudit.io.mapping import ColumnMapping, load_mapping
@@ -48,6 +48,7 @@ __all__ = [
     "REJECT_KEYS",
     "REPEATED_REASON",
     "REPEAT_RANGE_SCHEMA",
+    "REUSED_REASON",
     "REVERSAL_SCHEMA",
     "REVERSED",
     "ClaimLines",

@@ -43,7 +43,8 @@ CHUNK_ROWS = 2_000_000
 
 #: ``repeats.csv``: a range of repeated rows of one file (``first_row`` to ``last_row``, ``rows`` of them)
 #: and the range of rows audited in their place, row for row (``audited_first_row`` to
-#: ``audited_last_row`` of ``audited_file``), with the claim line of the first.
+#: ``audited_last_row`` of ``audited_file``), with the claim line of the first; ``claim_number_reused``:
+#: the rows audited are of another patient and date of service (``io.duplicates.REUSED_REASON``).
 REPEAT_RANGE_SCHEMA = pl.Schema(
     {
         "source_file": pl.String(),
@@ -55,6 +56,7 @@ REPEAT_RANGE_SCHEMA = pl.Schema(
         "audited_last_row": pl.Int64(),
         "first_claim_id": pl.String(),
         "first_line_number": pl.Int64(),
+        "claim_number_reused": pl.Boolean(),
     }
 )
 
@@ -68,6 +70,7 @@ _RANGE_SCHEMA = pl.Schema(
         "first_claim_id": pl.String(),
         "first_line_number": pl.Int64(),
         "rows": pl.Int64(),
+        "reused": pl.Boolean(),
     }
 )
 
@@ -94,9 +97,11 @@ def repeat_ranges(
 
     >>> import tempfile
     >>> from leakaudit.io.duplicates import find_repeated
+    >>> import datetime as dt
     >>> ids = [1, 2, 3, 5, (1 << 36) + 1, (1 << 36) + 2, (1 << 36) + 3, (1 << 36) + 4]
     >>> lines = pl.LazyFrame(
-    ...     {"claim_id": ["C1", "C1", "C2", "C3"] * 2, "line_number": [1, 2, 1, 1] * 2, "line_id": ids},
+    ...     {"claim_id": ["C1", "C1", "C2", "C3"] * 2, "line_number": [1, 2, 1, 1] * 2, "patient_id": ["P1"] * 8,
+    ...      "service_date": [dt.date(2025, 3, 14)] * 8, "line_id": ids},
     ...     schema_overrides={"line_id": pl.UInt64},
     ... )
     >>> with tempfile.TemporaryDirectory() as work:
@@ -124,44 +129,54 @@ class RepeatTally:
     millions of repeats again (by file, within a file) took a pass over them each.
     """
 
-    #: Each chunk's rows and ranges by file (``source_file``) and file audited in their place.
+    #: Each chunk's rows, ranges and claim numbers used again by file (``source_file``) and file audited in
+    #: their place.
     pairs: list[pl.DataFrame] = field(default_factory=list)
-    #: The first range whose rows are audited from their own file, as ``repeats.csv`` has it.
+    #: The first range of copies audited from their own file, as ``repeats.csv`` has it.
     first_within: dict[str, Any] | None = None
+    #: The first range of claim numbers used again, as ``repeats.csv`` has it.
+    first_reused: dict[str, Any] | None = None
 
     def counted(self, ranges: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         """The chunks of :func:`repeat_ranges` as they come, counted."""
+        reused = pl.col("claim_number_reused")
         for chunk in ranges:
             self.pairs.append(
-                chunk.group_by("source_file", "audited_file").agg(pl.col("rows").sum(), pl.len().alias("ranges"))
+                chunk.group_by("source_file", "audited_file").agg(
+                    pl.col("rows").sum(),
+                    pl.len().alias("ranges"),
+                    pl.col("rows").filter(reused).sum().alias("claim_numbers_reused"),
+                )
             )
-            within = chunk.filter(pl.col("source_file") == pl.col("audited_file"))
+            within = chunk.filter((pl.col("source_file") == pl.col("audited_file")) & reused.not_())
             if self.first_within is None and not within.is_empty():
                 self.first_within = within.row(0, named=True)
+            if self.first_reused is None and chunk["claim_number_reused"].any():
+                self.first_reused = chunk.filter(reused).row(0, named=True)
             yield chunk
 
     def by_file_pair(self, files: Sequence[Path]) -> list[dict[str, Any]]:
-        """The repeats of each file by the file audited in their place: ``rows`` and ``ranges``, in input order.
+        """The repeats of each file by the file audited in their place, in input order.
 
-        Which exports overlap, and by how much, shows here: "the last 90 days" exported monthly makes each
-        file repeat the next two.
+        Each pair counts ``rows``, ``ranges``, and of the rows ``claim_numbers_reused``. Which exports
+        overlap, and by how much, shows here: "the last 90 days" exported monthly makes each file repeat the
+        next two. So does a pair of exports of two billing systems that number claims alike: their rows are
+        claim numbers used again.
         """
         if not self.pairs:
             return []
         position = {str(path): number for number, path in enumerate(files)}
-        totals = (
-            pl.concat(self.pairs)
-            .group_by("source_file", "audited_file")
-            .agg(pl.col("rows").sum().cast(pl.Int64), pl.col("ranges").sum().cast(pl.Int64))
-        )
+        counts = ("rows", "ranges", "claim_numbers_reused")
+        totals = pl.concat(self.pairs).group_by("source_file", "audited_file").agg(pl.col(counts).sum().cast(pl.Int64))
         pairs = totals.rename({"source_file": "file"}).to_dicts()
         return sorted(pairs, key=lambda pair: (position[pair["file"]], position[pair["audited_file"]]))
 
     def within_a_file(self) -> tuple[int, str | None]:
-        """How many repeats the file of the rows audited in their place also holds, and the first, described.
+        """How many copies the file of the rows audited in their place also holds, and the first, described.
 
         Overlapping exports repeat a line in another file. A file that lists a claim line more than once
         is another matter: a row per payment or adjustment (a transaction export), or rows copied twice.
+        Claim numbers used again are not copies: see :meth:`reused`.
         """
         first = self.first_within
         if first is None:
@@ -171,16 +186,32 @@ class RepeatTally:
             f"{first['first_claim_id']} line {first['first_line_number']}: rows {first['first_row']} and "
             f"{first['audited_first_row']} of {first['source_file']}"
         )
-        return int(within["rows"].sum()), described
+        copies = within.select(pl.col("rows").sum() - pl.col("claim_numbers_reused").sum()).item()
+        return int(copies), described
+
+    def reused(self) -> tuple[int, str | None]:
+        """How many repeats are claim numbers used again (``io.duplicates.REUSED_REASON``), and the first, described."""
+        first = self.first_reused
+        if first is None:
+            return 0, None
+        described = (
+            f"{first['first_claim_id']} line {first['first_line_number']}: row {first['first_row']} of "
+            f"{first['source_file']}, and row {first['audited_first_row']} of {first['audited_file']}"
+        )
+        return int(pl.concat(self.pairs)["claim_numbers_reused"].sum()), described
 
 
 def _ranges(rows: pl.DataFrame) -> pl.DataFrame:
     """Repeated rows (sorted by ``line_id``) as ranges of :data:`_RANGE_SCHEMA`.
 
     A ``line_id`` one above the last is the next row of the same file (the file's position is in the
-    bits above the row's).
+    bits above the row's). A range is of claim numbers used again, or of none.
     """
-    step = (pl.col("line_id").cast(pl.Int64).diff() != 1) | (pl.col("kept_line_id").cast(pl.Int64).diff() != 1)
+    step = (
+        (pl.col("line_id").cast(pl.Int64).diff() != 1)
+        | (pl.col("kept_line_id").cast(pl.Int64).diff() != 1)
+        | (pl.col("reused") != pl.col("reused").shift())
+    )
     return (
         rows.group_by(step.fill_null(True).cum_sum().alias("range"), maintain_order=True)
         .agg(
@@ -191,6 +222,7 @@ def _ranges(rows: pl.DataFrame) -> pl.DataFrame:
             pl.col("claim_id").first().alias("first_claim_id"),
             pl.col("line_number").first().alias("first_line_number"),
             pl.len().cast(pl.Int64).alias("rows"),
+            pl.col("reused").first(),
         )
         .drop("range")
         .cast(_RANGE_SCHEMA)
@@ -202,7 +234,8 @@ def _joined(before: pl.DataFrame, ranges: pl.DataFrame) -> pl.DataFrame:
     if before.is_empty() or ranges.is_empty():
         return pl.concat([before, ranges])
     last, first = before.row(0, named=True), ranges.row(0, named=True)
-    if first["first"] != last["last"] + 1 or first["kept_first"] != last["kept_last"] + 1:
+    goes_on = first["first"] == last["last"] + 1 and first["kept_first"] == last["kept_last"] + 1
+    if not goes_on or first["reused"] != last["reused"]:
         return pl.concat([before, ranges])
     joined = before.with_columns(
         pl.lit(first["last"], pl.UInt64).alias("last"),
@@ -224,6 +257,7 @@ def _described(ranges: pl.DataFrame, files: Sequence[Path]) -> pl.DataFrame:
         source_row(pl.col("kept_last")).alias("audited_last_row"),
         "first_claim_id",
         "first_line_number",
+        pl.col("reused").alias("claim_number_reused"),
     ).cast(REPEAT_RANGE_SCHEMA)
 
 

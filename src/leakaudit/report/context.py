@@ -146,7 +146,12 @@ class ReportContext:
         "Rows repeating a claim line that a later row of the same file holds (rows), and the first (first)."
     )
     repeats_by_file_pair: list[dict[str, Any]] = doc(
-        "Repeated rows by file (file) and the file of the rows audited in their place (audited_file): rows, ranges."
+        "Repeated rows by file (file) and the file of the rows audited in their place (audited_file): rows, ranges, "
+        "and of the rows those of another claim under the same number (claim_numbers_reused)."
+    )
+    claim_numbers_reused: dict[str, Any] = doc(
+        "Rows repeating the claim number and line of a later row of another patient and date of service, not "
+        "audited (rows), and the first (first)."
     )
     reversals: dict[str, int] = doc(
         "Audited lines set aside before the rules: credit lines (credit_lines) and the charges they reverse "
@@ -247,6 +252,7 @@ def build_report_context(
         findings_with_rejected_rows=summary["findings_with_rejected_rows"],
         repeats_within_a_file=summary["repeats_within_a_file"],
         repeats_by_file_pair=summary["repeats_by_file_pair"],
+        claim_numbers_reused=summary["claim_numbers_reused"],
         reversals=summary["reversals"],
         lines_without_patient=summary["lines_without_patient"],
         crowded_visits=summary["crowded_visits"],
