@@ -1,4 +1,4 @@
-"""Paid amounts that are another column's (``io.amounts``): the charges, or the claim's payment on each line."""
+"""Paid amounts that are another column's, or cents (``io.amounts``, ``pricing.scale``)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 
 from conftest import SAMPLE_CSV
 from leakaudit.cli import ExitCode, main
+from leakaudit.io import InputError, load_mapping
 
 
 def _claims() -> list[dict[str, Any]]:
@@ -91,3 +93,69 @@ def test_the_sample_export_is_not_warned_of_its_paid_amounts(
     summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
     assert summary["paid_amounts"]["lines_charged_with_paid_known"] > 3000
     assert summary["paid_amounts"]["paid_the_charge"] == summary["paid_amounts"]["paid_above_the_charge"] == 0
+
+
+def _in_cents(path: Path) -> Path:
+    """The sample export with its amounts written in cents, as a warehouse may hold them (125.00 as 12500)."""
+    sample = pl.read_csv(SAMPLE_CSV, infer_schema=False)
+    dollars = r"^(-?)0*(\d*?)(\d)\.(\d\d)$"  # "125.00" -> "12500", "0.50" -> "50", "-0.00" -> "-0"
+    in_cents = [
+        pl.col(name).str.replace(dollars, "$1$2$3$4") for name in ("charge_amount", "paid_amount", "allowed_amount")
+    ]
+    sample.with_columns(in_cents).write_csv(path)
+    return path
+
+
+def test_amounts_written_in_cents_are_warned_of_and_read_as_the_mapping_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: an export of amounts in cents valued every finding from the paid history a hundred times over,
+    silently: 12500 is a valid amount. Its drug lines are paid a hundred times CMS's payment limit, which no
+    payer pays: the run warns, and the report cautions. Told so by the mapping, the audit reads them in
+    dollars and finds what it finds in the sample; told so of amounts in dollars, it warns the other way."""
+    cents = _in_cents(tmp_path / "cents.csv")
+    paid = [pl.read_csv(path, infer_schema=False)["paid_amount"] for path in (SAMPLE_CSV, cents)]
+    assert not paid[1].str.contains(".", literal=True).any()
+    assert paid[1].cast(pl.Int64).sum() == round(100 * paid[0].cast(pl.Float64).sum())
+    out = tmp_path / "out"
+    assert main(["audit", str(cents), "--out", str(out)]) == ExitCode.OK
+    warned = capsys.readouterr().err
+    assert "times CMS's payment limit per unit of their drug, where payers pay about 1 to 3 times it: are the" in warned
+    assert "amounts_in_cents = true" in warned
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    amounts = summary["paid_amounts"]
+    assert amounts["looks_like"] == "cents" and amounts["read_as_cents"] is False
+    assert amounts["drug_lines_paid"] > 500 and amounts["median_paid_to_asp_limit"] > 50
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert (
+        "The export&#39;s amounts may be written in cents" in html
+        or "The export's amounts may be written in cents" in html
+    )
+
+    reference = tmp_path / "sample"
+    assert main(["audit", str(SAMPLE_CSV), "--out", str(reference), "--findings-only"]) == ExitCode.OK
+    sample = json.loads((reference / "summary.json").read_text(encoding="utf-8"))
+    assert summary["estimated_total"] > 10 * sample["estimated_total"]
+    mapping = tmp_path / "map.toml"
+    mapping.write_text("[options]\namounts_in_cents = true\n")
+    read = tmp_path / "read"
+    assert main(["audit", str(cents), "--out", str(read), "--map", str(mapping), "--findings-only"]) == ExitCode.OK
+    assert "amounts" not in capsys.readouterr().err
+    keep = ["rule_id", "claim_id", "line_number", "estimated_amount", "estimate_method"]
+    found = pl.read_parquet(read / "findings.parquet").select(keep)
+    assert found.equals(pl.read_parquet(reference / "findings.parquet").select(keep))
+    read_summary = json.loads((read / "summary.json").read_text(encoding="utf-8"))
+    assert read_summary["paid_amounts"] | {"read_as_cents": False} == sample["paid_amounts"]
+
+    twice = tmp_path / "twice"
+    assert main(["audit", str(SAMPLE_CSV), "--out", str(twice), "--map", str(mapping), "--findings-only"]) == 0
+    assert "their amounts read as cents (amounts_in_cents), were paid a median of 0.01 times" in capsys.readouterr().err
+    assert json.loads((twice / "summary.json").read_text(encoding="utf-8"))["paid_amounts"]["looks_like"] == "dollars"
+
+
+@pytest.mark.parametrize("value", ['"yes"', "1"])
+def test_amounts_in_cents_is_true_or_false(tmp_path: Path, value: str) -> None:
+    mapping = tmp_path / "map.toml"
+    mapping.write_text(f"[options]\namounts_in_cents = {value}\n")
+    with pytest.raises(InputError, match=r"map.toml: \[options\] amounts_in_cents must be true or false"):
+        load_mapping(mapping)

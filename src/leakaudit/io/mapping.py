@@ -57,6 +57,8 @@ class ColumnMapping:
     #: A visit of more claims than this is taken as many patients' under one id (``io.crowded``); None for
     #: :data:`~leakaudit.io.crowded.CROWDED_CLAIMS`.
     crowded_claims: int | None = None
+    #: The export writes its amounts (charge, paid, allowed) in cents: ``12500`` is read as 125.00.
+    amounts_in_cents: bool = False
 
     @property
     def csv_format(self) -> CsvFormat:
@@ -110,6 +112,9 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
             f"{path}: [options] crowded_claims must be a whole number of claims (1 or more), such as 30: a "
             "patient's day of more claims is taken as many patients' under one id"
         )
+    amounts_in_cents = options.get("amounts_in_cents", False)
+    if not isinstance(amounts_in_cents, bool):
+        raise InputError(f"{path}: [options] amounts_in_cents must be true or false")
     return ColumnMapping(
         columns=dict(columns),
         date_format=date_format,
@@ -119,6 +124,7 @@ def load_mapping(path: str | Path | None) -> ColumnMapping:
         # As the reader compares them: stripped.
         patient_placeholders=tuple(p.strip() for p in placeholders),
         crowded_claims=crowded_claims,
+        amounts_in_cents=amounts_in_cents,
     )
 
 
@@ -157,7 +163,7 @@ def _payer_types(table: object, path: Path) -> dict[str, str]:
 
 
 #: The keys of a mapping's ``[options]``.
-_OPTIONS = ("date_format", "separator", "skip_lines", "patient_placeholders", "crowded_claims")
+_OPTIONS = ("date_format", "separator", "skip_lines", "patient_placeholders", "crowded_claims", "amounts_in_cents")
 
 
 def _reads_dates(date_format: str) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from functools import cache
 from itertools import accumulate
 from pathlib import Path
@@ -824,19 +825,34 @@ def _parse(
                 # A fraction cast to a whole number is dropped: 1.5 would be line 1.
                 value = pl.when(source == source.round()).then(value)
             if target != pl.Int64():
-                return value, present & parsed.is_null(), TYPED_NUMBER_REASON
+                return _in_dollars(value, target, mapping), present & parsed.is_null(), TYPED_NUMBER_REASON
         elif target == pl.Int64():
             value = _whole(text).cast(target, strict=False)
         else:
             value = _cleaned_amount(text).cast(target, strict=False)
             # A parenthesis without its pair is no accounting negative: "(90" is not -90.
             unpaired = text.str.contains("(", literal=True) != text.str.contains(")", literal=True)
-            return value, present & (parsed.is_null() | unpaired), "not a number"
+            return _in_dollars(value, target, mapping), present & (parsed.is_null() | unpaired), "not a number"
         return value, present & parsed.is_null(), "not a whole number"
     if column.name == "ndc" and dtype.is_integer():
         # An NDC stored as a number lost its leading zeros: the 11 digits of the billing form.
         return text.str.zfill(11), None, ""
     return _normalise_text(column.name, text, parsed, mapping)
+
+
+def _in_dollars(value: pl.Expr, target: pl.DataType, mapping: ColumnMapping) -> pl.Expr:
+    """An amount (``target`` :data:`MONEY`) in dollars where the mapping says the export writes cents.
+
+    NOTE: multiplied by an exact 0.01, then back to cents' two places: a whole number of cents is exact.
+
+    >>> cents = ColumnMapping(amounts_in_cents=True)
+    >>> amounts = pl.lit(pl.Series([12500, -2599, None], dtype=MONEY))
+    >>> pl.select(_in_dollars(amounts, MONEY, cents)).to_series().cast(pl.String).to_list()
+    ['125.00', '-25.99', None]
+    """
+    if target != MONEY or not mapping.amounts_in_cents:
+        return value
+    return (value * pl.lit(Decimal("0.01"), pl.Decimal(3, 2))).cast(MONEY)
 
 
 def _without_time(text: pl.Expr) -> pl.Expr:
