@@ -28,7 +28,7 @@ from leakaudit.io import (
     scan_claim_lines,
 )
 from leakaudit.io.long_rows import LONG_ROW_REASON
-from leakaudit.io.reader import BLANK_ROW_REASON, ROW_BITS
+from leakaudit.io.reader import BLANK_ROW_REASON, IMPLAUSIBLE_DATE_REASON, ROW_BITS
 from leakaudit.pipeline import run_audit
 
 
@@ -282,6 +282,30 @@ def test_ndc_units_as_exports_spell_them_are_read_as_the_x12_codes(claims_csv) -
     # Which unit "U" is (international units, or each) the dose depends on: it is not guessed.
     rejected = lines.with_reject_values(lines.rejects.collect()).select("value", "column").rows()
     assert rejected == [("U", "ndc_unit"), ("XX", "ndc_unit")]
+
+
+def test_dates_saved_as_a_spreadsheet_s_serial_numbers_are_read(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Regression: an export opened in a spreadsheet and saved again, its date cells formatted as numbers,
+    writes 45730 for 2025-03-14: every such row was rejected as "not a valid date", and no date_format
+    reads it. Five digits are now read as the spreadsheet's day, beside the ISO dates of other rows,
+    and held to the same years. An export that gives its own date format is taken at its word."""
+    dates = ["45730", "2025-03-15", "45731 00:00:00", "99999", "4573", "45730.5"]
+    rows = [{"claim_id": f"C{i}", "procedure_code": "99213", "service_date": d} for i, d in enumerate(dates)]
+    path = claims_csv(rows)
+    lines = scan_claim_lines([path])
+    audited = lines.audited.select("claim_id", "service_date").collect().sort("claim_id")
+    assert audited.rows() == [("C0", dt.date(2025, 3, 14)), ("C1", dt.date(2025, 3, 15)), ("C2", dt.date(2025, 3, 15))]
+    rejects = lines.with_reject_values(lines.rejects.collect()).sort("line_id")
+    assert rejects.select("source_row", "value", "reason").rows() == [
+        (4, "99999", IMPLAUSIBLE_DATE_REASON),
+        (5, "4573", "not a valid date (expected YYYY-MM-DD)"),
+        (6, "45730.5", "not a valid date (expected YYYY-MM-DD)"),
+    ]
+    mapping = tmp_path / "map.toml"
+    mapping.write_text('[options]\ndate_format = "%m/%d/%Y"\n')
+    dated = claims_csv([{**rows[0], "claim_id": "D0"}, {**rows[1], "claim_id": "D1", "service_date": "03/15/2025"}])
+    lines = scan_claim_lines([dated], load_mapping(mapping))
+    assert lines.audited.select("claim_id").collect()["claim_id"].to_list() == ["D1"]
 
 
 def test_encounter_id_is_patient_and_date_across_claims_else_the_claim(claims_csv) -> None:  # type: ignore[no-untyped-def]

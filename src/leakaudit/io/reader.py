@@ -24,7 +24,7 @@ from leakaudit.engine import mapped
 from leakaudit.io.counting import count_rows
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import LONG_ROW_REASON, WHOLE_ROW_COLUMN
-from leakaudit.io.mapping import MAPPABLE, MODIFIER_COLUMNS, PAYER_TYPE_SEPARATORS, ColumnMapping
+from leakaudit.io.mapping import ISO_DATE, MAPPABLE, MODIFIER_COLUMNS, PAYER_TYPE_SEPARATORS, ColumnMapping
 from leakaudit.io.reversals import credited_units
 from leakaudit.io.sources import PLAIN_CSV, CsvFormat, file_format, open_input, resolve_sources, scan_source
 from leakaudit.schema import (
@@ -811,6 +811,8 @@ def _parse(
             return source.dt.date(), None, ""
         dated = text if "%H" in date_format else _without_time(text)
         value = dated.str.to_date(date_format, strict=False)
+        if date_format == ISO_DATE:
+            value = pl.coalesce(value, _spreadsheet_date(dated))
         shown = date_format.replace("%Y", "YYYY").replace("%m", "MM").replace("%d", "DD")
         return value, present & parsed.is_null(), f"{BAD_DATE_REASON} (expected {shown})"
     if target in (MONEY, QUANTITY, pl.Int64()):
@@ -853,6 +855,29 @@ def _in_dollars(value: pl.Expr, target: pl.DataType, mapping: ColumnMapping) -> 
     if target != MONEY or not mapping.amounts_in_cents:
         return value
     return (value * pl.lit(Decimal("0.01"), pl.Decimal(3, 2))).cast(MONEY)
+
+
+#: The day before a spreadsheet's day 1, so that its serial numbers count from it: Excel's 45730 is
+#: 2025-03-14. NOTE: not 1899-12-31, as Excel counts a 29 February 1900 that never was (and dates of
+#: the audit, after it, are counted from this day).
+SPREADSHEET_EPOCH = dt.date(1899, 12, 30)
+
+
+def _spreadsheet_date(text: pl.Expr) -> pl.Expr:
+    """A date written as a spreadsheet's serial number (five digits), else null.
+
+    A CSV saved from a spreadsheet whose date cells are formatted as numbers holds them so. Read only
+    where the mapping gives no date format: under the ISO default, five digits can be nothing else, and a
+    format of the export's own (``%m%d%y``) is taken at its word. NOTE: the length is tested first, and only
+    values of five characters are read as numbers (string operations skip nulls): within noise on 10 M CSV
+    lines (+0.0 to +1.1 s on 13.5-15.1 s of validation, three alternations).
+
+    >>> written = pl.Series(["45730", "2025-03-14", "4573", "45730.5", None])
+    >>> pl.select(_spreadsheet_date(pl.lit(written))).to_series().to_list()
+    [datetime.date(2025, 3, 14), None, None, None, None]
+    """
+    serial = pl.when(text.str.len_bytes() == 5).then(text).str.to_integer(strict=False)
+    return pl.lit(SPREADSHEET_EPOCH) + pl.duration(days=serial)
 
 
 def _without_time(text: pl.Expr) -> pl.Expr:
