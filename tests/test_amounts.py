@@ -110,7 +110,7 @@ def test_amounts_written_in_cents_are_warned_of_and_read_as_the_mapping_says(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Regression: an export of amounts in cents valued every finding from the paid history a hundred times over,
-    silently: 12500 is a valid amount. Its drug lines are paid a hundred times CMS's payment limit, which no
+    silently: 12500 is a valid amount. Its drug and brace lines are paid a hundred times CMS's price, which no
     payer pays: the run warns, and the report cautions. Told so by the mapping, the audit reads them in
     dollars and finds what it finds in the sample; told so of amounts in dollars, it warns the other way."""
     cents = _in_cents(tmp_path / "cents.csv")
@@ -120,12 +120,12 @@ def test_amounts_written_in_cents_are_warned_of_and_read_as_the_mapping_says(
     out = tmp_path / "out"
     assert main(["audit", str(cents), "--out", str(out)]) == ExitCode.OK
     warned = capsys.readouterr().err
-    assert "times CMS's payment limit per unit of their drug, where payers pay about 1 to 3 times it: are the" in warned
+    assert "times CMS's price per unit of their code, where payers pay about 1 to 3 times it: are the" in warned
     assert "amounts_in_cents = true" in warned
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     amounts = summary["paid_amounts"]
     assert amounts["looks_like"] == "cents" and amounts["read_as_cents"] is False
-    assert amounts["drug_lines_paid"] > 500 and amounts["median_paid_to_asp_limit"] > 50
+    assert amounts["cms_priced_lines_paid"] > 500 and amounts["median_paid_to_cms_price"] > 50
     html = (out / "report.html").read_text(encoding="utf-8")
     assert (
         "The export&#39;s amounts may be written in cents" in html

@@ -71,7 +71,7 @@ from leakaudit.io import (
     set_aside,
     with_credits_taken,
 )
-from leakaudit.pricing import BASES, paid_to_asp
+from leakaudit.pricing import BASES, paid_to_cms_prices
 from leakaudit.refdata import RefData, load_refdata
 from leakaudit.report import ReportOptions, build_report_context, render_report, write_workbook
 from leakaudit.rules import AUDITED_COLUMNS, AuditContext, get_rules
@@ -171,7 +171,7 @@ def run_audit(
                 (pl.col("units") < 0).sum().alias("credits"),
                 pl.col("patient_id").null_count().alias("without_patient"),
             ).collect()
-            amounts = paid_amounts(_valid_rows(Path(work))) | paid_to_asp(lines, refdata.asp)
+            amounts = paid_amounts(_valid_rows(Path(work))) | paid_to_cms_prices(lines, refdata.asp, refdata.dmepos)
             amounts["read_as_cents"] = mapping.amounts_in_cents
             stages.set_postfix_str("looking for visits of more claims than one patient has")
             crowded_claims = mapping.crowded_claims or CROWDED_CLAIMS

@@ -8,8 +8,8 @@ and medians of whole claims. Neither fails a check of its own (each value is a v
 audit counts, of the lines charged (a positive charge) whose paid amount is known, those paid exactly
 their charge and those paid more, and warns when nearly all are paid their charge (denials and
 contractual discounts make that rare) or many more than it (no payer pays above the charge). It also
-warns of amounts written in cents, judged by the drug lines paid against CMS's payment limits
-(``pricing.scale``: that check needs the reference data, which ``io`` does not read).
+warns of amounts written in cents, judged by the lines paid of the codes CMS prices the country over,
+drugs and braces (``pricing.scale``: that check needs the reference data, which ``io`` does not read).
 
 NOTE: the comparison is a column of the work file the validating pass writes (:data:`PAID_VS_CHARGE`,
 a small whole number), as the charge is not among the columns the rules read; a pass over that column
@@ -39,10 +39,10 @@ PAID_VS_CHARGE = "paid_vs_charge"
 PAID_THE_CHARGE_SHARE = 0.9
 #: The share paid more than their charge at which it warns: a payer pays at most the charge.
 PAID_ABOVE_CHARGE_SHARE = 0.1
-#: The median paid per unit of the drug lines paid, over CMS's payment limit, at which it warns of cents:
-#: payers pay about 1 to 3 times the limit, so in cents about 100 to 300.
+#: The median paid per unit of those lines paid, over CMS's price, at which it warns of cents: payers pay
+#: about 1 to 3 times the price, so in cents about 100 to 300.
 CENTS_RATIO = 20
-#: The drug lines paid it takes to judge by their median.
+#: The lines paid it takes to judge by their median.
 CENTS_MIN_LINES = 30
 
 
@@ -71,7 +71,7 @@ def paid_doubt(amounts: dict[str, Any]) -> str | None:
     """What the paid amounts look like (``cents``; another column: ``charges``, ``claim``), by the above; else None.
 
     ``amounts`` is ``summary.json``'s ``paid_amounts``: :func:`paid_amounts`' counts, and those of
-    ``pricing.scale.paid_to_asp`` where the audit has them, with ``read_as_cents``: the mapping's
+    ``pricing.scale.paid_to_cms_prices`` where the audit has them, with ``read_as_cents``: the mapping's
     ``amounts_in_cents``. Read so, amounts already in dollars look a hundredth of what payers pay
     (``dollars``).
 
@@ -81,14 +81,14 @@ def paid_doubt(amounts: dict[str, Any]) -> str | None:
     'claim'
     >>> paid_doubt({"lines_charged_with_paid_known": 0, "paid_the_charge": 0, "paid_above_the_charge": 0}) is None
     True
-    >>> paid_doubt({"lines_charged_with_paid_known": 0, "drug_lines_paid": 40, "median_paid_to_asp_limit": 104.2})
+    >>> paid_doubt({"lines_charged_with_paid_known": 0, "cms_priced_lines_paid": 40, "median_paid_to_cms_price": 104.2})
     'cents'
-    >>> judged = {"lines_charged_with_paid_known": 0, "drug_lines_paid": 40, "median_paid_to_asp_limit": 0.01}
+    >>> judged = {"lines_charged_with_paid_known": 0, "cms_priced_lines_paid": 40, "median_paid_to_cms_price": 0.01}
     >>> paid_doubt(judged | {"read_as_cents": True}), paid_doubt(judged)
     ('dollars', None)
     """
-    ratio = amounts.get("median_paid_to_asp_limit")
-    if ratio is not None and amounts["drug_lines_paid"] >= CENTS_MIN_LINES:
+    ratio = amounts.get("median_paid_to_cms_price")
+    if ratio is not None and amounts["cms_priced_lines_paid"] >= CENTS_MIN_LINES:
         if ratio >= CENTS_RATIO:
             return "cents"
         if amounts.get("read_as_cents") and ratio * CENTS_RATIO <= 1:
@@ -125,19 +125,19 @@ def paid_warning(amounts: dict[str, Any]) -> str | None:
     check = "Check which export column feeds paid_amount (a --map file maps it: docs/mapping.md)"
     if doubt == "cents":
         return (
-            f"the {amounts['drug_lines_paid']:,} drug lines paid were paid a median of "
-            f"{amounts['median_paid_to_asp_limit']:,} times CMS's payment limit per unit of their drug, where "
-            "payers pay about 1 to 3 times it: are the export's amounts written in cents? The paid history that "
+            f"the {amounts['cms_priced_lines_paid']:,} lines paid of drugs and braces were paid a median of "
+            f"{amounts['median_paid_to_cms_price']:,} times CMS's price per unit of their code, where payers pay "
+            "about 1 to 3 times it: are the export's amounts written in cents? The paid history that "
             "values the findings would then be a hundred times the dollars, beside estimates from CMS's prices. "
             "If they are cents, say so under [options] in the --map file: amounts_in_cents = true (docs/mapping.md)."
         )
     if doubt == "dollars":
         return (
-            f"the {amounts['drug_lines_paid']:,} drug lines paid, their amounts read as cents (amounts_in_cents), "
-            f"were paid a median of {amounts['median_paid_to_asp_limit']:,} times CMS's payment limit per unit of "
-            "their drug, where payers pay about 1 to 3 times it: are the export's amounts in dollars already? The "
-            "paid history that values the findings would then be a hundredth of the dollars. Check the export's "
-            "amounts and the --map file's amounts_in_cents."
+            f"the {amounts['cms_priced_lines_paid']:,} lines paid of drugs and braces, their amounts read as cents "
+            f"(amounts_in_cents), were paid a median of {amounts['median_paid_to_cms_price']:,} times CMS's "
+            "price per unit of their code, where payers pay about 1 to 3 times it: are the export's amounts in "
+            "dollars already? The paid history that values the findings would then be a hundredth of the dollars. "
+            "Check the export's amounts and the --map file's amounts_in_cents."
         )
     if doubt == "charges":
         return (

@@ -26,7 +26,7 @@ from leakaudit.pricing.code_payment import CODE_PAYMENT
 from leakaudit.pricing.drug_unit import DRUG_UNIT_PRICE
 from leakaudit.pricing.orthosis import ORTHOSIS_FOR_REGION
 from leakaudit.pricing.reference import REFERENCE_RELEASE, reference_release_of, reference_unit_prices
-from leakaudit.pricing.scale import paid_to_asp
+from leakaudit.pricing.scale import paid_to_cms_prices
 from leakaudit.rules import AuditContext
 from leakaudit.schema import MONEY
 
@@ -152,6 +152,6 @@ __all__ = [
     "estimate",
     "history_lines",
     "median_price",
-    "paid_to_asp",
+    "paid_to_cms_prices",
     "reference_unit_prices",
 ]

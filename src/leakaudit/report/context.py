@@ -167,10 +167,10 @@ class ReportContext:
     )
     paid_amounts: dict[str, Any] = doc(
         "Lines charged with a known paid amount (lines_charged_with_paid_known), those paid exactly their "
-        "charge (paid_the_charge) or more (paid_above_the_charge); the drug lines paid (drug_lines_paid) and their "
-        "median paid per unit over CMS's payment limit (median_paid_to_asp_limit); and what the paid amounts look "
-        "like (looks_like: cents; dollars, read as cents; another column: charges, claim; or none), and whether the "
-        "mapping read them as cents (read_as_cents)."
+        "charge (paid_the_charge) or more (paid_above_the_charge); the lines paid of drugs and braces "
+        "(cms_priced_lines_paid) and their median paid per unit over CMS's price (median_paid_to_cms_price); "
+        "what the paid amounts look like (looks_like: cents; dollars, read as cents; another column: charges, "
+        "claim; or none), and whether the mapping read them as cents (read_as_cents)."
     )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
