@@ -297,7 +297,8 @@ def test_overlapping_exports_audit_each_claim_line_once(
             "audited_file": str(exports / "2025-02.csv"),
             "rows": len(listed),
             "ranges": repeats.height,
-            "claim_numbers_reused": 0,
+            "another_claim": 0,
+            "another_line": 0,
         }
     ]
     # Each file's rows: the repeats all in the earlier one; the sample's own bad rows in both.
@@ -438,7 +439,8 @@ def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(
             "audited_file": last,
             "rows": audited,
             "ranges": repeats.height // 2,
-            "claim_numbers_reused": 0,
+            "another_claim": 0,
+            "another_line": 0,
         }
         for month in ("2025-01", "2025-02")
     ]

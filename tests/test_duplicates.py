@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from conftest import write_claims_csv
 from leakaudit.cli import ExitCode, main
 from leakaudit.io import RepeatTally, duplicates, find_repeated, repeat_ranges, scan_claim_lines
-from leakaudit.io.duplicates import REPEATED_REASON, REUSED_REASON
+from leakaudit.io.duplicates import ANOTHER_CLAIM, ANOTHER_LINE, REPEATED_REASON, REUSED_REASON, SHARED_KEY_REASON
 from leakaudit.io.reader import ROW_BITS
 
 
@@ -56,7 +57,7 @@ def test_no_repeats_writes_nothing(claims_csv, tmp_path: Path) -> None:  # type:
     path: Path = claims_csv([{"claim_id": f"C{i}", "procedure_code": "99213"} for i in range(50)])
     repeated = find_repeated(scan_claim_lines([path]).audited, tmp_path / "work")
     assert repeated.count == 0 and repeated.paths == ()
-    assert repeated.scan().collect().columns == ["line_id", "claim_id", "line_number", "kept_line_id", "reused"]
+    assert repeated.scan().collect().columns == ["line_id", "claim_id", "line_number", "kept_line_id", "kind"]
     assert pl.concat(repeat_ranges(repeated, [path])).is_empty()
     assert repeated.by_reason().is_empty()
 
@@ -223,21 +224,21 @@ def test_a_claim_number_another_system_used_again_is_told_from_a_copy_and_warned
     first = f"1001 line 1: row 1 of {old}, and row 1 of {again}"
     assert summary["claim_numbers_reused"] == {"rows": 3, "first": first}
     assert summary["repeats_within_a_file"]["rows"] == 0
-    assert [(p["file"], p["rows"], p["claim_numbers_reused"]) for p in summary["repeats_by_file_pair"]] == [
+    assert [(p["file"], p["rows"], p["another_claim"]) for p in summary["repeats_by_file_pair"]] == [
         (str(old), 3, 3),
         (str(new), 2, 0),
     ]
     repeats = pl.read_csv(out / "repeats.csv")
-    assert repeats.select("source_file", "first_row", "last_row", "claim_number_reused").rows() == [
-        (str(old), 1, 3, True),
-        (str(new), 1, 2, False),
+    assert repeats.select("source_file", "first_row", "last_row", "repeat_kind").rows() == [
+        (str(old), 1, 3, "another_claim"),
+        (str(new), 1, 2, "copy"),
     ]
     said = capsys.readouterr()
     copies = "5 rejected (0 with a bad value, 2 repeating a claim line, 3 another claim's number)"
     assert f"Read 11 rows: 6 audited, {copies}." in said.out
     warned = said.err
     assert (
-        f"of another patient and date of service: 3 (in repeats.csv, claim_number_reused); the first: {first}."
+        f"of another patient and date of service: 3 (in repeats.csv, repeat_kind another_claim); the first: {first}."
         in warned
     )
     assert "Audit the exports of each numbering (each system, or each year) in a run of its own." in warned
@@ -265,7 +266,7 @@ def test_a_system_numbering_its_claims_anew_each_year_is_no_row_per_payment(tmp_
         + _system({"7": ("P3", "2025-01-08", ["99214"]), "8": ("P2", "2024-01-10", ["99213"])}),
     )
     repeated = find_repeated(scan_claim_lines([export]).audited, tmp_path / "work")
-    assert (repeated.count, repeated.reused) == (2, 1)
+    assert (repeated.count, repeated.of_kind(ANOTHER_CLAIM)) == (2, 1)
     assert repeated.by_reason().rows() == [("(whole row)", REPEATED_REASON, 1), ("(whole row)", REUSED_REASON, 1)]
     # Rows 1 and 2 repeat rows 3 and 4 one after the other, but are not one range: in one chunk or two.
     for chunk_rows in (None, 1):
@@ -273,4 +274,64 @@ def test_a_system_numbering_its_claims_anew_each_year_is_no_row_per_payment(tmp_
         for _ in tally.counted(repeat_ranges(repeated, [export], chunk_rows=chunk_rows)):
             pass
         assert tally.within_a_file() == (1, f"8 line 1: rows 2 and 4 of {export}")
-        assert tally.reused() == (1, f"7 line 1: row 1 of {export}, and row 3 of {export}")
+        assert tally.of_kind(ANOTHER_CLAIM) == (1, f"7 line 1: rows 1 and 3 of {export}")
+
+
+def test_a_key_that_does_not_tell_a_file_s_lines_apart_is_warned_of(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Regression: line_number mapped from a column that does not number the claim's lines (every line 1), and
+    claim_id from the patient's account (one "claim" per patient), made lines share keys. Each key was audited
+    from its last row: P1's drug (J3301) was rejected as a "repeat" of her injection (96372), which was left
+    without its drug, a finding of a loss that is not; P4's visit of June 1 went unaudited; and the warning
+    said the file might hold a row per payment.
+
+    A file lists a claim line once (or once per payment, alike), so a row of its key of another patient, date
+    or code is another line: counted under a reason of its own, flagged in repeats.csv and warned of, naming
+    the columns to check. A row per payment (P3's line listed twice alike) is still a copy, and across files a
+    line whose code was corrected (P2's) is still a copy."""
+    drug, injection = _system({"P1": ("P1", "2025-03-03", ["J3301", "96372"])})
+    export = write_claims_csv(
+        tmp_path / "2025.csv",
+        [drug, {**injection, "line_number": "1"}]
+        + _system({"P2": ("P2", "2025-03-04", ["99213"])})
+        + _system({"P3": ("P3", "2025-03-05", ["99213"])}) * 2
+        + _system({"P4": ("P4", "2025-06-01", ["99213"])})
+        + _system({"P4": ("P4", "2025-06-08", ["99213"])}),
+    )
+    later = write_claims_csv(tmp_path / "2026.csv", _system({"P2": ("P2", "2025-03-04", ["99214"])}))
+    out = tmp_path / "out"
+    assert main(["audit", str(export), str(later), "--out", str(out)]) == ExitCode.OK
+    said = capsys.readouterr()
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    first = f"P1 line 1: rows 1 and 2 of {export}"
+    assert summary["lines_sharing_a_key"] == {"rows": 2, "first": first}
+    assert {"column": "(whole row)", "reason": SHARED_KEY_REASON, "count": 2} in summary["rejects_by_reason"]
+    assert {"column": "(whole row)", "reason": REPEATED_REASON, "count": 2} in summary["rejects_by_reason"]
+    assert summary["repeats_within_a_file"] == {"rows": 1, "first": f"P3 line 1: rows 4 and 5 of {export}"}
+    assert [(p["file"], p["audited_file"], p["rows"], p[ANOTHER_LINE]) for p in summary["repeats_by_file_pair"]] == [
+        (str(export), str(export), 3, 2),
+        (str(export), str(later), 1, 0),
+    ]
+    repeats = pl.read_csv(out / "repeats.csv")
+    assert repeats.select("first_row", "audited_first_row", "repeat_kind").rows() == [
+        (1, 2, "another_line"),
+        (3, 1, "copy"),
+        (4, 5, "copy"),
+        (6, 7, "another_line"),
+    ]
+    counts = "4 rejected (0 with a bad value, 2 repeating a claim line, 2 another line's key)"
+    assert f"Read 8 rows: 4 audited, {counts}" in said.out
+    warning = (
+        "of the same file, of another patient, date of service or code: 2 (in repeats.csv, repeat_kind another_line)"
+    )
+    assert f"{warning}; the first: {first}." in said.err
+    assert "Check which export columns feed claim_id and line_number" in said.err
+    html = (out / "report.html").read_text(encoding="utf-8")
+    caution = "2 rows bear the claim number and line number of a later row of the same file, of another patient"
+    assert f"{caution}, date of service or code (the first: {first})" in html
+    # The injection lost its drug to the key: the finding the warning warns of.
+    findings = pl.read_parquet(out / "findings.parquet").filter(pl.col("rule_id") == "drug-admin-without-drug")
+    assert findings.select("claim_id", "procedure_code", "service_date").rows() == [
+        ("P1", "96372", dt.date(2025, 3, 3))
+    ]

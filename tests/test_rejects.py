@@ -59,7 +59,7 @@ def test_without_rejects_there_is_one_empty_chunk(claims_csv, tmp_path: Path) ->
         "audited_last_row",
         "first_claim_id",
         "first_line_number",
-        "claim_number_reused",
+        "repeat_kind",
     ]
 
 
@@ -83,11 +83,11 @@ def test_exports_overlapping_in_the_same_order_give_a_range_per_run_of_rows(
     ranges = pl.concat(chunks)
     jan, feb = str(january), str(february)
     assert ranges.rows() == [
-        (jan, 5, 5, 1, feb, 21, 21, "C05", 1, False),
-        (jan, 6, 6, 1, feb, 20, 20, "C06", 1, False),
-        (jan, 11, 14, 4, feb, 1, 4, "C11", 1, False),
-        (jan, 16, 19, 4, feb, 6, 9, "C16", 1, False),
-        (jan, 21, 30, 10, feb, 10, 19, "C21", 1, False),
+        (jan, 5, 5, 1, feb, 21, 21, "C05", 1, "copy"),
+        (jan, 6, 6, 1, feb, 20, 20, "C06", 1, "copy"),
+        (jan, 11, 14, 4, feb, 1, 4, "C11", 1, "copy"),
+        (jan, 16, 19, 4, feb, 6, 9, "C16", 1, "copy"),
+        (jan, 21, 30, 10, feb, 10, 19, "C21", 1, "copy"),
     ]
     assert ranges["rows"].sum() == repeated.count == 20
     if chunk_rows is not None:
@@ -101,4 +101,4 @@ def test_repeats_within_a_file_follow_the_rows_audited_in_their_place(claims_csv
     claim_lines = scan_claim_lines([export])
     repeated = find_repeated(claim_lines.audited, tmp_path / "work")
     ranges = pl.concat(repeat_ranges(repeated, claim_lines.files, chunk_rows=2))
-    assert ranges.rows() == [(str(export), 1, 3, 3, str(export), 4, 6, "C1", 1, False)]
+    assert ranges.rows() == [(str(export), 1, 3, 3, str(export), 4, 6, "C1", 1, "copy")]

@@ -23,6 +23,7 @@ from leakaudit.pipeline import (
     repeats_warning,
     reused_warning,
     run_audit,
+    shared_key_warning,
 )
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
 from leakaudit.refdata.releases import BY_DATE_OF_SERVICE, dates_in_effect
@@ -206,12 +207,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = result.summary
     repeats = sum(each["repeated"] for each in summary["inputs"])
     rejected = f"{summary['rows_rejected']:,} rejected"
-    reused = summary["claim_numbers_reused"]["rows"]
+    reused, shared = summary["claim_numbers_reused"]["rows"], summary["lines_sharing_a_key"]["rows"]
     if repeats:
-        copies = f"{repeats - reused:,} repeating a claim line" + (
-            f", {reused:,} another claim's number" if reused else ""
-        )
-        rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {copies})"
+        kinds = [f"{repeats - reused - shared:,} repeating a claim line"]
+        kinds += [f"{reused:,} another claim's number"] if reused else []
+        kinds += [f"{shared:,} another line's key"] if shared else []
+        rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {', '.join(kinds)})"
     print(f"Read {counted(summary['rows_read'], 'row')}: {summary['rows_audited']:,} audited, {rejected}.")
     reversals = summary["reversals"]
     if reversals["credit_lines"]:
@@ -233,6 +234,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rejects_warning(result),
         repeats_warning(result),
         reused_warning(result),
+        shared_key_warning(result),
         crowded_warning(result),
         paid_amounts_warning(result),
     )

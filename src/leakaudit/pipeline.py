@@ -32,6 +32,8 @@ from leakaudit.findings import (
     with_rejected_rows,
 )
 from leakaudit.io import (
+    ANOTHER_CLAIM,
+    ANOTHER_LINE,
     BAD_DATE_REASON,
     CREDIT,
     CROWDED_CLAIMS,
@@ -41,8 +43,7 @@ from leakaudit.io import (
     REJECT_KEYS,
     REJECTED_ROW_SCHEMA,
     REPEAT_RANGE_SCHEMA,
-    REPEATED_REASON,
-    REUSED_REASON,
+    REPEAT_REASONS,
     REVERSAL_SCHEMA,
     REVERSED,
     ClaimLines,
@@ -288,7 +289,8 @@ def rejects_warning(result: AuditResult) -> str | None:
     Repeated claim lines are left out: overlapping exports make most rows repeats as they should.
     """
     rows_read = result.summary["rows_read"]
-    invalid = [r for r in result.summary["rejects_by_reason"] if r["reason"] not in (REPEATED_REASON, REUSED_REASON)]
+    repeats = set(REPEAT_REASONS.values())
+    invalid = [r for r in result.summary["rejects_by_reason"] if r["reason"] not in repeats]
     if not invalid or invalid[0]["count"] * 2 < rows_read:
         return None
     column, reason, count = invalid[0]["column"], invalid[0]["reason"], invalid[0]["count"]
@@ -345,10 +347,31 @@ def reused_warning(result: AuditResult) -> str | None:
         return None
     return (
         "rows with the claim_id and line_number of a later row of another patient and date of service: "
-        f"{reused['rows']:,} (in repeats.csv, claim_number_reused); the first: {reused['first']}. They are other "
-        "claims under the same numbers, not copies: the exports number claims alike (two billing systems, or one "
-        "that numbers its claims anew each year). Each claim line was audited from its later row only, so these "
-        "rows were not audited. Audit the exports of each numbering (each system, or each year) in a run of its own."
+        f"{reused['rows']:,} (in repeats.csv, repeat_kind {ANOTHER_CLAIM}); the first: {reused['first']}. They "
+        "are other claims under the same numbers, not copies: the exports number claims alike (two billing "
+        "systems, or one that numbers its claims anew each year). Each claim line was audited from its later row "
+        "only, so these rows were not audited. Audit the exports of each numbering (each system, or each year) in "
+        "a run of its own."
+    )
+
+
+def shared_key_warning(result: AuditResult) -> str | None:
+    """A warning when a file holds two lines under one claim_id and line_number: another patient, date or code.
+
+    A file lists a claim line once, or once per payment, alike: two rows of one key that differ so are two
+    lines, which the export's claim_id and line_number do not tell apart. Most likely one of them is mapped
+    from another column: a claim number from the patient's account, a line number that does not number
+    the claim's lines. Only the last of each key was audited.
+    """
+    shared = result.summary["lines_sharing_a_key"]
+    if not shared["rows"]:
+        return None
+    return (
+        "rows with the claim_id and line_number of a later row of the same file, of another patient, date of service "
+        f"or code: {shared['rows']:,} (in repeats.csv, repeat_kind {ANOTHER_LINE}); the first: {shared['first']}. "
+        "They are other lines under the same key, not copies: claim_id and line_number do not tell the export's lines "
+        "apart. Only the last row of each key was audited, so a finding may call missing a code these rows bill. "
+        "Check which export columns feed claim_id and line_number (a --map file maps them: docs/mapping.md)."
     )
 
 
@@ -635,6 +658,8 @@ class _Rejected:
     within_a_file: dict[str, Any]
     #: The repeats whose audited row is of another patient and date of service, and the first described.
     reused: dict[str, Any]
+    #: The repeats whose audited row is another line of their own file, and the first described.
+    shared_key: dict[str, Any]
     #: The repeats by file and file of the rows audited in their place: rows and ranges (``repeats.csv``).
     by_file_pair: list[dict[str, Any]]
 
@@ -673,13 +698,15 @@ def _account(
     for pair in pairs:
         repeated_by_file[pair["file"]] = repeated_by_file.get(pair["file"], 0) + pair["rows"]
     within_count, within_first = tally.within_a_file()
-    reused_count, reused_first = tally.reused()
+    reused_count, reused_first = tally.of_kind(ANOTHER_CLAIM)
+    shared_count, shared_first = tally.of_kind(ANOTHER_LINE)
     return _Rejected(
         rows=rows_rejected,
         by_reason=pl.concat([invalid_by_reason, repeated.by_reason()]),
         inputs=_inputs(rows_by_file, dict(invalid_by_file.iter_rows()), repeated_by_file),
         within_a_file={"rows": within_count, "first": within_first},
         reused={"rows": reused_count, "first": reused_first},
+        shared_key={"rows": shared_count, "first": shared_first},
         by_file_pair=pairs,
     )
 
@@ -725,6 +752,7 @@ def _summary(
         "rejects_by_reason": rejects_by_reason.to_dicts(),
         "repeats_within_a_file": rejected.within_a_file,
         "claim_numbers_reused": rejected.reused,
+        "lines_sharing_a_key": rejected.shared_key,
         "repeats_by_file_pair": rejected.by_file_pair,
     }
 

@@ -3,7 +3,18 @@
 from leakaudit.io.amounts import PAID_VS_CHARGE, paid_amounts, paid_doubt, paid_vs_charge, paid_warning
 from leakaudit.io.counting import count_rows
 from leakaudit.io.crowded import CROWDED_CLAIMS, crowded_patients, find_crowded_visits
-from leakaudit.io.duplicates import REPEATED_REASON, REUSED_REASON, Repeated, find_repeated
+from leakaudit.io.duplicates import (
+    ANOTHER_CLAIM,
+    ANOTHER_LINE,
+    REPEATED_REASON,
+    REUSED_REASON,
+    SHARED_KEY_REASON,
+    Repeated,
+    find_repeated,
+)
+from leakaudit.io.duplicates import (
+    REASONS as REPEAT_REASONS,
+)
 from leakaudit.io.errors import InputError
 from leakaudit.io.long_rows import find_long_rows, refused_long_rows
 from leakaudit.io.mapping import ColumnMapping, load_mapping
@@ -36,6 +47,8 @@ from leakaudit.io.sources import resolve_sources
 from leakaudit.io.toml_files import check_keys, read_toml
 
 __all__ = [
+    "ANOTHER_CLAIM",
+    "ANOTHER_LINE",
     "BAD_DATE_REASON",
     "CREDIT",
     "CROWDED_CLAIMS",
@@ -48,9 +61,11 @@ __all__ = [
     "REJECT_KEYS",
     "REPEATED_REASON",
     "REPEAT_RANGE_SCHEMA",
+    "REPEAT_REASONS",
     "REUSED_REASON",
     "REVERSAL_SCHEMA",
     "REVERSED",
+    "SHARED_KEY_REASON",
     "ClaimLines",
     "ColumnMapping",
     "InputError",

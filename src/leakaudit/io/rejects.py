@@ -35,7 +35,7 @@ from typing import Any
 import polars as pl
 
 from leakaudit.engine import ENGINE
-from leakaudit.io.duplicates import Repeated
+from leakaudit.io.duplicates import ANOTHER_CLAIM, ANOTHER_LINE, COPY, REPEAT_KINDS, Repeated
 from leakaudit.io.reader import REJECTED_ROW_SCHEMA, source_file, source_row
 
 #: Rows in one chunk, at most.
@@ -43,8 +43,8 @@ CHUNK_ROWS = 2_000_000
 
 #: ``repeats.csv``: a range of repeated rows of one file (``first_row`` to ``last_row``, ``rows`` of them)
 #: and the range of rows audited in their place, row for row (``audited_first_row`` to
-#: ``audited_last_row`` of ``audited_file``), with the claim line of the first; ``claim_number_reused``:
-#: the rows audited are of another patient and date of service (``io.duplicates.REUSED_REASON``).
+#: ``audited_last_row`` of ``audited_file``), with the claim line of the first; ``repeat_kind``: what the
+#: rows are of the rows audited (``io.duplicates.REPEAT_KINDS``: copies, another claim, another line).
 REPEAT_RANGE_SCHEMA = pl.Schema(
     {
         "source_file": pl.String(),
@@ -56,7 +56,7 @@ REPEAT_RANGE_SCHEMA = pl.Schema(
         "audited_last_row": pl.Int64(),
         "first_claim_id": pl.String(),
         "first_line_number": pl.Int64(),
-        "claim_number_reused": pl.Boolean(),
+        "repeat_kind": pl.String(),
     }
 )
 
@@ -70,7 +70,7 @@ _RANGE_SCHEMA = pl.Schema(
         "first_claim_id": pl.String(),
         "first_line_number": pl.Int64(),
         "rows": pl.Int64(),
-        "reused": pl.Boolean(),
+        "kind": REPEAT_KINDS,
     }
 )
 
@@ -101,7 +101,7 @@ def repeat_ranges(
     >>> ids = [1, 2, 3, 5, (1 << 36) + 1, (1 << 36) + 2, (1 << 36) + 3, (1 << 36) + 4]
     >>> lines = pl.LazyFrame(
     ...     {"claim_id": ["C1", "C1", "C2", "C3"] * 2, "line_number": [1, 2, 1, 1] * 2, "patient_id": ["P1"] * 8,
-    ...      "service_date": [dt.date(2025, 3, 14)] * 8, "line_id": ids},
+    ...      "service_date": [dt.date(2025, 3, 14)] * 8, "procedure_code": ["99213"] * 8, "line_id": ids},
     ...     schema_overrides={"line_id": pl.UInt64},
     ... )
     >>> with tempfile.TemporaryDirectory() as work:
@@ -129,44 +129,49 @@ class RepeatTally:
     millions of repeats again (by file, within a file) took a pass over them each.
     """
 
-    #: Each chunk's rows, ranges and claim numbers used again by file (``source_file``) and file audited in
-    #: their place.
+    #: Each chunk's rows, ranges, and rows of another claim or line, by file (``source_file``) and file
+    #: audited in their place.
     pairs: list[pl.DataFrame] = field(default_factory=list)
     #: The first range of copies audited from their own file, as ``repeats.csv`` has it.
     first_within: dict[str, Any] | None = None
-    #: The first range of claim numbers used again, as ``repeats.csv`` has it.
-    first_reused: dict[str, Any] | None = None
+    #: The first range of each kind of repeat but copies, as ``repeats.csv`` has it.
+    first_of: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def counted(self, ranges: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         """The chunks of :func:`repeat_ranges` as they come, counted."""
-        reused = pl.col("claim_number_reused")
+        kind = pl.col("repeat_kind")
         for chunk in ranges:
             self.pairs.append(
                 chunk.group_by("source_file", "audited_file").agg(
                     pl.col("rows").sum(),
                     pl.len().alias("ranges"),
-                    pl.col("rows").filter(reused).sum().alias("claim_numbers_reused"),
+                    *(
+                        pl.col("rows").filter(kind == other).sum().alias(other)
+                        for other in (ANOTHER_CLAIM, ANOTHER_LINE)
+                    ),
                 )
             )
-            within = chunk.filter((pl.col("source_file") == pl.col("audited_file")) & reused.not_())
+            within = chunk.filter((pl.col("source_file") == pl.col("audited_file")) & (kind == COPY))
             if self.first_within is None and not within.is_empty():
                 self.first_within = within.row(0, named=True)
-            if self.first_reused is None and chunk["claim_number_reused"].any():
-                self.first_reused = chunk.filter(reused).row(0, named=True)
+            for other in (ANOTHER_CLAIM, ANOTHER_LINE):
+                of_kind = chunk.filter(kind == other)
+                if other not in self.first_of and not of_kind.is_empty():
+                    self.first_of[other] = of_kind.row(0, named=True)
             yield chunk
 
     def by_file_pair(self, files: Sequence[Path]) -> list[dict[str, Any]]:
         """The repeats of each file by the file audited in their place, in input order.
 
-        Each pair counts ``rows``, ``ranges``, and of the rows ``claim_numbers_reused``. Which exports
-        overlap, and by how much, shows here: "the last 90 days" exported monthly makes each file repeat the
-        next two. So does a pair of exports of two billing systems that number claims alike: their rows are
-        claim numbers used again.
+        Each pair counts ``rows``, ``ranges``, and of the rows those of ``another_claim`` and
+        ``another_line`` (``io.duplicates.REPEAT_KINDS``). Which exports overlap, and by how much, shows
+        here: "the last 90 days" exported monthly makes each file repeat the next two. So does a pair of
+        exports of two billing systems that number claims alike: their rows are of another claim.
         """
         if not self.pairs:
             return []
         position = {str(path): number for number, path in enumerate(files)}
-        counts = ("rows", "ranges", "claim_numbers_reused")
+        counts = ("rows", "ranges", ANOTHER_CLAIM, ANOTHER_LINE)
         totals = pl.concat(self.pairs).group_by("source_file", "audited_file").agg(pl.col(counts).sum().cast(pl.Int64))
         pairs = totals.rename({"source_file": "file"}).to_dicts()
         return sorted(pairs, key=lambda pair: (position[pair["file"]], position[pair["audited_file"]]))
@@ -176,41 +181,42 @@ class RepeatTally:
 
         Overlapping exports repeat a line in another file. A file that lists a claim line more than once
         is another matter: a row per payment or adjustment (a transaction export), or rows copied twice.
-        Claim numbers used again are not copies: see :meth:`reused`.
+        Repeats of another claim or line are no copies: see :meth:`of_kind`.
         """
         first = self.first_within
         if first is None:
             return 0, None
         within = pl.concat(self.pairs).filter(pl.col("source_file") == pl.col("audited_file"))
-        described = (
-            f"{first['first_claim_id']} line {first['first_line_number']}: rows {first['first_row']} and "
-            f"{first['audited_first_row']} of {first['source_file']}"
-        )
-        copies = within.select(pl.col("rows").sum() - pl.col("claim_numbers_reused").sum()).item()
-        return int(copies), described
+        copies = within.select(pl.col("rows").sum() - pl.col(ANOTHER_CLAIM).sum() - pl.col(ANOTHER_LINE).sum()).item()
+        return int(copies), _described_pair(first)
 
-    def reused(self) -> tuple[int, str | None]:
-        """How many repeats are claim numbers used again (``io.duplicates.REUSED_REASON``), and the first, described."""
-        first = self.first_reused
+    def of_kind(self, kind: str) -> tuple[int, str | None]:
+        """How many repeats are of ``kind`` (another claim, another line), and the first, described."""
+        first = self.first_of.get(kind)
         if first is None:
             return 0, None
-        described = (
-            f"{first['first_claim_id']} line {first['first_line_number']}: row {first['first_row']} of "
-            f"{first['source_file']}, and row {first['audited_first_row']} of {first['audited_file']}"
-        )
-        return int(pl.concat(self.pairs)["claim_numbers_reused"].sum()), described
+        return int(pl.concat(self.pairs)[kind].sum()), _described_pair(first)
+
+
+def _described_pair(first: dict[str, Any]) -> str:
+    """The first row of a range of ``repeats.csv`` and the row audited in its place, for a warning."""
+    line = f"{first['first_claim_id']} line {first['first_line_number']}"
+    if first["source_file"] == first["audited_file"]:
+        return f"{line}: rows {first['first_row']} and {first['audited_first_row']} of {first['source_file']}"
+    audited = f"row {first['audited_first_row']} of {first['audited_file']}"
+    return f"{line}: row {first['first_row']} of {first['source_file']}, and {audited}"
 
 
 def _ranges(rows: pl.DataFrame) -> pl.DataFrame:
     """Repeated rows (sorted by ``line_id``) as ranges of :data:`_RANGE_SCHEMA`.
 
     A ``line_id`` one above the last is the next row of the same file (the file's position is in the
-    bits above the row's). A range is of claim numbers used again, or of none.
+    bits above the row's). A range is of one kind of repeat.
     """
     step = (
         (pl.col("line_id").cast(pl.Int64).diff() != 1)
         | (pl.col("kept_line_id").cast(pl.Int64).diff() != 1)
-        | (pl.col("reused") != pl.col("reused").shift())
+        | (pl.col("kind") != pl.col("kind").shift())
     )
     return (
         rows.group_by(step.fill_null(True).cum_sum().alias("range"), maintain_order=True)
@@ -222,7 +228,7 @@ def _ranges(rows: pl.DataFrame) -> pl.DataFrame:
             pl.col("claim_id").first().alias("first_claim_id"),
             pl.col("line_number").first().alias("first_line_number"),
             pl.len().cast(pl.Int64).alias("rows"),
-            pl.col("reused").first(),
+            pl.col("kind").first(),
         )
         .drop("range")
         .cast(_RANGE_SCHEMA)
@@ -235,7 +241,7 @@ def _joined(before: pl.DataFrame, ranges: pl.DataFrame) -> pl.DataFrame:
         return pl.concat([before, ranges])
     last, first = before.row(0, named=True), ranges.row(0, named=True)
     goes_on = first["first"] == last["last"] + 1 and first["kept_first"] == last["kept_last"] + 1
-    if not goes_on or first["reused"] != last["reused"]:
+    if not goes_on or first["kind"] != last["kind"]:
         return pl.concat([before, ranges])
     joined = before.with_columns(
         pl.lit(first["last"], pl.UInt64).alias("last"),
@@ -257,7 +263,7 @@ def _described(ranges: pl.DataFrame, files: Sequence[Path]) -> pl.DataFrame:
         source_row(pl.col("kept_last")).alias("audited_last_row"),
         "first_claim_id",
         "first_line_number",
-        pl.col("reused").alias("claim_number_reused"),
+        pl.col("kind").cast(pl.String).alias("repeat_kind"),
     ).cast(REPEAT_RANGE_SCHEMA)
 
 

@@ -147,11 +147,16 @@ class ReportContext:
     )
     repeats_by_file_pair: list[dict[str, Any]] = doc(
         "Repeated rows by file (file) and the file of the rows audited in their place (audited_file): rows, ranges, "
-        "and of the rows those of another claim under the same number (claim_numbers_reused)."
+        "and of the rows those of another claim under the same number (another_claim) or another line of the file "
+        "under the same key (another_line)."
     )
     claim_numbers_reused: dict[str, Any] = doc(
         "Rows repeating the claim number and line of a later row of another patient and date of service, not "
         "audited (rows), and the first (first)."
+    )
+    lines_sharing_a_key: dict[str, Any] = doc(
+        "Rows repeating the claim number and line of a later row of the same file of another patient, date of "
+        "service or code, not audited (rows), and the first (first)."
     )
     reversals: dict[str, int] = doc(
         "Audited lines set aside before the rules: credit lines (credit_lines) and the charges they reverse "
@@ -255,6 +260,7 @@ def build_report_context(
         repeats_within_a_file=summary["repeats_within_a_file"],
         repeats_by_file_pair=summary["repeats_by_file_pair"],
         claim_numbers_reused=summary["claim_numbers_reused"],
+        lines_sharing_a_key=summary["lines_sharing_a_key"],
         reversals=summary["reversals"],
         lines_without_patient=summary["lines_without_patient"],
         crowded_visits=summary["crowded_visits"],
