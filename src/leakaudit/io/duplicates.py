@@ -221,8 +221,8 @@ def find_repeated(lines: pl.LazyFrame, into: Path, *, pass_rows: int | None = No
         repeated.write_parquet(path, compression="lz4")
         paths.append(path)
         count += repeated.height
-        for kind, number in repeated.filter(pl.col("kind") != COPY)["kind"].value_counts().iter_rows():
-            by_kind[kind] = by_kind.get(kind, 0) + number
+        for kind, rows in repeated.filter(pl.col("kind") != COPY)["kind"].value_counts().iter_rows():
+            by_kind[kind] = by_kind.get(kind, 0) + rows
     return Repeated(tuple(paths), count, tuple(sorted(by_kind.items())))
 
 
