@@ -402,6 +402,15 @@ def test_an_export_whose_dates_the_mapping_does_not_read_warns_which_check_rejec
     err = capsys.readouterr().err
     assert "rejected for payer_type: not one of medicare" in err and "e.g. 'Blue Cross'" in err
     assert "under [payer_types] in a --map file" in err
+    # An export that keys its lines by a charge id, and numbers them nowhere: what may number them.
+    charges = [
+        {"claim_id": "C1", "procedure_code": code, "line_number": f"CHG-{n}"}
+        for n, code in enumerate(["96372", "J3301"])
+    ]
+    _audit(tmp_path, write_claims_csv(tmp_path / "charges.csv", charges), out="charges")
+    err = capsys.readouterr().err
+    assert "2 of 2 rows (100%) rejected for line_number: not a whole number, e.g. 'CHG-0'" in err
+    assert "may map a numeric charge or transaction id of each line" in err
 
 
 def test_overlapping_exports_and_a_few_bad_rows_give_no_warning(

@@ -306,6 +306,12 @@ def rejects_warning(result: AuditResult) -> str | None:
         hint = "If the export writes its dates so, set date_format under [options] in a --map file (docs/mapping.md)"
     elif column == "payer_type":
         hint = "Map the export's payer types (financial classes) under [payer_types] in a --map file (docs/mapping.md)"
+    elif column == "line_number":
+        # NOTE: many exports key a claim's lines by a charge or transaction id, and number them nowhere.
+        hint = (
+            "line_number tells a claim's lines apart, as a whole number: an export that does not number them may "
+            "map a numeric charge or transaction id of each line (a --map file maps it: docs/mapping.md)"
+        )
     else:
         hint = (
             f"Check which export column feeds {column} (a --map file maps it: docs/mapping.md) and the values "
