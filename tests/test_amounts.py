@@ -127,10 +127,8 @@ def test_amounts_written_in_cents_are_warned_of_and_read_as_the_mapping_says(
     assert amounts["looks_like"] == "cents" and amounts["read_as_cents"] is False
     assert amounts["cms_priced_lines_paid"] > 500 and amounts["median_paid_to_cms_price"] > 50
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert (
-        "The export&#39;s amounts may be written in cents" in html
-        or "The export's amounts may be written in cents" in html
-    )
+    assert "The export's amounts may be written in cents" in html
+    assert "the paid amounts, which value most findings, look written in cents (a hundred times the dollars)" in html
 
     reference = tmp_path / "sample"
     assert main(["audit", str(SAMPLE_CSV), "--out", str(reference), "--findings-only"]) == ExitCode.OK

@@ -68,6 +68,8 @@ def test_sample_report_has_every_section(sample: tuple[str, dict[str, Any], Path
     assert html.count("<figcaption>") == 5
     assert "Prepared for Acme Orthopaedics" in html
     assert "@media print" in html and "page-break-before" in html
+    # The sample's data raise no caution that may move the estimates: the summary points to none.
+    assert "Read these estimates with the cautions" not in html
 
 
 def test_sample_report_numbers_match_the_summary(sample: tuple[str, dict[str, Any], Path]) -> None:

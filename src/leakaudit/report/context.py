@@ -177,6 +177,10 @@ class ReportContext:
         "what the paid amounts look like (looks_like: cents; dollars, read as cents; another column: charges, "
         "claim; or none), and whether the mapping read them as cents (read_as_cents)."
     )
+    cautions: list[str] = doc(
+        "The data-quality cautions that may move the estimates, by the name of their field (paid_amounts, "
+        "crowded_visits, claim_numbers_reused, lines_sharing_a_key): the summary points to them."
+    )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
     older_total: Decimal = doc("Lost revenue past its timely-filing deadline on as_of.")
@@ -216,6 +220,17 @@ def _total(frame: pl.DataFrame) -> Decimal:
 
 def _by_amount(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(["estimated_amount", "claim_id", "line_number"], descending=[True, False, False], nulls_last=True)
+
+
+def _cautions(summary: dict[str, Any]) -> list[str]:
+    """The ``summary.json`` fields of a data-quality caution that may move the estimates (see ``cautions``)."""
+    raised = {
+        "paid_amounts": summary["paid_amounts"]["looks_like"] is not None,
+        "crowded_visits": summary["crowded_visits"]["visits"] > 0,
+        "claim_numbers_reused": summary["claim_numbers_reused"]["rows"] > 0,
+        "lines_sharing_a_key": summary["lines_sharing_a_key"]["rows"] > 0,
+    }
+    return [name for name, caution in raised.items() if caution]
 
 
 def build_report_context(
@@ -264,6 +279,7 @@ def build_report_context(
         reversals=summary["reversals"],
         lines_without_patient=summary["lines_without_patient"],
         crowded_visits=summary["crowded_visits"],
+        cautions=_cautions(summary),
         paid_amounts=summary["paid_amounts"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
