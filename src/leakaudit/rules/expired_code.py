@@ -95,7 +95,8 @@ class ExpiredCode(Rule):
         shipped); without it a code of CPT format is accepted. Code-like values that are neither CPT
         nor HCPCS (internal charge codes) are medium confidence; the others are high. A line billed
         with modifier FB (an item provided free of cost: a sample) is not flagged: nothing is paid
-        for it, whatever its code.
+        for it, whatever its code. A line the payer paid all the same lost nothing: it is compliance
+        exposure instead, as the payer may take the payment back on review.
 
     How the loss is estimated:
         The line's units times: the organisation's own median paid per unit for the replacement code
@@ -103,7 +104,8 @@ class ExpiredCode(Rule):
         billed while it was valid (each from the claim's payer where it has at least 5 paid lines, else
         from every payer); else the CMS reference price (ASP payment limit or DMEPOS fee, of the
         release in effect on the date of service) of the replacement, else of the code. The method
-        says which.
+        says which. A line paid all the same (compliance exposure) is valued so too, at most what the
+        payer paid for it: no more can be recouped.
 
     Example:
         A claim bills S0013 x 56 for 2026-02-10. S0013 was terminated on 2025-12-31 and replaced by
@@ -147,66 +149,85 @@ class ExpiredCode(Rule):
             # An item given free of cost (FB) loses nothing, though its code is wrong.
             .filter(pl.col("status").is_not_null() & provided_free().not_())
         )
+        # NOTE: a line paid all the same lost nothing (the payer accepted the code), but the payment may be
+        # taken back on review: compliance exposure, at most what was paid. Paid nothing, or not known: the
+        # line is denied, or will be.
+        paid = pl.col("paid_amount") > 0
+        denied = pl.lit(": the line will be denied.")
+        outcome = pl.when(paid).then(
+            pl.format(", yet paid ${}: the payer may take it back on review.", pl.col("paid_amount").cast(pl.String))
+        )
         rebill = (
-            pl.when(pl.col("replacement").is_not_null())
+            pl.when(pl.col("replacement").is_not_null() & paid)
+            .then(pl.format(" Bill {}, the code that replaced it, from now on.", "replacement"))
+            .when(pl.col("replacement").is_not_null())
             .then(pl.format(" Rebill as {}, the code that replaced it.", "replacement"))
+            .when(paid)
+            .then(pl.lit(" Bill the code valid on the date of service from now on."))
             .otherwise(pl.lit(" Rebill with the code valid on that date."))
         )
         message = (
             pl.when(pl.col("status") == TERMINATED)
             .then(
                 pl.format(
-                    "{} was terminated on {} ({}) and billed for {}: the line will be denied.{}",
+                    "{} was terminated on {} ({}) and billed for {}{}{}",
                     code,
                     "termination_date",
                     "validity_source",
                     "service_date",
+                    outcome.otherwise(denied),
                     rebill,
                 )
             )
             .when(pl.col("status") == NOT_YET_EFFECTIVE)
             .then(
                 pl.format(
-                    "{} is valid only from {} ({}) and was billed for {}: the line will be denied.{}",
+                    "{} is valid only from {} ({}) and was billed for {}{}{}",
                     code,
                     "effective_from",
                     "validity_source",
                     "service_date",
+                    outcome.otherwise(denied),
                     rebill,
                 )
             )
             .when(pl.col("status") == UNKNOWN_HCPCS)
             .then(
                 pl.format(
-                    "{} is in no loaded HCPCS release (newest {}): the line will be denied as an invalid "
-                    "code. Correct the code and rebill.",
+                    "{} is in no loaded HCPCS release (newest {}){}",
                     code,
                     pl.lit(newest),
+                    outcome.otherwise(
+                        pl.lit(": the line will be denied as an invalid code. Correct the code and rebill.")
+                    ),
                 )
             )
             .when(pl.col("status") == UNKNOWN_CPT)
             .then(
                 pl.format(
-                    "{} is not in the CPT code list supplied: the line will be denied as an invalid code. "
-                    "Correct the code and rebill.",
+                    "{} is not in the CPT code list supplied{}",
                     code,
+                    outcome.otherwise(
+                        pl.lit(": the line will be denied as an invalid code. Correct the code and rebill.")
+                    ),
                 )
             )
             .otherwise(
                 pl.format(
-                    "{} is neither a CPT nor a HCPCS Level II code: the line will be denied. Bill the "
-                    "CPT or HCPCS code of the service.",
+                    "{} is neither a CPT nor a HCPCS Level II code{}",
                     code,
+                    outcome.otherwise(pl.lit(": the line will be denied. Bill the CPT or HCPCS code of the service.")),
                 )
             )
         )
         return hits(
             flagged,
             rule_id=ExpiredCode.id,
-            finding_kind="lost_revenue",
+            finding_kind=pl.when(paid).then(pl.lit("compliance_exposure")).otherwise(pl.lit("lost_revenue")),
             confidence=pl.when(pl.col("status") == NOT_A_CODE).then(pl.lit("medium")).otherwise(pl.lit("high")),
             message=message,
             price_basis="code_payment",
             price_code=pl.col("replacement"),
             price_quantity=pl.col("units"),
+            price_cap=pl.when(paid).then(pl.col("paid_amount")),
         )
