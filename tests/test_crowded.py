@@ -105,7 +105,7 @@ def test_a_patient_id_of_more_claims_a_day_than_one_patient_has_is_reported_and_
     assert "1 patient id has more claims on a day than one patient has (more than 20), on 1 day (42 lines)" in html
     assert "more than 20 claims (see Data quality) are left out of the paid history" in html
     assert (
-        "<li>1 day of a patient id with more claims than one patient has: likely many patients under one id;</li>"
+        "<li>1 day of a patient id with more claims than one patient has: likely many patients under one id</li>"
         in html
     )
 

@@ -247,7 +247,7 @@ def test_a_claim_number_another_system_used_again_is_told_from_a_copy_and_warned
     caution = "3 rows bear the claim number and line number of a later row of another patient and date of service"
     assert f"{caution} (the first: {first})" in html
     assert '<th class="num">Of which another claim\'s number</th>' in html
-    assert "<li>3 rows of other claims under claim numbers used again, not audited;</li>" in html
+    assert "<li>3 rows of other claims under claim numbers used again, not audited</li>" in html
     both = pl.read_parquet(out / "findings.parquet")
     assert both.filter(pl.col("claim_id") == "1002").is_empty()
 
@@ -331,7 +331,7 @@ def test_a_key_that_does_not_tell_a_file_s_lines_apart_is_warned_of(
     html = (out / "report.html").read_text(encoding="utf-8")
     caution = "2 rows bear the claim number and line number of a later row of the same file, of another patient"
     assert f"{caution}, date of service or code (the first: {first})" in html
-    assert "<li>2 rows of other lines under a claim and line number another line holds, not audited;</li>" in html
+    assert "<li>2 rows of other lines under a claim and line number another line holds, not audited</li>" in html
     # The injection lost its drug to the key: the finding the warning warns of.
     findings = pl.read_parquet(out / "findings.parquet").filter(pl.col("rule_id") == "drug-admin-without-drug")
     assert findings.select("claim_id", "procedure_code", "service_date").rows() == [
