@@ -153,6 +153,23 @@ def test_a_claim_line_listed_twice_in_a_file_is_flagged_in_the_data_quality_sect
     assert "Rows repeating a claim line of a later row" not in sample[0]
 
 
+def test_the_summary_cautions_when_many_rows_were_rejected_for_a_bad_value(claims_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One row in twenty rejected for a bad value, or more, and the summary says so beside its totals: their
+    losses are unseen, and a finding may call missing a code one of them bills. Fewer (the sample's 7 of
+    3,078) are left to the data-quality section; repeats of a claim line are no bad value."""
+    lines = [{"claim_id": f"C{n}", "procedure_code": "99213", "patient_id": f"P{n}"} for n in range(20)]
+    caution = "1 of the 20 rows read (5.0%) were rejected for a bad value and not audited"
+    for bad, expected in (("x", True), ("2", False)):
+        path = claims_csv([*lines[:19], {**lines[19], "units": bad}], name=f"units-{bad}.csv")
+        out = tmp_path / f"out-{bad}"
+        run_audit([path], out, options=ReportOptions(as_of=AS_OF))
+        html = (out / "report.html").read_text(encoding="utf-8")
+        assert (caution in html) == expected, bad
+    repeated = claims_csv([*lines[:19], lines[0]], name="repeated.csv")
+    run_audit([repeated], tmp_path / "repeated", options=ReportOptions(as_of=AS_OF))
+    assert "Read these estimates with the cautions" not in (tmp_path / "repeated" / "report.html").read_text()
+
+
 def test_findings_beside_rejected_rows_are_counted_in_the_data_quality_section(
     sample: tuple[str, dict[str, Any], Path],
 ) -> None:

@@ -21,6 +21,7 @@ import polars as pl
 from markupsafe import Markup
 
 from leakaudit.findings import rule_totals
+from leakaudit.io import REPEAT_REASONS
 from leakaudit.report.charts import bar_chart_svg, trend_chart_svg
 
 TOP_FINDINGS = 25
@@ -137,6 +138,7 @@ class ReportContext:
     rows_read: int = doc("Rows read from all inputs.")
     rows_audited: int = doc("Rows that passed validation and were audited.")
     rows_rejected: int = doc("Rows rejected: bad values listed in rejects.csv, repeats in repeats.csv.")
+    rows_of_a_bad_value: int = doc("Rows rejected for a bad value (rejects.csv), not audited: repeats left out.")
     rejects_by_reason: list[dict[str, Any]] = doc("Rejected rows counted by column and reason.")
     findings_with_rejected_rows: dict[str, Any] = doc(
         "Findings on a claim or visit with a rejected row: findings, claims, their lost revenue "
@@ -178,8 +180,8 @@ class ReportContext:
         "claim; or none), and whether the mapping read them as cents (read_as_cents)."
     )
     cautions: list[str] = doc(
-        "The data-quality cautions that may move the estimates, by the name of their field (paid_amounts, "
-        "crowded_visits, claim_numbers_reused, lines_sharing_a_key): the summary points to them."
+        "The data-quality cautions that may move the estimates, by the name of their field (rows_of_a_bad_value, "
+        "paid_amounts, crowded_visits, claim_numbers_reused, lines_sharing_a_key): the summary points to them."
     )
     estimated_total: Decimal = doc("Total estimated lost revenue in dollars (priced lost-revenue findings).")
     recoverable_total: Decimal = doc("Lost revenue whose timely-filing deadline is on or after as_of.")
@@ -222,9 +224,22 @@ def _by_amount(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.sort(["estimated_amount", "claim_id", "line_number"], descending=[True, False, False], nulls_last=True)
 
 
+#: The share of the rows read rejected for a bad value from which the summary cautions: a finding may hang
+#: on any of them (the drug of an administration, the L-code of a brace), and their own losses are unseen.
+BAD_VALUE_CAUTION_SHARE = Decimal("0.05")
+
+
+def _rows_of_a_bad_value(summary: dict[str, Any]) -> int:
+    """The rows rejected for a bad value: all rejected but the repeats (``io.REPEAT_REASONS``)."""
+    repeats = set(REPEAT_REASONS.values())
+    return sum(r["count"] for r in summary["rejects_by_reason"] if r["reason"] not in repeats)
+
+
 def _cautions(summary: dict[str, Any]) -> list[str]:
     """The ``summary.json`` fields of a data-quality caution that may move the estimates (see ``cautions``)."""
+    bad = _rows_of_a_bad_value(summary)
     raised = {
+        "rows_of_a_bad_value": bad > 0 and bad >= BAD_VALUE_CAUTION_SHARE * summary["rows_read"],
         "paid_amounts": summary["paid_amounts"]["looks_like"] is not None,
         "crowded_visits": summary["crowded_visits"]["visits"] > 0,
         "claim_numbers_reused": summary["claim_numbers_reused"]["rows"] > 0,
@@ -280,6 +295,7 @@ def build_report_context(
         lines_without_patient=summary["lines_without_patient"],
         crowded_visits=summary["crowded_visits"],
         cautions=_cautions(summary),
+        rows_of_a_bad_value=_rows_of_a_bad_value(summary),
         paid_amounts=summary["paid_amounts"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
