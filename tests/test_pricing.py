@@ -62,6 +62,7 @@ def _estimate(*hits: tuple[str, str], cap: Decimal | None = None) -> list[tuple[
             "price_code": [code for _, code in hits],
             "price_quantity": [Decimal(4)] * len(hits),
             "price_cap": [cap] * len(hits),
+            "price_paid": [None] * len(hits),
             "service_date": [date(2025, 11, 3)] * len(hits),
         },
         schema={
@@ -69,6 +70,7 @@ def _estimate(*hits: tuple[str, str], cap: Decimal | None = None) -> list[tuple[
             "price_code": pl.String(),
             "price_quantity": QUANTITY,
             "price_cap": MONEY,
+            "price_paid": MONEY,
             "service_date": pl.Date(),
         },
     )

@@ -23,7 +23,7 @@ from leakaudit.rules.base import count_text
 from leakaudit.schema import MONEY, conform
 
 #: Hit columns that only tell pricing how to value a hit; findings carry the result instead.
-PRICE_REQUEST_COLUMNS = ("price_basis", "price_code", "price_context", "price_quantity", "price_cap")
+PRICE_REQUEST_COLUMNS = ("price_basis", "price_code", "price_context", "price_quantity", "price_cap", "price_paid")
 
 FINDING_SCHEMA = pl.Schema(
     {name: dtype for name, dtype in HIT_SCHEMA.items() if name not in PRICE_REQUEST_COLUMNS}

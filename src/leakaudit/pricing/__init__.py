@@ -122,25 +122,40 @@ def estimate(hits: pl.DataFrame, ctx: AuditContext) -> pl.LazyFrame:
 
 
 def _capped(amount: pl.Expr, method: pl.Expr) -> list[pl.Expr]:
-    """``estimated_amount`` and ``estimate_method``: ``amount`` at most the hit's ``price_cap``, the method saying so.
+    """``estimated_amount`` and ``estimate_method``: ``amount`` net of ``price_paid``, at most ``price_cap``.
 
-    A hit without a price keeps none, whatever its cap: the cap bounds an estimate, it is not one.
+    The hit's ``price_paid`` is taken off (not below 0), then the result is held to its ``price_cap``; the
+    method says so. A hit without a price keeps none, whatever its cap: the cap bounds an estimate, it is
+    not one.
 
     >>> from decimal import Decimal
-    >>> hits = pl.DataFrame({"price_cap": [Decimal("1.00"), Decimal("5.00"), None]}, schema={"price_cap": MONEY})
-    >>> amounts = pl.lit(pl.Series([Decimal("1.69")] * 3, dtype=MONEY))
+    >>> hits = pl.DataFrame(
+    ...     {"price_cap": [Decimal("1.00"), Decimal("5.00"), None, None, None],
+    ...      "price_paid": [None, None, None, Decimal("0.50"), Decimal("2.00")]},
+    ...     schema={"price_cap": MONEY, "price_paid": MONEY},
+    ... )
+    >>> amounts = pl.lit(pl.Series([Decimal("1.69")] * 5, dtype=MONEY))
     >>> for row in hits.select(_capped(amounts, pl.lit("ASP"))).rows():
     ...     print(row)
     (Decimal('1.00'), 'ASP; at most $1.00, what the payer paid for the units at issue')
     (Decimal('1.69'), 'ASP')
     (Decimal('1.69'), 'ASP')
+    (Decimal('1.19'), 'ASP; less $0.50, what the line was paid already')
+    (Decimal('0.00'), 'ASP; less $2.00, what the line was paid already')
     """
-    cap = pl.col("price_cap")
-    capped = amount.is_not_null() & (cap < amount).fill_null(False)
-    words = pl.format("{}; at most ${}, what the payer paid for the units at issue", method, cap.cast(pl.String))
+    paid, cap = pl.col("price_paid"), pl.col("price_cap")
+    netted = amount.is_not_null() & (paid > 0).fill_null(False)
+    net = pl.when(netted).then(pl.max_horizontal(amount - paid, pl.lit(0))).otherwise(amount).cast(MONEY)
+    how = (
+        pl.when(netted)
+        .then(pl.format("{}; less ${}, what the line was paid already", method, paid.cast(pl.String)))
+        .otherwise(method)
+    )
+    capped = net.is_not_null() & (cap < net).fill_null(False)
+    words = pl.format("{}; at most ${}, what the payer paid for the units at issue", how, cap.cast(pl.String))
     return [
-        pl.when(capped).then(cap).otherwise(amount).cast(MONEY).alias("estimated_amount"),
-        pl.when(capped).then(words).otherwise(method).alias("estimate_method"),
+        pl.when(capped).then(cap).otherwise(net).cast(MONEY).alias("estimated_amount"),
+        pl.when(capped).then(words).otherwise(how).alias("estimate_method"),
     ]
 
 

@@ -46,6 +46,9 @@ RULE_HIT_SCHEMA = pl.Schema(
         # The most the finding can be worth, whatever its price: for compliance exposure, what the payer
         # paid for the units at issue (no more can be recouped). Null: no such bound.
         "price_cap": MONEY,
+        # What the line at fault was paid already for what the finding values, taken off the estimate: a
+        # brace billed as a supply and paid so. Null: nothing to take off.
+        "price_paid": MONEY,
     }
 )
 
@@ -82,6 +85,7 @@ HIT_SCHEMA = pl.Schema(
         "price_context": pl.String(),
         "price_quantity": QUANTITY,
         "price_cap": MONEY,
+        "price_paid": MONEY,
     }
 )
 
@@ -295,12 +299,14 @@ def hits(
     price_quantity: pl.Expr,
     price_context: pl.Expr | None = None,
     price_cap: pl.Expr | None = None,
+    price_paid: pl.Expr | None = None,
     keep: Sequence[str] = (),
 ) -> pl.LazyFrame:
     """Shape the offending lines of a rule into :data:`RULE_HIT_SCHEMA`.
 
     ``price_context``: what else of the line its price basis may price it by (null when not given).
-    ``price_cap``: the most the finding can be worth (null when not given).
+    ``price_cap``: the most the finding can be worth (null when not given). ``price_paid``: what the line was
+    paid already for what the finding values, taken off the estimate (null when not given).
     ``keep``: columns of the lines the hits carry besides, for the rule's :meth:`Rule.refine`.
     """
     return lines.select(
@@ -314,5 +320,6 @@ def hits(
         (pl.lit(None) if price_context is None else price_context).cast(pl.String()).alias("price_context"),
         price_quantity.cast(QUANTITY).alias("price_quantity"),
         (pl.lit(None) if price_cap is None else price_cap).cast(MONEY).alias("price_cap"),
+        (pl.lit(None) if price_paid is None else price_paid).cast(MONEY).alias("price_paid"),
         *keep,
     )

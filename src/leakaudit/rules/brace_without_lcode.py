@@ -37,6 +37,8 @@ class BraceWithoutLcode(Rule):
         claim's payer where it has at least 5 paid lines, else from every payer; else the CMS DMEPOS
         fee (for ``--state``, else the national median) of the region's most common L-code in the
         organisation's history, or of its typical L-code; else no price basis. The method says which.
+        A supply line paid something (a payer that pays 99070) is valued less what it was paid: rebilled
+        as the L-code, the device is paid in its place.
 
     Example:
         A 99214 visit for a knee sprain bills 99070 "Hinged knee brace" and no L-code: one high-
@@ -114,8 +116,22 @@ class BraceWithoutLcode(Rule):
             .then(pl.format("Bill its L-code (typical for the {}: {}).", "region", "typical"))
             .otherwise(pl.lit("Bill its L-code."))
         )
+        supplied_paid = pl.col("is_supplied") & (pl.col("paid_amount") > 0).fill_null(False)
         message = (
-            pl.when(pl.col("is_supplied"))
+            pl.when(supplied_paid)
+            .then(
+                pl.format(
+                    '{} ("{}") was billed as {} at a {} visit with no L-code, and paid ${} as a supply: the device '
+                    "itself is unpaid. {}",
+                    what,
+                    description.str.slice(0, 60),
+                    code,
+                    "visit_code",
+                    pl.col("paid_amount").cast(pl.String),
+                    bill,
+                )
+            )
+            .when(pl.col("is_supplied"))
             .then(
                 pl.format(
                     '{} ("{}") was billed as {} at a {} visit with no L-code: the device is denied or unpaid. {}',
@@ -145,4 +161,6 @@ class BraceWithoutLcode(Rule):
             price_basis="orthosis_for_region",
             price_code=pl.col("region").fill_null(UNKNOWN_REGION),
             price_quantity=pl.lit(1),
+            # A device billed as a supply and paid so: the L-code would pay it, less what the supply was paid.
+            price_paid=pl.when(supplied_paid).then(pl.col("paid_amount")),
         )
