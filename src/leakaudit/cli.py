@@ -27,7 +27,7 @@ from leakaudit.pipeline import (
 )
 from leakaudit.refdata import DATASETS, import_file, load_refdata, releases, shipped_store, user_store
 from leakaudit.refdata.releases import BY_DATE_OF_SERVICE, dates_in_effect
-from leakaudit.report import ReportOptions, logo_data_uri
+from leakaudit.report import ReportOptions, logo_data_uri, rows_of_a_bad_value
 from leakaudit.rules import get_rules
 
 
@@ -212,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         kinds = [f"{repeats - reused - shared:,} repeating a claim line"]
         kinds += [f"{reused:,} another claim's number"] if reused else []
         kinds += [f"{shared:,} another line's key"] if shared else []
-        rejected += f" ({summary['rows_rejected'] - repeats:,} with a bad value, {', '.join(kinds)})"
+        rejected += f" ({rows_of_a_bad_value(summary):,} with a bad value, {', '.join(kinds)})"
     print(f"Read {counted(summary['rows_read'], 'row')}: {summary['rows_audited']:,} audited, {rejected}.")
     reversals = summary["reversals"]
     if reversals["credit_lines"]:

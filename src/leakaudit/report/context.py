@@ -21,7 +21,6 @@ import polars as pl
 from markupsafe import Markup
 
 from leakaudit.findings import rule_totals
-from leakaudit.io import REPEAT_REASONS
 from leakaudit.report.charts import bar_chart_svg, trend_chart_svg
 
 TOP_FINDINGS = 25
@@ -229,15 +228,14 @@ def _by_amount(frame: pl.DataFrame) -> pl.DataFrame:
 BAD_VALUE_CAUTION_SHARE = Decimal("0.05")
 
 
-def _rows_of_a_bad_value(summary: dict[str, Any]) -> int:
-    """The rows rejected for a bad value: all rejected but the repeats (``io.REPEAT_REASONS``)."""
-    repeats = set(REPEAT_REASONS.values())
-    return sum(r["count"] for r in summary["rejects_by_reason"] if r["reason"] not in repeats)
+def rows_of_a_bad_value(summary: dict[str, Any]) -> int:
+    """The rows of ``summary.json`` rejected for a bad value (``rejects.csv``): all rejected but the repeats."""
+    return int(summary["rows_rejected"] - sum(each["repeated"] for each in summary["inputs"]))
 
 
 def _cautions(summary: dict[str, Any]) -> list[str]:
     """The ``summary.json`` fields of a data-quality caution that may move the estimates (see ``cautions``)."""
-    bad = _rows_of_a_bad_value(summary)
+    bad = rows_of_a_bad_value(summary)
     raised = {
         "rows_of_a_bad_value": bad > 0 and bad >= BAD_VALUE_CAUTION_SHARE * summary["rows_read"],
         "paid_amounts": summary["paid_amounts"]["looks_like"] is not None,
@@ -295,7 +293,7 @@ def build_report_context(
         lines_without_patient=summary["lines_without_patient"],
         crowded_visits=summary["crowded_visits"],
         cautions=_cautions(summary),
-        rows_of_a_bad_value=_rows_of_a_bad_value(summary),
+        rows_of_a_bad_value=rows_of_a_bad_value(summary),
         paid_amounts=summary["paid_amounts"],
         estimated_total=estimated_total,
         recoverable_total=_total(lost.filter(pl.col("recoverable"))),
