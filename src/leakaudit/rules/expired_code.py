@@ -154,6 +154,7 @@ class ExpiredCode(Rule):
         # line is denied, or will be.
         paid = pl.col("paid_amount") > 0
         denied = pl.lit(": the line will be denied.")
+        invalid = pl.lit(": the line will be denied as an invalid code. Correct the code and rebill.")
         outcome = pl.when(paid).then(
             pl.format(", yet paid ${}: the payer may take it back on review.", pl.col("paid_amount").cast(pl.String))
         )
@@ -197,9 +198,7 @@ class ExpiredCode(Rule):
                     "{} is in no loaded HCPCS release (newest {}){}",
                     code,
                     pl.lit(newest),
-                    outcome.otherwise(
-                        pl.lit(": the line will be denied as an invalid code. Correct the code and rebill.")
-                    ),
+                    outcome.otherwise(invalid),
                 )
             )
             .when(pl.col("status") == UNKNOWN_CPT)
@@ -207,9 +206,7 @@ class ExpiredCode(Rule):
                 pl.format(
                     "{} is not in the CPT code list supplied{}",
                     code,
-                    outcome.otherwise(
-                        pl.lit(": the line will be denied as an invalid code. Correct the code and rebill.")
-                    ),
+                    outcome.otherwise(invalid),
                 )
             )
             .otherwise(
